@@ -1,0 +1,1 @@
+"""Code shared by the web and worker processes: job store, media layout, edit lists, audio engine."""

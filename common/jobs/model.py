@@ -1,0 +1,76 @@
+"""The job record and its vocabulary. Plain data: no I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class JobType(StrEnum):
+    """The kinds of job the application creates. The store itself accepts any type name."""
+
+    INGEST = "ingest"
+    EDIT_PREVIEW = "edit.preview"
+    EDIT_SAVE = "edit.save"
+    RENDER = "render"
+
+
+@dataclass(frozen=True, slots=True)
+class JobError:
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One job as the store holds it. Times are timezone-aware UTC datetimes."""
+
+    id: str
+    type: str
+    status: JobStatus
+    payload: dict[str, Any]
+    result: dict[str, Any] | None
+    error: JobError | None
+    progress: float
+    attempts: int
+    max_attempts: int
+    created_at: datetime
+    updated_at: datetime
+    run_after: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    lease_owner: str | None = None
+    lease_token: str | None = None
+    lease_expires_at: datetime | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AssetVersion:
+    """One version of an asset: what the worker measured and where its files are (relative to MEDIA_ROOT)."""
+
+    asset_id: str
+    version: int
+    job_id: str
+    created_at: datetime
+    info: dict[str, Any] = field(default_factory=dict)

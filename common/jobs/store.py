@@ -1,0 +1,137 @@
+"""The ``JobStore`` interface: what every backend offers, async throughout.
+
+Fencing rule: every write a worker makes (``heartbeat``, ``set_progress``, ``complete``, ``fail``, ``release``)
+names the ``lease_token`` handed out by ``claim_next_job`` and applies only while the job is still ``running``
+under that token and the lease has not expired. A worker that lost its lease gets ``False`` back and can never
+overwrite newer state.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from common.jobs.model import AssetVersion, Job, JobError, JobStatus
+
+
+class JobStore(ABC):
+    #: ``"local"`` or ``"turso"``.
+    backend: str
+
+    @property
+    @abstractmethod
+    def store_id(self) -> str:
+        """A random id created with the schema and kept in the database: equal ids mean the same store."""
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """An absolute file path or a URL without credentials; safe to log."""
+
+    # -- jobs, as the web sees them ----------------------------------------------------------------------
+
+    @abstractmethod
+    async def create_job(
+        self,
+        job_type: str,
+        payload: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        max_attempts: int = 3,
+        run_after: datetime | None = None,
+    ) -> tuple[Job, bool]:
+        """Queue a job. Returns ``(job, created)``; with an idempotency key already used for this type, the
+        first job comes back with ``created=False`` and nothing new is queued."""
+
+    @abstractmethod
+    async def get_job(self, job_id: str) -> Job | None: ...
+
+    @abstractmethod
+    async def cancel_job(self, job_id: str) -> Job | None:
+        """A queued or running job becomes ``cancelled`` at once; a terminal job is returned unchanged.
+        ``None`` for an unknown id."""
+
+    @abstractmethod
+    async def list_jobs(
+        self,
+        *,
+        status: JobStatus | None = None,
+        job_type: str | None = None,
+        limit: int = 100,
+    ) -> list[Job]:
+        """Newest first."""
+
+    @abstractmethod
+    async def count_jobs(self) -> dict[str, dict[str, int]]:
+        """``{job_type: {status: count}}`` for every type and status present."""
+
+    # -- jobs, as a worker sees them ----------------------------------------------------------------------
+
+    @abstractmethod
+    async def claim_next_job(
+        self,
+        worker_id: str,
+        lease_s: float,
+        job_types: Sequence[str] | None = None,
+    ) -> Job | None:
+        """Atomically hand one runnable queued job to exactly one caller, marking it ``running`` under a fresh
+        ``lease_token`` (on the returned job) that expires after ``lease_s``. ``None`` when nothing is runnable."""
+
+    @abstractmethod
+    async def heartbeat(self, job_id: str, lease_token: str, lease_s: float) -> bool:
+        """Extend the lease. ``False`` means the caller no longer owns the job (cancelled, expired,
+        re-claimed) and must stop working on it."""
+
+    @abstractmethod
+    async def set_progress(self, job_id: str, lease_token: str, progress: float) -> bool: ...
+
+    @abstractmethod
+    async def complete_job(self, job_id: str, lease_token: str, result: dict[str, Any]) -> bool: ...
+
+    @abstractmethod
+    async def fail_job(
+        self,
+        job_id: str,
+        lease_token: str,
+        error: JobError,
+        *,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        """With ``retry_at`` the job goes back to ``queued`` to run again no earlier than then (as long as
+        attempts remain; otherwise it fails); without it the job ends ``failed`` with ``error``."""
+
+    @abstractmethod
+    async def release_job(self, job_id: str, lease_token: str) -> bool:
+        """Give a running job back to the queue at once (graceful shutdown); its attempt is not counted."""
+
+    @abstractmethod
+    async def requeue_expired_jobs(self) -> int:
+        """Running jobs whose lease lapsed (their worker died) go back to ``queued``, or end ``failed`` with
+        code ``worker_lost`` when they have used all their attempts. Returns how many were touched."""
+
+    @abstractmethod
+    async def prune_jobs(self, older_than_s: float) -> int:
+        """Delete terminal jobs finished more than ``older_than_s`` ago. Returns how many."""
+
+    @abstractmethod
+    async def change_token(self) -> int | None:
+        """A cheap value that changes when another connection commits, so an idle worker can skip a claim
+        when nothing changed. ``None`` when the backend has no such signal (poll instead)."""
+
+    # -- assets ---------------------------------------------------------------------------------------------
+
+    @abstractmethod
+    async def add_asset_version(self, asset_id: str, job_id: str, info: dict[str, Any]) -> AssetVersion:
+        """Record the next version of ``asset_id`` (1 for a new asset). Idempotent per ``job_id``: a job that
+        runs again gets its first version back instead of a second one."""
+
+    @abstractmethod
+    async def get_asset_versions(self, asset_id: str) -> list[AssetVersion]:
+        """Oldest first; empty for an unknown asset."""
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+
+    @abstractmethod
+    async def close(self) -> None: ...
