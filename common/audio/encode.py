@@ -1,0 +1,96 @@
+"""Writing float samples to a file with PyAV: one writer for masters, previews and renders.
+
+Chunks of any size are accepted; PyAV regroups them into the codec's frame size and converts the sample format.
+The muxers keep gapless information (MP3 LAME/Xing tag with encoder delay and padding, the MP4 edit list for AAC
+priming, Opus pre-skip and end trimming), so decoders give back exactly the frames written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from common.errors import MediaError
+
+
+@dataclass(frozen=True, slots=True)
+class Encoding:
+    container_format: str
+    codec: str
+    extension: str
+    sample_format: str | None = None
+
+
+ENCODINGS: dict[str, Encoding] = {
+    "flac": Encoding("flac", "flac", "flac"),
+    "flac24": Encoding("flac", "flac", "flac", "s32"),
+    "wav": Encoding("wav", "pcm_s16le", "wav"),
+    "mp3": Encoding("mp3", "libmp3lame", "mp3"),
+    "m4a": Encoding("ipod", "aac", "m4a"),
+    "opus": Encoding("ogg", "libopus", "opus"),
+}
+
+
+class AudioWriter:
+    """Use as a context manager; ``write`` float32 chunks shaped (frames, channels)."""
+
+    def __init__(
+        self,
+        path: Path,
+        encoding: str,
+        *,
+        rate: int,
+        channels: int,
+        bitrate_kbps: int | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        spec = ENCODINGS[encoding]
+        self.path = path
+        self.rate = rate
+        self.channels = channels
+        self.frames_written = 0
+        self._layout = "stereo" if channels == 2 else "mono"
+        self._container = av.open(str(path), "w", format=spec.container_format)
+        try:
+            stream = self._container.add_stream(spec.codec, rate=rate, layout=self._layout)
+            if not isinstance(stream, av.AudioStream):
+                raise ValueError(f"{spec.codec} is not an audio codec")
+            self._stream = stream
+            if spec.sample_format is not None:
+                self._stream.codec_context.format = spec.sample_format
+            if bitrate_kbps is not None:
+                self._stream.bit_rate = bitrate_kbps * 1000
+            for key, value in (tags or {}).items():
+                self._container.metadata[key] = value
+        except (av.FFmpegError, ValueError) as exc:
+            self._container.close()
+            raise MediaError(f"Cannot write {encoding} at {rate} Hz: {exc}", code="encode_failed") from exc
+
+    def __enter__(self) -> AudioWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
+        if exc_type is None:
+            self.finish()
+        else:
+            self._container.close()
+
+    def write(self, chunk: np.ndarray) -> None:
+        if len(chunk) == 0:
+            return
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(chunk, dtype=np.float32).reshape(1, -1), format="flt", layout=self._layout
+        )
+        frame.sample_rate = self.rate
+        frame.pts = self.frames_written
+        frame.time_base = Fraction(1, self.rate)
+        self.frames_written += len(chunk)
+        self._container.mux(self._stream.encode(frame))
+
+    def finish(self) -> None:
+        self._container.mux(self._stream.encode(None))
+        self._container.close()

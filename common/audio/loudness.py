@@ -1,0 +1,121 @@
+"""Loudness per ITU-R BS.1770-4 / EBU R128, measured in one streaming pass.
+
+Integrated loudness, loudness range and true peak come from FFmpeg's ``ebur128`` filter (``peak=true``: 4x
+oversampled true peak) run in a PyAV filter graph; the RMS level and sample peak are summed here with NumPy. RMS is
+over all samples of all channels, relative to full scale (a full-scale sine reads -3 dB), as ACX measures it.
+Values are ``None`` when undefined (silence has no integrated loudness).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import av
+import numpy as np
+
+# ebur128 reports this when every block is gated out (silence).
+_EBUR128_FLOOR_LUFS = -70.0
+
+
+@dataclass(frozen=True, slots=True)
+class Loudness:
+    integrated_lufs: float | None
+    loudness_range_lu: float | None
+    true_peak_dbtp: float | None
+    rms_db: float | None
+    sample_peak_db: float | None
+
+    def to_json(self) -> dict[str, float | None]:
+        return {
+            "integratedLufs": _rounded(self.integrated_lufs),
+            "loudnessRangeLu": _rounded(self.loudness_range_lu),
+            "truePeakDbtp": _rounded(self.true_peak_dbtp),
+            "rmsDb": _rounded(self.rms_db),
+        }
+
+
+class LoudnessMeter:
+    """Feed float32 chunks shaped (frames, channels) with ``add``; ``finish`` returns the measurement."""
+
+    def __init__(self, rate: int, channels: int) -> None:
+        self.rate = rate
+        self.channels = channels
+        self._layout = "stereo" if channels == 2 else "mono"
+        self._graph = av.filter.Graph()
+        self._source = self._graph.add_abuffer(
+            format="flt", sample_rate=rate, layout=self._layout, time_base=Fraction(1, rate)
+        )
+        ebur128 = self._graph.add("ebur128", "metadata=1:peak=true")
+        self._sink = self._graph.add("abuffersink")
+        self._source.link_to(ebur128)
+        ebur128.link_to(self._sink)
+        self._graph.configure()
+        self._frames = 0
+        self._sum_squares = 0.0
+        self._sample_peak = 0.0
+        self._last_metadata: dict[str, str] = {}
+
+    def add(self, chunk: np.ndarray) -> None:
+        if len(chunk) == 0:
+            return
+        flat = np.ascontiguousarray(chunk, dtype=np.float32).reshape(1, -1)
+        self._sum_squares += float(np.dot(flat[0], flat[0]))
+        self._sample_peak = max(self._sample_peak, float(np.max(np.abs(flat))))
+        frame = av.AudioFrame.from_ndarray(flat, format="flt", layout=self._layout)
+        frame.sample_rate = self.rate
+        frame.pts = self._frames
+        frame.time_base = Fraction(1, self.rate)
+        self._frames += len(chunk)
+        self._source.push(frame)
+        self._drain()
+
+    def finish(self) -> Loudness:
+        self._source.push(None)
+        self._drain()
+        metadata = self._last_metadata
+        integrated = _float(metadata.get("lavfi.r128.I"))
+        if integrated is not None and integrated <= _EBUR128_FLOOR_LUFS:
+            integrated = None
+        loudness_range = _float(metadata.get("lavfi.r128.LRA")) if integrated is not None else None
+        # ebur128 prints the linear true peak with three decimals; the exact sample peak is a floor for it.
+        true_peak = _to_db(max(_float(metadata.get("lavfi.r128.true_peak")) or 0.0, self._sample_peak))
+        samples = self._frames * self.channels
+        rms = _to_db(math.sqrt(self._sum_squares / samples)) if samples else None
+        return Loudness(integrated, loudness_range, true_peak, rms, _to_db(self._sample_peak))
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                frame = self._sink.pull()
+            except (av.BlockingIOError, av.EOFError):
+                return
+            if frame.metadata:
+                self._last_metadata = dict(frame.metadata)
+
+
+def loudness_from_json(value: dict[str, Any]) -> Loudness:
+    return Loudness(
+        integrated_lufs=value.get("integratedLufs"),
+        loudness_range_lu=value.get("loudnessRangeLu"),
+        true_peak_dbtp=value.get("truePeakDbtp"),
+        rms_db=value.get("rmsDb"),
+        sample_peak_db=None,
+    )
+
+
+def _float(text: str | None) -> float | None:
+    if text is None:
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def _to_db(linear: float) -> float | None:
+    return 20.0 * math.log10(linear) if linear > 0 else None
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)

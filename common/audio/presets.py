@@ -1,0 +1,282 @@
+"""Render requests: their one validator, used by the web (422 answers) and by the render handler.
+
+A render request is a JSON object (all keys but ``format`` optional, ``null`` means absent)::
+
+    {
+      "format": "mp3" | "m4a" | "opus" | "flac" | "wav",
+      "preset": "podcast" | "audiobook-acx" | null,
+      "bitrate": 128,                     # kbit/s, lossy formats only (see BITRATE_RULES)
+      "tags": {"title": "...", "artist": "...", "album": "...", "comment": "..."},
+      "targets": {                        # explicit targets; each one overrides the preset's
+        "integratedLufs": -16.0,          # -70..-5
+        "truePeakDb": -1.0,               # -20..0 (dBTP ceiling)
+        "sampleRate": 44100,              # one of SAMPLE_RATES (mp3: up to 48000; opus: always 48000)
+        "channels": 1                     # 1 or 2
+      }
+    }
+
+Presets:
+
+- ``podcast``: -16 LUFS integrated, -1 dBTP ceiling, 44.1 kHz.
+- ``audiobook-acx``: RMS between -23 and -18 dB (aimed at -20 dB), peaks at most -3 dB, 44.1 kHz, mono, 192 kbit/s
+  CBR MP3. It requires ``format: "mp3"`` and refuses any other ``bitrate``, since ACX accepts nothing else.
+
+Without a preset or target the audio keeps its level, rate and channels. ``parse_render_options`` raises
+``RenderOptionsError`` whose ``field`` names the offending key the way the client wrote it (``tags.title``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from common.errors import AppError
+
+FORMATS = ("mp3", "m4a", "opus", "flac", "wav")
+LOSSY_FORMATS = ("mp3", "m4a", "opus")
+PRESETS = ("podcast", "audiobook-acx")
+TAG_NAMES = ("title", "artist", "album", "comment")
+TAG_MAX_CHARS = {"title": 256, "artist": 256, "album": 256, "comment": 1024}
+SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)
+
+# The CBR bitrates an MPEG-1 layer III frame can signal (32-48 kHz, the rates our presets use).
+MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+# Opus always codes at 48 kHz; other rates are only a hint in its header, so a render to Opus is 48 kHz.
+OPUS_SAMPLE_RATE = 48000
+# format -> (lowest kbit/s, highest kbit/s, default kbit/s)
+BITRATE_RULES: dict[str, tuple[int, int, int]] = {
+    "mp3": (32, 320, 128),
+    "m4a": (32, 320, 128),
+    "opus": (6, 256, 96),
+}
+_FORMAT_SAMPLE_RATES: dict[str, tuple[int, ...]] = {
+    "mp3": tuple(rate for rate in SAMPLE_RATES if rate <= 48000),
+    "opus": (OPUS_SAMPLE_RATE,),
+}
+
+_REQUEST_KEYS = ("format", "preset", "bitrate", "tags", "targets")
+_TARGET_KEYS = ("integratedLufs", "truePeakDb", "sampleRate", "channels")
+
+ACX_BITRATE_KBPS = 192
+
+
+class RenderOptionsError(AppError):
+    """A render request is invalid; ``field`` names the offending key, e.g. ``tags.title`` or ``bitrate``."""
+
+    code = "invalid_render_options"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class RenderTargets:
+    """What the rendered file must meet; ``None`` means "keep what the source has" (or "no check")."""
+
+    integrated_lufs: float | None = None
+    true_peak_db: float | None = None
+    rms_db_min: float | None = None
+    rms_db_max: float | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+
+    @property
+    def rms_db_aim(self) -> float | None:
+        """The RMS level to aim at when only an RMS window is given: its middle."""
+        if self.rms_db_min is None or self.rms_db_max is None:
+            return None
+        return (self.rms_db_min + self.rms_db_max) / 2
+
+
+PRESET_TARGETS: dict[str, RenderTargets] = {
+    "podcast": RenderTargets(integrated_lufs=-16.0, true_peak_db=-1.0, sample_rate=44100),
+    "audiobook-acx": RenderTargets(
+        true_peak_db=-3.0, rms_db_min=-23.0, rms_db_max=-18.0, sample_rate=44100, channels=1
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    """A validated render request. ``targets`` and ``bitrate_kbps`` hold only what the client asked for;
+    ``resolved_targets`` and ``resolved_bitrate_kbps`` merge in the preset and the defaults."""
+
+    format: str
+    preset: str | None = None
+    bitrate_kbps: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    targets: RenderTargets = field(default_factory=RenderTargets)
+
+    @property
+    def resolved_targets(self) -> RenderTargets:
+        base = PRESET_TARGETS[self.preset] if self.preset else RenderTargets()
+        explicit = {
+            name: getattr(self.targets, name)
+            for name in ("integrated_lufs", "true_peak_db", "sample_rate", "channels")
+            if getattr(self.targets, name) is not None
+        }
+        if self.format == "opus":
+            explicit["sample_rate"] = OPUS_SAMPLE_RATE
+        return replace(base, **explicit)
+
+    @property
+    def resolved_bitrate_kbps(self) -> int | None:
+        """The encoder's bitrate, or ``None`` for lossless formats."""
+        if self.format not in LOSSY_FORMATS:
+            return None
+        if self.bitrate_kbps is not None:
+            return self.bitrate_kbps
+        if self.preset == "audiobook-acx":
+            return ACX_BITRATE_KBPS
+        return BITRATE_RULES[self.format][2]
+
+
+def parse_render_options(raw: Any) -> RenderOptions:
+    """Validate a render request (see the module docstring) and return it typed."""
+    if not isinstance(raw, dict):
+        raise RenderOptionsError("body", "must be a JSON object")
+    for key in raw:
+        if key not in _REQUEST_KEYS:
+            raise RenderOptionsError(str(key), f"is not a render option; expected one of: {', '.join(_REQUEST_KEYS)}")
+    output_format = _choice(raw.get("format"), "format", FORMATS, required=True)
+    preset = _choice(raw.get("preset"), "preset", PRESETS, required=False)
+    bitrate = _bitrate(raw.get("bitrate"), output_format)
+    tags = _tags(raw.get("tags"))
+    targets = _targets(raw.get("targets"))
+    if preset == "audiobook-acx":
+        if output_format != "mp3":
+            raise RenderOptionsError("format", "the audiobook-acx preset produces MP3 only; use format 'mp3'")
+        if bitrate is not None and bitrate != ACX_BITRATE_KBPS:
+            raise RenderOptionsError("bitrate", f"the audiobook-acx preset requires {ACX_BITRATE_KBPS} kbit/s")
+    allowed_rates = _FORMAT_SAMPLE_RATES.get(str(output_format))
+    if targets.sample_rate is not None and allowed_rates is not None and targets.sample_rate not in allowed_rates:
+        rates = ", ".join(str(rate) for rate in allowed_rates)
+        raise RenderOptionsError("targets.sampleRate", f"{output_format} is written at {rates} Hz only")
+    return RenderOptions(str(output_format), preset, bitrate, tags, targets)
+
+
+def render_options_to_json(options: RenderOptions) -> dict[str, Any]:
+    """The request form of ``options`` (the inverse of ``parse_render_options``), for the job payload."""
+    return {
+        "format": options.format,
+        "preset": options.preset,
+        "bitrate": options.bitrate_kbps,
+        "tags": dict(options.tags),
+        "targets": {
+            json_name: value
+            for json_name, value in (
+                ("integratedLufs", options.targets.integrated_lufs),
+                ("truePeakDb", options.targets.true_peak_db),
+                ("sampleRate", options.targets.sample_rate),
+                ("channels", options.targets.channels),
+            )
+            if value is not None
+        },
+    }
+
+
+def targets_to_json(targets: RenderTargets) -> dict[str, Any]:
+    """The resolved targets as reported in a render result (absent targets are ``null``)."""
+    return {
+        "integratedLufs": targets.integrated_lufs,
+        "truePeakDb": targets.true_peak_db,
+        "rmsDbMin": targets.rms_db_min,
+        "rmsDbMax": targets.rms_db_max,
+        "sampleRate": targets.sample_rate,
+        "channels": targets.channels,
+    }
+
+
+def _choice(value: Any, where: str, allowed: tuple[str, ...], *, required: bool) -> str | None:
+    if value is None:
+        if required:
+            raise RenderOptionsError(where, f"is required; expected one of: {', '.join(allowed)}")
+        return None
+    if value not in allowed:
+        raise RenderOptionsError(where, f"unknown value {value!r}; expected one of: {', '.join(allowed)}")
+    return str(value)
+
+
+def _integer(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RenderOptionsError(where, "must be a whole number")
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise RenderOptionsError(where, "must be a whole number")
+    return int(value)
+
+
+def _number(value: Any, where: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RenderOptionsError(where, "must be a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise RenderOptionsError(where, "must be a finite number")
+    if not low <= number <= high:
+        raise RenderOptionsError(where, f"must be between {low:g} and {high:g}")
+    return number
+
+
+def _bitrate(value: Any, output_format: str | None) -> int | None:
+    if value is None:
+        return None
+    if output_format not in LOSSY_FORMATS:
+        raise RenderOptionsError("bitrate", f"applies only to {', '.join(LOSSY_FORMATS)}; {output_format} is lossless")
+    kbps = _integer(value, "bitrate")
+    low, high, _default = BITRATE_RULES[output_format]
+    if not low <= kbps <= high:
+        raise RenderOptionsError("bitrate", f"{output_format} takes {low} to {high} kbit/s, got {kbps}")
+    if output_format == "mp3" and kbps not in MP3_BITRATES:
+        allowed = ", ".join(str(rate) for rate in MP3_BITRATES if low <= rate <= high)
+        raise RenderOptionsError("bitrate", f"MP3 CBR takes one of {allowed} kbit/s, got {kbps}")
+    return kbps
+
+
+def _tags(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RenderOptionsError("tags", "must be an object")
+    tags: dict[str, str] = {}
+    for name, text in value.items():
+        where = f"tags.{name}"
+        if name not in TAG_NAMES:
+            raise RenderOptionsError(where, f"is not a supported tag; expected one of: {', '.join(TAG_NAMES)}")
+        if text is None:
+            continue
+        if not isinstance(text, str):
+            raise RenderOptionsError(where, "must be a string")
+        if len(text) > TAG_MAX_CHARS[name]:
+            raise RenderOptionsError(where, f"must be at most {TAG_MAX_CHARS[name]} characters")
+        if any(ord(char) < 32 and char not in "\n\t" for char in text):
+            raise RenderOptionsError(where, "must not contain control characters")
+        tags[name] = text
+    return tags
+
+
+def _targets(value: Any) -> RenderTargets:
+    if value is None:
+        return RenderTargets()
+    if not isinstance(value, dict):
+        raise RenderOptionsError("targets", "must be an object")
+    for key in value:
+        if key not in _TARGET_KEYS:
+            raise RenderOptionsError(f"targets.{key}", f"is not a target; expected one of: {', '.join(_TARGET_KEYS)}")
+    lufs = value.get("integratedLufs")
+    peak = value.get("truePeakDb")
+    rate = value.get("sampleRate")
+    channels = value.get("channels")
+    sample_rate = None if rate is None else _integer(rate, "targets.sampleRate")
+    if sample_rate is not None and sample_rate not in SAMPLE_RATES:
+        rates = ", ".join(str(known) for known in SAMPLE_RATES)
+        raise RenderOptionsError("targets.sampleRate", f"must be one of {rates} Hz")
+    channel_count = None if channels is None else _integer(channels, "targets.channels")
+    if channel_count is not None and channel_count not in (1, 2):
+        raise RenderOptionsError("targets.channels", "must be 1 (mono) or 2 (stereo)")
+    return RenderTargets(
+        integrated_lufs=None if lufs is None else _number(lufs, "targets.integratedLufs", -70.0, -5.0),
+        true_peak_db=None if peak is None else _number(peak, "targets.truePeakDb", -20.0, 0.0),
+        sample_rate=sample_rate,
+        channels=channel_count,
+    )

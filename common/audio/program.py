@@ -1,0 +1,290 @@
+"""An edit list as a program over a source: which source frames play, in order, and the gain curves on them.
+
+Trims and cuts only ever drop spans, so the timeline after any edit is a list of source spans in source order
+("pieces"). Each edit that changes the timeline starts a new stage; a gain curve belongs to the stage it was
+defined on and is evaluated at a frame's position on that stage. Playing the program reads the source once, front
+to back, and joins pieces at a cut with a short raised-cosine crossfade centred on the cut, so lengths stay exact
+to the sample. Edits that depend on the audio (normalize, trimSilence) run an analysis pass over the program so far.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from common.audio.background import BackgroundConsumer
+from common.audio.gains import PEAK_BLOCK_FRAMES, REGION_RAMP_S, Fade, GainCurve, RegionGain
+from common.audio.leveling import AnalysisResult, LevelTarget, plan_leveling
+from common.audio.loudness import LoudnessMeter
+from common.audio.progress import PassProgress
+from common.audio.reader import RangeReader
+from common.audio.source import CancelCheck
+from common.edits import Cut, Edit, FadeIn, FadeOut, Gain, Normalize, Trim, TrimSilence
+from common.errors import EditListError
+
+# Half the length of the crossfade at each cut.
+CROSSFADE_HALF_S = 0.005
+PLAY_CHUNK_FRAMES = 1 << 15
+
+Sink = Callable[[np.ndarray], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    source_start: int
+    length: int
+
+    @property
+    def source_end(self) -> int:
+        return self.source_start + self.length
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One state of the timeline: its pieces and where each starts on it."""
+
+    pieces: tuple[Piece, ...]
+    starts: tuple[int, ...]
+    source_starts: tuple[int, ...]
+
+    @classmethod
+    def of(cls, pieces: list[Piece]) -> Stage:
+        kept = [piece for piece in pieces if piece.length > 0]
+        starts, position = [], 0
+        for piece in kept:
+            starts.append(position)
+            position += piece.length
+        return cls(tuple(kept), tuple(starts), tuple(piece.source_start for piece in kept))
+
+    @property
+    def frames(self) -> int:
+        return self.starts[-1] + self.pieces[-1].length if self.pieces else 0
+
+    def position_of(self, source_frame: int) -> int:
+        """Where ``source_frame`` (which must play in this stage) sits on the stage's timeline."""
+        index = max(bisect.bisect_right(self.source_starts, source_frame) - 1, 0)
+        return self.starts[index] + source_frame - self.source_starts[index]
+
+    def keep(self, start: int, end: int) -> list[Piece]:
+        """The pieces covering timeline frames ``start .. end``."""
+        kept = []
+        for piece, piece_start in zip(self.pieces, self.starts, strict=True):
+            low = max(start, piece_start)
+            high = min(end, piece_start + piece.length)
+            if high > low:
+                kept.append(Piece(piece.source_start + low - piece_start, high - low))
+        return kept
+
+
+@dataclass(slots=True)
+class Program:
+    """The playable result of an edit list. Build it with ``apply_edits`` (and ``level``); ``play`` streams it to
+    a sink."""
+
+    master: Path
+    rate: int
+    channels: int
+    source_frames: int
+    check_cancel: CancelCheck
+    progress: PassProgress | None = None
+    stages: list[Stage] = field(default_factory=list)
+    curves: list[tuple[int, GainCurve]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.stages:
+            self.stages.append(Stage.of([Piece(0, self.source_frames)]))
+
+    @property
+    def stage(self) -> Stage:
+        return self.stages[-1]
+
+    @property
+    def frames(self) -> int:
+        return self.stage.frames
+
+    def frames_at(self, seconds: float) -> int:
+        return min(max(round(seconds * self.rate), 0), self.frames)
+
+    def add_curve(self, curve: GainCurve) -> None:
+        self.curves.append((len(self.stages) - 1, curve))
+
+    def keep(self, start: int, end: int, where: str) -> None:
+        pieces = self.stage.keep(start, end)
+        if not pieces:
+            raise EditListError(where, "leaves no audio")
+        self.stages.append(Stage.of(pieces))
+
+    def remove(self, start: int, end: int, where: str) -> None:
+        pieces = self.stage.keep(0, start) + self.stage.keep(end, self.frames)
+        if not pieces:
+            raise EditListError(where, "cuts the whole audio; nothing would be left")
+        self.stages.append(Stage.of(pieces))
+
+    def play(self, sink: Sink) -> int:
+        """Stream the program to ``sink`` in chunks; returns the number of frames played."""
+        if self.progress is not None:
+            self.progress.start_pass()
+        total = max(self.frames, 1)
+        played = 0
+        with RangeReader(self.master, rate=self.rate, channels=self.channels) as reader:
+            for chunk in self._chunks(reader):
+                sink(chunk)
+                played += len(chunk)
+                if self.progress is not None:
+                    self.progress(played / total)
+                self.check_cancel()
+        return played
+
+    # -- playing ------------------------------------------------------------------------------------------
+
+    def _chunks(self, reader: RangeReader) -> Iterator[np.ndarray]:
+        pieces = self.stage.pieces
+        halves = [self._crossfade_half(index) for index in range(len(pieces) - 1)]
+        for index, piece in enumerate(pieces):
+            head = halves[index - 1] if index > 0 else 0
+            tail = halves[index] if index < len(halves) else 0
+            position = head
+            while position < piece.length - tail:
+                count = min(PLAY_CHUNK_FRAMES, piece.length - tail - position)
+                frames = reader.read(piece.source_start + position, count)
+                yield frames * self._piece_gains(piece, position, count)[:, np.newaxis]
+                position += count
+            if tail:
+                yield self._crossfade(reader, piece, pieces[index + 1], tail)
+
+    def _crossfade_half(self, index: int) -> int:
+        before, after = self.stage.pieces[index], self.stage.pieces[index + 1]
+        if before.source_end == after.source_start:
+            return 0
+        return min(round(CROSSFADE_HALF_S * self.rate), before.length // 2, after.length // 2)
+
+    def _crossfade(self, reader: RangeReader, before: Piece, after: Piece, half: int) -> np.ndarray:
+        outgoing = reader.read(before.source_end - half, 2 * half)
+        incoming = reader.read(after.source_start - half, 2 * half)
+        outgoing_gains = np.concatenate(
+            [
+                self._piece_gains(before, before.length - half, half),
+                np.repeat(self._piece_gains(before, before.length - 1, 1), half),
+            ]
+        )
+        incoming_gains = np.concatenate(
+            [np.repeat(self._piece_gains(after, 0, 1), half), self._piece_gains(after, 0, half)]
+        )
+        rising = np.sin(np.pi / 2 * (np.arange(2 * half) + 0.5) / (2 * half)) ** 2
+        mixed = outgoing * (outgoing_gains * (1.0 - rising))[:, np.newaxis]
+        mixed += incoming * (incoming_gains * rising)[:, np.newaxis]
+        return mixed.astype(np.float32)
+
+    def _piece_gains(self, piece: Piece, offset: int, count: int) -> np.ndarray:
+        gains = np.ones(count, dtype=np.float32)
+        for stage_index, curve in self.curves:
+            start = self.stages[stage_index].position_of(piece.source_start) + offset
+            gains *= curve.gains(start, count)
+        return gains
+
+
+def apply_edits(program: Program, edits: list[Edit]) -> None:
+    """Build ``program`` from ``edits`` in order; normalize and trimSilence measure the program so far."""
+    ramp = round(REGION_RAMP_S * program.rate)
+    for index, edit in enumerate(edits):
+        where = f"edits[{index}]"
+        if isinstance(edit, Trim):
+            program.keep(program.frames_at(edit.start), program.frames_at(edit.end), where)
+        elif isinstance(edit, Cut):
+            program.remove(program.frames_at(edit.start), program.frames_at(edit.end), where)
+        elif isinstance(edit, Gain):
+            start = 0 if edit.start is None else program.frames_at(edit.start)
+            end = program.frames if edit.end is None else program.frames_at(edit.end)
+            if end > start:
+                program.add_curve(RegionGain(edit.db, start, end, program.frames, ramp))
+        elif isinstance(edit, FadeIn | FadeOut):
+            length = program.frames_at(edit.duration)
+            if length > 0:
+                fade_in = isinstance(edit, FadeIn)
+                program.add_curve(Fade(0 if fade_in else program.frames - length, length, fade_in=fade_in))
+        elif isinstance(edit, Normalize):
+            level(program, LevelTarget(integrated_lufs=edit.target_lufs, ceiling_db=edit.true_peak_db))
+        elif isinstance(edit, TrimSilence):
+            _trim_silence(program, edit, analyse(program, with_loudness=False), where)
+
+
+def level(program: Program, target: LevelTarget, first: AnalysisResult | None = None) -> AnalysisResult:
+    """Add the gain curve that brings the program as it is now to ``target``. ``first`` is a measurement of the
+    program as it is now, if one was made; the measurement used is returned for reuse."""
+    measured = first or analyse(program, with_loudness=True)
+    program.add_curve(plan_leveling(target, measured, lambda curve: analyse(program, with_loudness=True, extra=curve)))
+    return measured
+
+
+def analyse(program: Program, *, with_loudness: bool, extra: GainCurve | None = None) -> AnalysisResult:
+    """Play the program (with ``extra`` added on its current stage) into a block-peak collector and, when asked,
+    a loudness meter."""
+    peaks = BlockPeaks()
+    meter = None
+    if with_loudness:
+        loudness_meter = LoudnessMeter(program.rate, program.channels)
+        meter = BackgroundConsumer(loudness_meter.add, loudness_meter.finish, "loudness")
+    if extra is not None:
+        program.add_curve(extra)
+
+    def sink(chunk: np.ndarray) -> None:
+        peaks.add(chunk)
+        if meter is not None:
+            meter.add(chunk)
+
+    try:
+        program.play(sink)
+    except BaseException:
+        if meter is not None:
+            meter.abandon()
+        raise
+    finally:
+        if extra is not None:
+            program.curves.pop()
+    if meter is None:
+        return AnalysisResult(peaks.finish())
+    loudness = meter.result()
+    return AnalysisResult(peaks.finish(), loudness.integrated_lufs, loudness.true_peak_dbtp, loudness.rms_db)
+
+
+class BlockPeaks:
+    """The sample peak (dB, over channels) of every ``PEAK_BLOCK_FRAMES`` block of a stream."""
+
+    def __init__(self) -> None:
+        self._blocks: list[np.ndarray] = []
+        self._carry: np.ndarray | None = None
+
+    def add(self, chunk: np.ndarray) -> None:
+        magnitudes = np.max(np.abs(chunk), axis=1)
+        if self._carry is not None:
+            magnitudes = np.concatenate([self._carry, magnitudes])
+        whole = len(magnitudes) // PEAK_BLOCK_FRAMES * PEAK_BLOCK_FRAMES
+        if whole:
+            self._blocks.append(magnitudes[:whole].reshape(-1, PEAK_BLOCK_FRAMES).max(axis=1))
+        self._carry = magnitudes[whole:] if whole < len(magnitudes) else None
+
+    def finish(self) -> np.ndarray:
+        if self._carry is not None:
+            self._blocks.append(np.array([self._carry.max()], dtype=np.float32))
+        linear = np.concatenate(self._blocks) if self._blocks else np.zeros(0, dtype=np.float32)
+        with np.errstate(divide="ignore"):
+            return (20.0 * np.log10(linear.astype(np.float64))).astype(np.float32)
+
+
+def _trim_silence(program: Program, edit: TrimSilence, analysis: AnalysisResult, where: str) -> None:
+    loud = np.flatnonzero(analysis.block_peaks_db >= edit.threshold_db)
+    if len(loud) == 0:
+        raise EditListError(where, "the audio is quieter than the threshold throughout; nothing would be left")
+    start = int(loud[0]) * PEAK_BLOCK_FRAMES
+    end = min(program.frames, (int(loud[-1]) + 1) * PEAK_BLOCK_FRAMES)
+    min_silence = round(edit.min_silence * program.rate)
+    if start < min_silence:
+        start = 0
+    if program.frames - end < min_silence:
+        end = program.frames
+    if start > 0 or end < program.frames:
+        program.keep(start, end, where)

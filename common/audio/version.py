@@ -1,0 +1,89 @@
+"""The files of one asset version, written in one streaming pass: FLAC master, loudness and waveform peaks.
+
+Ingest and edit-save both end here: every chunk goes to the master encoder, the loudness meter and the peaks
+builder, so the audio is read once and nothing grows with its length.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from common.audio.background import BackgroundConsumer
+from common.audio.encode import AudioWriter
+from common.audio.loudness import Loudness, LoudnessMeter
+from common.audio.peaks import PeaksBuilder
+
+MASTER_FILENAME = "master.flac"
+PEAKS_FILENAME = "peaks.json"
+
+
+@dataclass(frozen=True, slots=True)
+class VersionFiles:
+    master_path: Path
+    peaks_path: Path
+    frames: int
+    sample_rate: int
+    channels: int
+    loudness: Loudness
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate
+
+    def to_info(self) -> dict[str, Any]:
+        """The measured part of an asset version's ``info`` (the caller adds URLs and provenance)."""
+        return {
+            "durationSec": self.duration_s,
+            "frames": self.frames,
+            "sampleRate": self.sample_rate,
+            "channels": self.channels,
+            "loudness": self.loudness.to_json(),
+        }
+
+
+class VersionWriter:
+    """Use as a context manager; ``add`` float32 chunks shaped (frames, channels), then ``finish``."""
+
+    def __init__(self, out_dir: Path, *, rate: int, channels: int, bits: int = 16) -> None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.out_dir = out_dir
+        self.rate = rate
+        self.channels = channels
+        self._master = AudioWriter(
+            out_dir / MASTER_FILENAME, "flac24" if bits > 16 else "flac", rate=rate, channels=channels
+        )
+        meter = LoudnessMeter(rate, channels)
+        self._meter = BackgroundConsumer(meter.add, meter.finish, "loudness")
+        self._peaks = PeaksBuilder(rate, channels)
+
+    def __enter__(self) -> VersionWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
+        if exc_type is not None:
+            self._meter.abandon()
+            self._master.__exit__(exc_type)
+
+    def add(self, chunk: np.ndarray) -> None:
+        self._master.write(chunk)
+        self._meter.add(chunk)
+        self._peaks.add(chunk)
+
+    def finish(self) -> VersionFiles:
+        self._master.finish()
+        loudness = self._meter.result()
+        peaks_path = self.out_dir / PEAKS_FILENAME
+        peaks_path.write_text(json.dumps(self._peaks.to_json(), separators=(",", ":")))
+        return VersionFiles(
+            master_path=self._master.path,
+            peaks_path=peaks_path,
+            frames=self._master.frames_written,
+            sample_rate=self.rate,
+            channels=self.channels,
+            loudness=loudness,
+        )

@@ -1,0 +1,150 @@
+"""``LocalJobStore``: the job store in one SQLite file, shared by every process on this host through WAL.
+
+Every call is one statement in autocommit mode (a claim is one ``UPDATE ... RETURNING``), so a write takes the
+write lock at its start and SQLite's busy handler can wait for it; a batch starts with ``BEGIN IMMEDIATE`` for the
+same reason. A ``database is locked`` that outlasts the busy timeout is retried a few times, never handed up.
+
+Writes go through aiosqlite, off the event loop, because they may wait for the write lock. Short indexed reads
+(a job by id: what every poll asks) run on the caller's thread on a second, read-only connection: in WAL mode a
+reader never waits for writers, and the lookup costs a few microseconds where a thread hand-off costs tens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import aiosqlite
+
+from common.errors import StoreError
+from common.jobs import sql
+from common.jobs.sql_store import Params, Row, SqlJobStore, Statement
+
+logger = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+#: How long a direct read may hold up the event loop before it gives way to the aiosqlite path.
+DIRECT_READ_BUSY_TIMEOUT_MS = 20
+DIRECT_READS = frozenset({sql.SELECT_JOB, sql.SELECT_JOB_BY_IDEMPOTENCY_KEY, sql.SELECT_ASSET_VERSIONS})
+LOCKED_RETRIES = 5
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
+
+def _is_locked(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _BUSY_CODES
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _prepare_directory(path: Path) -> Path:
+    path = path.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _connect_reader(path: Path) -> sqlite3.Connection:
+    # Used only from the event loop's thread, but possibly from a later loop on another thread in tests.
+    reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    reader.execute(f"PRAGMA busy_timeout = {DIRECT_READ_BUSY_TIMEOUT_MS}")
+    reader.execute("PRAGMA query_only = ON")
+    return reader
+
+
+class LocalJobStore(SqlJobStore):
+    backend = "local"
+
+    def __init__(self, path: Path, connection: aiosqlite.Connection) -> None:
+        super().__init__()
+        self._path = path
+        self._connection = connection
+        self._reader: sqlite3.Connection | None = None
+        # One connection serves every coroutine of the process; a batch's statements must not interleave with
+        # another coroutine's, so batches and single statements take turns.
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> LocalJobStore:
+        """Open (creating if needed) the store file at ``path`` and bring its schema up to date."""
+        path = await asyncio.to_thread(_prepare_directory, path)
+        try:
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the job store file {path}: {exc}") from exc
+        store = cls(path, connection)
+        try:
+            await store._execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}", {})
+            await store._execute("PRAGMA journal_mode = WAL", {})
+            await store._execute("PRAGMA synchronous = NORMAL", {})
+            await store._migrate()
+            store._reader = await asyncio.to_thread(_connect_reader, path)
+        except BaseException:
+            await connection.close()
+            raise
+        return store
+
+    @property
+    def location(self) -> str:
+        return str(self._path)
+
+    async def _execute(self, statement: str, params: Params) -> list[Row]:
+        if self._reader is not None and statement in DIRECT_READS:
+            try:
+                return self._reader.execute(statement, params).fetchall()
+            except sqlite3.Error as exc:
+                if not _is_locked(exc):
+                    raise StoreError(f"job store {self._path}: {exc}") from exc
+        attempt = 0
+        while True:
+            try:
+                async with self._lock:
+                    return list(await self._connection.execute_fetchall(statement, params))
+            except sqlite3.Error as exc:
+                await self._handle_error(exc, attempt)
+            attempt += 1
+
+    async def _batch(self, statements: Sequence[Statement]) -> list[list[Row]]:
+        attempt = 0
+        while True:
+            try:
+                async with self._lock:
+                    return await self._run_transaction(statements)
+            except sqlite3.Error as exc:
+                await self._handle_error(exc, attempt)
+            attempt += 1
+
+    async def _run_transaction(self, statements: Sequence[Statement]) -> list[list[Row]]:
+        await self._connection.execute("BEGIN IMMEDIATE")
+        try:
+            results: list[list[Row]] = [
+                list(await self._connection.execute_fetchall(statement, params)) for statement, params in statements
+            ]
+            await self._connection.execute("COMMIT")
+        except BaseException:
+            if self._connection.in_transaction:
+                await self._connection.execute("ROLLBACK")
+            raise
+        return results
+
+    async def _handle_error(self, exc: sqlite3.Error, attempt: int) -> None:
+        """Back off and return for a lock that outlasted the busy timeout; raise anything else as StoreError."""
+        if _is_locked(exc) and attempt < LOCKED_RETRIES:
+            logger.warning("job store %s busy (attempt %d), retrying: %s", self._path, attempt + 1, exc)
+            await asyncio.sleep(0.05 * 2**attempt)
+            return
+        raise StoreError(
+            f"job store {self._path}: {exc}", code="store_busy" if _is_locked(exc) else "store_error"
+        ) from exc
+
+    async def change_token(self) -> int | None:
+        rows = await self._execute("PRAGMA data_version", {})
+        return int(rows[0][0])
+
+    async def _close(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
+        await self._connection.close()

@@ -1,0 +1,322 @@
+"""``SqlJobStore``: the whole ``JobStore`` interface on top of two primitives, so backends differ only in how a
+statement reaches the database.
+
+A backend implements ``_execute`` (one statement, its rows back) and ``_batch`` (several statements in one
+transaction, each statement's rows back), ``_close`` and ``change_token``; everything else lives here, on the
+statements in ``common.jobs.sql``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from common.errors import StoreError
+from common.ids import new_id
+from common.jobs import sql
+from common.jobs.model import AssetVersion, Job, JobError, JobStatus
+from common.jobs.store import JobStore
+
+logger = logging.getLogger(__name__)
+
+Params = Mapping[str, Any]
+Row = Sequence[Any]
+Statement = tuple[str, Params]
+
+
+def to_ms(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise StoreError("times given to the job store must be timezone-aware", code="invalid_time")
+    return int(moment.timestamp() * 1000)
+
+
+def from_ms(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def _optional_time(value: int | None) -> datetime | None:
+    return None if value is None else from_ms(value)
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def job_from_row(row: Row) -> Job:
+    (
+        job_id,
+        job_type,
+        status,
+        payload,
+        result,
+        error_code,
+        error_message,
+        progress,
+        attempts,
+        max_attempts,
+        created_at,
+        updated_at,
+        run_after,
+        started_at,
+        finished_at,
+        lease_owner,
+        lease_token,
+        lease_expires_at,
+        idempotency_key,
+    ) = row
+    return Job(
+        id=job_id,
+        type=job_type,
+        status=JobStatus(status),
+        payload=json.loads(payload),
+        result=None if result is None else json.loads(result),
+        error=None if error_code is None else JobError(code=error_code, message=error_message or ""),
+        progress=float(progress),
+        attempts=attempts,
+        max_attempts=max_attempts,
+        created_at=from_ms(created_at),
+        updated_at=from_ms(updated_at),
+        run_after=from_ms(run_after),
+        started_at=_optional_time(started_at),
+        finished_at=_optional_time(finished_at),
+        lease_owner=lease_owner,
+        lease_token=lease_token,
+        lease_expires_at=_optional_time(lease_expires_at),
+        idempotency_key=idempotency_key,
+    )
+
+
+def asset_version_from_row(row: Row) -> AssetVersion:
+    asset_id, version, job_id, created_at, info = row
+    return AssetVersion(
+        asset_id=asset_id, version=version, job_id=job_id, created_at=from_ms(created_at), info=json.loads(info)
+    )
+
+
+class SqlJobStore(JobStore):
+    def __init__(self) -> None:
+        self._store_id = ""
+
+    # -- what a backend provides ----------------------------------------------------------------------------
+
+    @abstractmethod
+    async def _execute(self, statement: str, params: Params) -> list[Row]:
+        """Run one statement on its own (autocommit) and return its rows."""
+
+    @abstractmethod
+    async def _batch(self, statements: Sequence[Statement]) -> list[list[Row]]:
+        """Run the statements in one transaction, all or nothing, and return each statement's rows."""
+
+    @abstractmethod
+    async def _close(self) -> None: ...
+
+    # -- schema ----------------------------------------------------------------------------------------------
+
+    async def _migrate(self) -> None:
+        """Create or upgrade the schema. Safe when several processes open a new store at the same moment:
+        each migration's batch starts with a guard insert that only one of them can make."""
+        await self._batch(
+            [(sql.CREATE_META, {}), (sql.INSERT_STORE_ID, {"store_id": new_id()}), (sql.INSERT_SCHEMA_VERSION, {})]
+        )
+        meta = await self._read_meta()
+        version = int(meta["schema_version"])
+        for number, statements in sql.MIGRATIONS:
+            if number <= version:
+                continue
+            batch: list[Statement] = [(sql.migration_guard(number), {})]
+            batch += [(statement, {}) for statement in statements]
+            batch.append((sql.set_schema_version(number), {}))
+            try:
+                await self._batch(batch)
+                logger.info("job store schema migrated to version %d at %s", number, self.location)
+            except StoreError:
+                # Another process may have applied it between our read and our batch; only that is fine.
+                if int((await self._read_meta())["schema_version"]) < number:
+                    raise
+        meta = await self._read_meta()
+        if int(meta["schema_version"]) > sql.LATEST_SCHEMA_VERSION:
+            raise StoreError(
+                f"the job store at {self.location} has schema version {meta['schema_version']}, newer than this "
+                f"code knows ({sql.LATEST_SCHEMA_VERSION}); upgrade the code",
+                code="schema_too_new",
+            )
+        self._store_id = meta["store_id"]
+
+    async def _read_meta(self) -> dict[str, str]:
+        return {key: value for key, value in await self._execute(sql.READ_META, {})}
+
+    @property
+    def store_id(self) -> str:
+        return self._store_id
+
+    # -- jobs, as the web sees them --------------------------------------------------------------------------
+
+    async def create_job(
+        self,
+        job_type: str,
+        payload: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        max_attempts: int = 3,
+        run_after: datetime | None = None,
+    ) -> tuple[Job, bool]:
+        if max_attempts < 1:
+            raise StoreError("max_attempts must be at least 1", code="invalid_argument")
+        params = {
+            "id": new_id(),
+            "type": job_type,
+            "payload": _dump(payload),
+            "max_attempts": max_attempts,
+            "run_after": None if run_after is None else to_ms(run_after),
+            "idempotency_key": idempotency_key,
+        }
+        rows = await self._execute(sql.INSERT_JOB, params)
+        if rows:
+            job = job_from_row(rows[0])
+            logger.debug("job %s created, type %s", job.id, job_type)
+            return job, True
+        existing = await self._execute(
+            sql.SELECT_JOB_BY_IDEMPOTENCY_KEY, {"type": job_type, "idempotency_key": idempotency_key}
+        )
+        if not existing:
+            raise StoreError(
+                f"job with idempotency key {idempotency_key!r} vanished while being created; try again",
+                transient=True,
+            )
+        return job_from_row(existing[0]), False
+
+    async def get_job(self, job_id: str) -> Job | None:
+        rows = await self._execute(sql.SELECT_JOB, {"id": job_id})
+        return job_from_row(rows[0]) if rows else None
+
+    async def cancel_job(self, job_id: str) -> Job | None:
+        params = {"id": job_id}
+        _, rows = await self._batch([(sql.CANCEL_JOB, params), (sql.SELECT_JOB, params)])
+        if not rows:
+            return None
+        job = job_from_row(rows[0])
+        logger.info("job %s cancel requested, status now %s", job_id, job.status.value)
+        return job
+
+    async def list_jobs(
+        self,
+        *,
+        status: JobStatus | None = None,
+        job_type: str | None = None,
+        limit: int = 100,
+    ) -> list[Job]:
+        statement = sql.list_jobs(by_status=status is not None, by_type=job_type is not None)
+        params: dict[str, Any] = {"limit": limit}
+        if status is not None:
+            params["status"] = JobStatus(status).value
+        if job_type is not None:
+            params["type"] = job_type
+        return [job_from_row(row) for row in await self._execute(statement, params)]
+
+    async def count_jobs(self) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {}
+        for job_type, status, count in await self._execute(sql.COUNT_JOBS, {}):
+            counts.setdefault(job_type, {})[status] = count
+        return counts
+
+    # -- jobs, as a worker sees them -------------------------------------------------------------------------
+
+    async def claim_next_job(
+        self,
+        worker_id: str,
+        lease_s: float,
+        job_types: Sequence[str] | None = None,
+    ) -> Job | None:
+        if lease_s <= 0:
+            raise StoreError("lease_s must be positive", code="invalid_argument")
+        if job_types is not None and not job_types:
+            return None
+        params: dict[str, Any] = {
+            "worker_id": worker_id,
+            "lease_token": secrets.token_hex(16),
+            "lease_ms": int(lease_s * 1000),
+        }
+        if job_types is not None:
+            params["job_types"] = _dump(list(job_types))
+        rows = await self._execute(sql.claim_next_job(by_type=job_types is not None), params)
+        if not rows:
+            return None
+        job = job_from_row(rows[0])
+        logger.debug("job %s claimed by %s, attempt %d", job.id, worker_id, job.attempts)
+        return job
+
+    async def _fenced(self, statement: str, job_id: str, lease_token: str, **params: Any) -> bool:
+        rows = await self._execute(statement, {"id": job_id, "lease_token": lease_token, **params})
+        return bool(rows)
+
+    async def heartbeat(self, job_id: str, lease_token: str, lease_s: float) -> bool:
+        if lease_s <= 0:
+            raise StoreError("lease_s must be positive", code="invalid_argument")
+        return await self._fenced(sql.HEARTBEAT, job_id, lease_token, lease_ms=int(lease_s * 1000))
+
+    async def set_progress(self, job_id: str, lease_token: str, progress: float) -> bool:
+        return await self._fenced(sql.SET_PROGRESS, job_id, lease_token, progress=min(max(float(progress), 0.0), 1.0))
+
+    async def complete_job(self, job_id: str, lease_token: str, result: dict[str, Any]) -> bool:
+        done = await self._fenced(sql.COMPLETE_JOB, job_id, lease_token, result=_dump(result))
+        logger.debug("job %s completed: %s", job_id, "recorded" if done else "refused, lease lost")
+        return done
+
+    async def fail_job(
+        self,
+        job_id: str,
+        lease_token: str,
+        error: JobError,
+        *,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        return await self._fenced(
+            sql.FAIL_JOB,
+            job_id,
+            lease_token,
+            retry_at=None if retry_at is None else to_ms(retry_at),
+            error_code=error.code,
+            error_message=error.message,
+        )
+
+    async def release_job(self, job_id: str, lease_token: str) -> bool:
+        return await self._fenced(sql.RELEASE_JOB, job_id, lease_token)
+
+    async def requeue_expired_jobs(self) -> int:
+        rows = await self._execute(sql.REQUEUE_EXPIRED_JOBS, {})
+        for (job_id,) in rows:
+            logger.warning("job %s lease expired: its worker is gone", job_id)
+        return len(rows)
+
+    async def prune_jobs(self, older_than_s: float) -> int:
+        rows = await self._execute(sql.PRUNE_JOBS, {"older_than_ms": int(older_than_s * 1000)})
+        if rows:
+            logger.info("pruned %d finished jobs older than %.0f s", len(rows), older_than_s)
+        return len(rows)
+
+    # -- assets ----------------------------------------------------------------------------------------------
+
+    async def add_asset_version(self, asset_id: str, job_id: str, info: dict[str, Any]) -> AssetVersion:
+        _, rows = await self._batch(
+            [
+                (sql.INSERT_ASSET_VERSION, {"asset_id": asset_id, "job_id": job_id, "info": _dump(info)}),
+                (sql.SELECT_ASSET_VERSION_BY_JOB, {"job_id": job_id}),
+            ]
+        )
+        version = asset_version_from_row(rows[0])
+        logger.debug("job %s recorded asset %s version %d", job_id, version.asset_id, version.version)
+        return version
+
+    async def get_asset_versions(self, asset_id: str) -> list[AssetVersion]:
+        rows = await self._execute(sql.SELECT_ASSET_VERSIONS, {"asset_id": asset_id})
+        return [asset_version_from_row(row) for row in rows]
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        await self._close()

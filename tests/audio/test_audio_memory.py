@@ -1,0 +1,54 @@
+"""Memory: ingest streams, so a fresh process's peak RSS stays bounded and does not grow with the duration.
+(The 3-hour figure is in ``bench/ingest_bench.py``; this is the quick check.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from common.config import PROJECT_ROOT
+from tests.support.audio_samples import speech_like, write_audio
+
+WORKER_RSS_LIMIT_MB = 250
+
+# The peak RSS of the child's own address space (VmHWM): ru_maxrss would carry over the parent's peak, which
+# Linux keeps across fork and exec.
+CHILD = """
+import json, re, sys
+from pathlib import Path
+from common.audio.ingest import ingest_file
+files = ingest_file(Path(sys.argv[1]), Path(sys.argv[2]), max_duration_s=7200,
+                    on_progress=lambda _: None, check_cancel=lambda: None).files
+peak_kb = int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
+print(json.dumps({"frames": files.frames, "rss_mb": peak_kb / 1024}))
+"""
+
+
+def _ingest_rss(source: Path, out: Path) -> dict[str, float]:
+    completed = subprocess.run(
+        [sys.executable, "-c", CHILD, str(source), str(out)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_ingest_memory_is_bounded_and_does_not_grow_with_duration(tmp_path: Path) -> None:
+    short = write_audio(tmp_path / "one-minute", speech_like(60, rate=44100, channels=2), rate=44100, kind="flac")
+    long = write_audio(tmp_path / "ten-minutes", speech_like(600, rate=44100, channels=2), rate=44100, kind="flac")
+
+    short_run = _ingest_rss(short, tmp_path / "short")
+    long_run = _ingest_rss(long, tmp_path / "long")
+
+    assert (short_run["frames"], long_run["frames"]) == (60 * 44100, 600 * 44100)
+    assert long_run["rss_mb"] < WORKER_RSS_LIMIT_MB
+    # Ten times the audio may cost a few megabytes of waveform peaks, not ten times the memory.
+    assert long_run["rss_mb"] < short_run["rss_mb"] + 20

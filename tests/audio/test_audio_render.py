@@ -1,0 +1,114 @@
+"""Render: every format decodes back as asked (length, channels, rate, tags), and presets meet their targets when
+the file is measured independently (NumPy BS.1770 reference, not the figures the render reports)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from common.audio.editing import MasterAudio
+from common.audio.ingest import ingest_file
+from common.audio.presets import parse_render_options
+from common.audio.render import file_stem, render_master
+from tests.audio.bs1770 import integrated_loudness, rms_db, sample_peak_db, true_peak_db
+from tests.support.audio_samples import read_audio, speech_like, write_audio
+
+RATE = 48000
+SECONDS = 6.0
+TAGS = {"title": "Chapter 1: Début", "artist": "A. Reader", "album": "The Book", "comment": "made in a test"}
+# The largest codec frame of each format: decoders give back whole frames at most.
+FRAME_SLACK = {"mp3": 0, "m4a": 1024, "opus": 0, "flac": 0, "wav": 0}
+
+
+@pytest.fixture
+def master(tmp_path: Path) -> MasterAudio:
+    signal = np.concatenate(list(speech_like(SECONDS, rate=RATE, channels=2, peak_db=-6.0)))
+    signal[:, 1] *= 0.8
+    source = write_audio(tmp_path / "source.flac", signal, rate=RATE, kind="flac")
+    files = ingest_file(
+        source, tmp_path / "v1", max_duration_s=60, on_progress=lambda _: None, check_cancel=lambda: None
+    ).files
+    return MasterAudio(files.master_path, files.sample_rate, files.channels, files.frames)
+
+
+def _render(master: MasterAudio, tmp_path: Path, request: dict):
+    progress: list[float] = []
+    rendered = render_master(
+        master,
+        parse_render_options(request),
+        tmp_path / "render",
+        title=request.get("tags", {}).get("title"),
+        on_progress=progress.append,
+        check_cancel=lambda: None,
+    )
+    assert progress == sorted(progress)
+    return rendered
+
+
+def _tags(path: Path) -> dict[str, str]:
+    with av.open(str(path)) as container:
+        return {**dict(container.metadata), **dict(container.streams.audio[0].metadata)}
+
+
+@pytest.mark.parametrize("output_format", ["mp3", "m4a", "opus", "flac", "wav"])
+def test_each_format_decodes_back_with_its_length_channels_rate_and_tags(
+    master: MasterAudio, tmp_path: Path, output_format: str
+) -> None:
+    rendered = _render(master, tmp_path, {"format": output_format, "tags": TAGS})
+
+    decoded, rate = read_audio(rendered.path)
+    assert rendered.path.name == f"Chapter-1-Debut.{'opus' if output_format == 'opus' else output_format}"
+    assert rate == RATE
+    assert decoded.shape[1] == 2
+    assert 0 <= len(decoded) - master.frames <= FRAME_SLACK[output_format]
+    tags = {key.lower(): value for key, value in _tags(rendered.path).items()}
+    for name, value in TAGS.items():
+        assert tags.get(name) == value, name
+    assert rendered.targets_met
+
+
+def test_explicit_targets_set_rate_channels_and_loudness(master: MasterAudio, tmp_path: Path) -> None:
+    request = {"format": "flac", "targets": {"sampleRate": 22050, "channels": 1, "integratedLufs": -20.0}}
+
+    rendered = _render(master, tmp_path, request)
+
+    decoded, rate = read_audio(rendered.path)
+    assert (rate, decoded.shape[1]) == (22050, 1)
+    assert abs(len(decoded) - SECONDS * 22050) <= 1
+    assert integrated_loudness(decoded, rate) == pytest.approx(-20.0, abs=0.5)
+    assert rendered.targets_met
+
+
+def test_podcast_preset_meets_its_targets(master: MasterAudio, tmp_path: Path) -> None:
+    rendered = _render(master, tmp_path, {"format": "mp3", "preset": "podcast"})
+
+    decoded, rate = read_audio(rendered.path)
+    assert rate == 44100
+    assert abs(len(decoded) - SECONDS * 44100) <= 1
+    assert integrated_loudness(decoded, rate) == pytest.approx(-16.0, abs=0.5)
+    assert true_peak_db(decoded) <= -1.0
+    assert rendered.targets_met
+
+
+def test_acx_preset_meets_its_targets(master: MasterAudio, tmp_path: Path) -> None:
+    rendered = _render(master, tmp_path, {"format": "mp3", "preset": "audiobook-acx"})
+
+    decoded, rate = read_audio(rendered.path)
+    assert (rate, decoded.shape[1]) == (44100, 1)
+    assert -23.0 <= rms_db(decoded) <= -18.0
+    assert sample_peak_db(decoded) <= -3.0
+    with av.open(str(rendered.path)) as container:
+        assert container.streams.audio[0].codec_context.bit_rate == 192_000
+    # CBR: the size is the bitrate times the duration (plus the ID3 and Xing headers).
+    assert rendered.path.stat().st_size == pytest.approx(192_000 / 8 * SECONDS, rel=0.03)
+    assert rendered.targets_met
+
+
+def test_file_names_are_readable_and_portable() -> None:
+    assert file_stem('Épisode 12 / Part 3: "Live"') == "Episode-12-Part-3-Live"
+    assert file_stem("../../etc/passwd") == "etc-passwd"
+    assert file_stem("") == "audio"
+    assert file_stem(None) == "audio"

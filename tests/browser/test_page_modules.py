@@ -1,0 +1,131 @@
+"""The page's own logic, run in Chromium from the modules the web process serves: how pending edits move a span
+chosen on the saved audio onto the edited timeline, how peaks are read, and how loudness is judged against a preset.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.async_api import Page
+
+from tests.support.web_server import WebServer, running_web_server
+
+pytestmark = pytest.mark.browser
+
+MINUS = "\u2212"
+# Settings that would point the web process at another store or lock it; the modules need neither.
+STORE_SETTINGS = ("JOB_STORE_BACKEND", "DEPLOY_ENV", "TURSO_DATABASE_URL", "TURSO_AUTH_TOKEN", "API_TOKEN")
+
+
+# One web process serves the modules to every test here. The per-test store settings are not made yet when a
+# module fixture starts, so it gets a local store of its own.
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
+    folder = tmp_path_factory.mktemp("page-modules")
+    env = {name: value for name, value in os.environ.items() if name not in STORE_SETTINGS}
+    env.update(JOB_STORE_PATH=str(folder / "jobs.sqlite3"), MEDIA_ROOT=str(folder / "media"))
+    with running_web_server(env) as server:
+        yield server
+
+
+async def run_in_page(page: Page, web: WebServer, module: str, body: str) -> Any:
+    """Import ``/static/<module>`` as ``m`` in the page and return what ``body`` returns."""
+    if page.url == "about:blank":
+        await page.goto(web.url("/"))
+    return await page.evaluate(f"async () => {{ const m = await import('/static/{module}'); {body} }}")
+
+
+async def test_pending_cuts_and_trims_move_spans_onto_the_edited_timeline(page: Page, web: WebServer) -> None:
+    edits = '[{op: "cut", start: 3, end: 6}, {op: "trim", start: 1, end: 8}]'
+    kept = await run_in_page(page, web, "timeline.js", f"return m.keptSegments({edits}, 12);")
+    assert kept == [[1, 3], [6, 11]]
+    removed = await run_in_page(page, web, "timeline.js", f"return m.removedRanges(m.keptSegments({edits}, 12), 12);")
+    assert removed == [[0, 1], [3, 6], [11, 12]]
+    positions = await run_in_page(
+        page,
+        web,
+        "timeline.js",
+        f"const s = m.keptSegments({edits}, 12); return [2, 4, 7, 11.5].map((t) => m.toEditedTime(s, t));",
+    )
+    assert positions == [1, 2, 3, 7]
+
+
+async def test_edit_list_maps_a_selection_and_refuses_one_already_cut(page: Page, web: WebServer) -> None:
+    spans = await run_in_page(
+        page,
+        web,
+        "editor.js",
+        """const list = new m.EditList(() => {});
+        list.reset(12.3456);
+        list.add({op: "cut", start: 3, end: 6});
+        return [list.mapSpan(7, 8), list.mapSpan(4, 5), list.mapSpan(2.5, 12.3456), list.editedDuration()];""",
+    )
+    assert spans[0] == [4, 5]
+    assert spans[1] is None
+    # The end is kept within the edited audio, rounded down to the millisecond.
+    assert spans[2] == [2.5, 9.345]
+    assert spans[3] == pytest.approx(9.3456)
+
+
+async def test_peaks_merge_channels_and_keep_every_extreme_when_zoomed_out(page: Page, web: WebServer) -> None:
+    peaks = """{version: 2, channels: 2, sample_rate: 8000, samples_per_pixel: 80, bits: 8, length: 3,
+                data: [-10, 20, -30, 5,  0, 127, -128, 0,  -1, 1, -2, 2]}"""
+    result = await run_in_page(
+        page,
+        web,
+        "peaks.js",
+        f"""const p = m.parsePeaks({peaks});
+        return {{
+            levels: p.levels.map((level) => level.min.length),
+            first: [p.levels[0].min[0], p.levels[0].max[0]],
+            all: m.envelopeAt(p, 0, 3),
+            last: m.envelopeAt(p, 2, 3),
+            binsPerSecond: m.binsPerSecond(p),
+        }};""",
+    )
+    assert result["levels"] == [3, 2, 1]
+    assert result["first"] == [-30 / 128, 20 / 128]
+    assert result["all"] == [-1, 127 / 128]
+    assert result["last"] == [-2 / 128, 2 / 128]
+    assert result["binsPerSecond"] == 100
+
+
+async def test_loudness_notes_name_what_misses_the_preset(page: Page, web: WebServer) -> None:
+    notes = await run_in_page(
+        page,
+        web,
+        "loudness.js",
+        """const near = {integratedLufs: -16.4, truePeakDbtp: -3.5, rmsDb: -19};
+        const quiet = {integratedLufs: -23.1, truePeakDbtp: -0.5, rmsDb: -25.2};
+        return [
+            m.targetNote(near, "podcast"),
+            m.targetNote(quiet, "podcast"),
+            m.targetNote(near, "audiobook-acx"),
+            m.targetNote(quiet, "audiobook-acx", {exported: true}),
+            m.targetNote(quiet, ""),
+        ];""",
+    )
+    assert notes[0] == {"met": True, "text": "The recording meets the Podcast loudness target."}
+    assert notes[1]["met"] is False
+    assert f"loudness is {MINUS}23.1 LUFS" in notes[1]["text"]
+    assert f"true peak is {MINUS}0.5 dBTP" in notes[1]["text"]
+    assert "Exporting with the Podcast preset levels it to the target." in notes[1]["text"]
+    assert notes[2]["met"] is True
+    assert notes[3]["met"] is False
+    assert notes[3]["text"].startswith("The exported file misses the Audiobook (ACX) target")
+    assert f"RMS is {MINUS}25.2 dB" in notes[3]["text"]
+    assert "Exporting" not in notes[3]["text"]
+    assert notes[4] == {"met": True, "text": ""}
+
+
+async def test_times_read_as_minutes_seconds_and_hours(page: Page, web: WebServer) -> None:
+    times = await run_in_page(
+        page,
+        web,
+        "format.js",
+        "return [[9, 1], [12, 2], [59.96, 1], [3725.25, 2], [5, 0]].map(([t, d]) => m.formatTime(t, d));",
+    )
+    assert times == ["0:09.0", "0:12.00", "1:00.0", "1:02:05.25", "0:05"]

@@ -1,0 +1,50 @@
+"""Fixtures shared by every test.
+
+- ``isolated_job_env`` (autouse): each test gets its own job store file and ``MEDIA_ROOT`` under ``tmp_path``, no
+  inherited store/deploy/API settings, and the process's store is closed after the test (sync or async).
+- ``store_env``: parametrised ``local`` / ``turso-http`` / ``turso-ws``; sets the environment so that
+  ``get_job_store()`` (and any subprocess started with ``os.environ``) reaches that backend on a fresh, empty
+  database (a real sqld per test for turso), and yields the backend name.
+- ``tests.support.ports.free_port()`` finds a free loopback port; ``tests.support.sqld`` starts a real sqld.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from common.jobs import close_job_store
+from tests.support.sqld import running_sqld
+
+STORE_ENV_VARIABLES = ("JOB_STORE_BACKEND", "DEPLOY_ENV", "TURSO_DATABASE_URL", "TURSO_AUTH_TOKEN", "API_TOKEN")
+STORE_BACKENDS = ("local", "turso-http", "turso-ws")
+
+
+@pytest.fixture(autouse=True)
+async def isolated_job_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+    for name in STORE_ENV_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("JOB_STORE_PATH", str(tmp_path / "jobs.sqlite3"))
+    monkeypatch.setenv("MEDIA_ROOT", str(tmp_path / "media"))
+    yield
+    await close_job_store()
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+async def store_env(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[str]:
+    backend: str = request.param
+    if backend == "local":
+        monkeypatch.setenv("JOB_STORE_BACKEND", "local")
+        yield backend
+        return
+    transport = backend.removeprefix("turso-")
+    with running_sqld(tmp_path / "sqld") as server:
+        monkeypatch.setenv("JOB_STORE_BACKEND", "turso")
+        monkeypatch.setenv("TURSO_DATABASE_URL", server.url(transport))
+        yield backend
+        # The store must be closed while its server still runs, so the client shuts down cleanly.
+        await close_job_store()

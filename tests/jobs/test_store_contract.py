@@ -1,0 +1,383 @@
+"""The contract every job store backend must pass unchanged: local (a real file) and turso (a real sqld, over
+HTTP and over WebSocket). The store is reached the way the application reaches it, through ``get_job_store()``."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from common.jobs import JobError, JobStatus, JobStore, close_job_store, get_job_store
+from common.jobs.sql import LATEST_SCHEMA_VERSION
+
+SHORT_LEASE_S = 0.05
+#: Comfortably longer than SHORT_LEASE_S, so the lease has lapsed by the database's clock.
+LEASE_LAPSE_S = 0.15
+
+
+@pytest.fixture
+async def store(store_env: str) -> JobStore:
+    return await get_job_store()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def claimed_job(store: JobStore, *, lease_s: float = 30, max_attempts: int = 3, job_type: str = "ingest"):
+    job, _ = await store.create_job(job_type, {"n": 1}, max_attempts=max_attempts)
+    claimed = await store.claim_next_job("worker-a", lease_s, [job_type])
+    assert claimed is not None
+    assert claimed.id == job.id
+    return claimed
+
+
+async def worker_writes(store: JobStore, job_id: str, lease_token: str) -> list[bool]:
+    """Every fenced write a worker can make, in an order that would change the job if any were accepted."""
+    return [
+        await store.heartbeat(job_id, lease_token, 30),
+        await store.set_progress(job_id, lease_token, 0.7),
+        await store.complete_job(job_id, lease_token, {"late": True}),
+        await store.fail_job(job_id, lease_token, JobError("late", "late failure")),
+        await store.fail_job(job_id, lease_token, JobError("late", "late retry"), retry_at=now()),
+        await store.release_job(job_id, lease_token),
+    ]
+
+
+# -- creating and reading --------------------------------------------------------------------------------------
+
+
+async def test_create_and_get_round_trip(store: JobStore) -> None:
+    before = now() - timedelta(seconds=5)
+    job, created = await store.create_job("render", {"assetId": "a" * 32, "tags": {"title": "Ünïcode"}})
+    assert created is True
+    assert len(job.id) == 32
+    fetched = await store.get_job(job.id)
+    assert fetched == job
+    assert job.type == "render"
+    assert job.status is JobStatus.QUEUED
+    assert job.payload == {"assetId": "a" * 32, "tags": {"title": "Ünïcode"}}
+    assert (job.result, job.error, job.progress, job.attempts, job.max_attempts) == (None, None, 0.0, 0, 3)
+    assert job.created_at.tzinfo is not None
+    assert before < job.created_at <= job.updated_at < now() + timedelta(seconds=5)
+    assert job.run_after <= now() + timedelta(seconds=5)
+    assert (job.started_at, job.finished_at, job.lease_token, job.lease_expires_at) == (None, None, None, None)
+
+
+async def test_get_unknown_job_is_none(store: JobStore) -> None:
+    assert await store.get_job("0" * 32) is None
+
+
+async def test_idempotency_key_is_per_type(store: JobStore) -> None:
+    first, created_first = await store.create_job("ingest", {"n": 1}, idempotency_key="upload-1")
+    again, created_again = await store.create_job("ingest", {"n": 2}, idempotency_key="upload-1")
+    other_type, created_other = await store.create_job("render", {"n": 3}, idempotency_key="upload-1")
+    assert (created_first, created_again, created_other) == (True, False, True)
+    assert again == first
+    assert again.payload == {"n": 1}
+    assert other_type.id != first.id
+    without_key = [await store.create_job("ingest", {"n": 4}) for _ in range(2)]
+    assert without_key[0][0].id != without_key[1][0].id
+    assert (await store.count_jobs())["ingest"]["queued"] == 3
+
+
+async def test_max_attempts_below_one_is_refused(store: JobStore) -> None:
+    from common.errors import StoreError
+
+    with pytest.raises(StoreError):
+        await store.create_job("ingest", {}, max_attempts=0)
+
+
+# -- claiming -------------------------------------------------------------------------------------------------
+
+
+async def test_claim_hands_out_a_lease_once(store: JobStore) -> None:
+    job, _ = await store.create_job("ingest", {"n": 1})
+    claimed = await store.claim_next_job("worker-a", 30)
+    assert claimed is not None
+    assert claimed.id == job.id
+    assert claimed.status is JobStatus.RUNNING
+    assert claimed.attempts == 1
+    assert claimed.lease_owner == "worker-a"
+    assert claimed.lease_token
+    assert claimed.started_at is not None
+    assert claimed.lease_expires_at is not None
+    assert claimed.lease_expires_at > now() + timedelta(seconds=20)
+    assert await store.claim_next_job("worker-b", 30) is None
+    assert await store.get_job(job.id) == claimed
+
+
+async def test_claim_takes_oldest_first_with_fresh_tokens(store: JobStore) -> None:
+    ids = [(await store.create_job("ingest", {"n": n}))[0].id for n in range(3)]
+    claims = [await store.claim_next_job("worker-a", 30) for _ in ids]
+    assert [job.id for job in claims if job] == ids
+    assert len({job.lease_token for job in claims if job}) == 3
+
+
+async def test_claim_filters_by_type(store: JobStore) -> None:
+    ingest, _ = await store.create_job("ingest", {})
+    render, _ = await store.create_job("render", {})
+    assert await store.claim_next_job("worker-a", 30, []) is None
+    assert await store.claim_next_job("worker-a", 30, ["edit.save"]) is None
+    got_render = await store.claim_next_job("worker-a", 30, ["render", "edit.preview"])
+    assert got_render is not None
+    assert got_render.id == render.id
+    got_ingest = await store.claim_next_job("worker-a", 30, ["ingest"])
+    assert got_ingest is not None
+    assert got_ingest.id == ingest.id
+
+
+async def test_claim_respects_run_after(store: JobStore) -> None:
+    later, _ = await store.create_job("ingest", {}, run_after=now() + timedelta(hours=1))
+    due, _ = await store.create_job("ingest", {}, run_after=now() - timedelta(seconds=1))
+    claimed = await store.claim_next_job("worker-a", 30)
+    assert claimed is not None
+    assert claimed.id == due.id
+    assert await store.claim_next_job("worker-a", 30) is None
+    assert (await store.get_job(later.id)).status is JobStatus.QUEUED
+
+
+# -- worker writes under a lease ---------------------------------------------------------------------------------
+
+
+async def test_heartbeat_extends_the_lease(store: JobStore) -> None:
+    job = await claimed_job(store, lease_s=5)
+    assert await store.heartbeat(job.id, job.lease_token, 600)
+    extended = await store.get_job(job.id)
+    assert extended.lease_expires_at > job.lease_expires_at + timedelta(seconds=500)
+    assert extended.status is JobStatus.RUNNING
+
+
+async def test_progress_and_complete(store: JobStore) -> None:
+    job = await claimed_job(store)
+    assert await store.set_progress(job.id, job.lease_token, 0.25)
+    assert (await store.get_job(job.id)).progress == pytest.approx(0.25)
+    assert await store.complete_job(job.id, job.lease_token, {"url": "/media/x.mp3", "loudness": {"rmsDb": -20.5}})
+    done = await store.get_job(job.id)
+    assert done.status is JobStatus.COMPLETED
+    assert done.result == {"url": "/media/x.mp3", "loudness": {"rmsDb": -20.5}}
+    assert done.progress == 1.0
+    assert done.finished_at is not None
+    assert done.error is None
+
+
+async def test_fail_without_retry_ends_failed(store: JobStore) -> None:
+    job = await claimed_job(store)
+    assert await store.fail_job(job.id, job.lease_token, JobError("unsupported_media", "not audio"))
+    failed = await store.get_job(job.id)
+    assert failed.status is JobStatus.FAILED
+    assert failed.error == JobError("unsupported_media", "not audio")
+    assert failed.finished_at is not None
+
+
+async def test_fail_with_retry_requeues_while_attempts_remain(store: JobStore) -> None:
+    job = await claimed_job(store, max_attempts=2)
+    retry_at = now() + timedelta(milliseconds=300)
+    assert await store.fail_job(job.id, job.lease_token, JobError("store_error", "blip"), retry_at=retry_at)
+    queued = await store.get_job(job.id)
+    assert queued.status is JobStatus.QUEUED
+    assert abs((queued.run_after - retry_at).total_seconds()) < 0.002
+    assert queued.error == JobError("store_error", "blip")
+    assert queued.finished_at is None
+    assert await store.claim_next_job("worker-b", 30) is None
+    await asyncio.sleep(0.4)
+    second = await store.claim_next_job("worker-b", 30)
+    assert second is not None
+    assert second.id == job.id
+    assert second.attempts == 2
+    assert await store.fail_job(job.id, second.lease_token, JobError("store_error", "blip again"), retry_at=now())
+    final = await store.get_job(job.id)
+    assert final.status is JobStatus.FAILED
+    assert final.error == JobError("store_error", "blip again")
+
+
+async def test_release_gives_the_job_back_without_counting_the_attempt(store: JobStore) -> None:
+    job = await claimed_job(store)
+    await store.create_job("ingest", {"queued": "behind"})
+    assert await store.release_job(job.id, job.lease_token)
+    released = await store.get_job(job.id)
+    assert released.status is JobStatus.QUEUED
+    assert released.attempts == 0
+    assert released.lease_token is None
+    again = await store.claim_next_job("worker-b", 30)
+    assert again is not None
+    assert again.id == job.id
+    assert again.attempts == 1
+    assert await store.release_job(job.id, job.lease_token) is False
+
+
+# -- cancel and fencing ------------------------------------------------------------------------------------------
+
+
+async def test_cancel_queued_job(store: JobStore) -> None:
+    job, _ = await store.create_job("ingest", {})
+    cancelled = await store.cancel_job(job.id)
+    assert cancelled.status is JobStatus.CANCELLED
+    assert cancelled.finished_at is not None
+    assert await store.claim_next_job("worker-a", 30) is None
+    assert await store.cancel_job("0" * 32) is None
+
+
+async def test_writes_are_refused_after_cancel(store: JobStore) -> None:
+    job = await claimed_job(store)
+    cancelled = await store.cancel_job(job.id)
+    assert cancelled.status is JobStatus.CANCELLED
+    assert await worker_writes(store, job.id, job.lease_token) == [False] * 6
+    assert await store.get_job(job.id) == cancelled
+
+
+async def test_writes_are_refused_after_lease_expiry(store: JobStore) -> None:
+    job = await claimed_job(store, lease_s=SHORT_LEASE_S)
+    await asyncio.sleep(LEASE_LAPSE_S)
+    before = await store.get_job(job.id)
+    assert await worker_writes(store, job.id, job.lease_token) == [False] * 6
+    assert await store.get_job(job.id) == before
+
+
+async def test_writes_are_refused_after_reclaim_by_another_worker(store: JobStore) -> None:
+    first = await claimed_job(store, lease_s=SHORT_LEASE_S)
+    await asyncio.sleep(LEASE_LAPSE_S)
+    assert await store.requeue_expired_jobs() == 1
+    second = await store.claim_next_job("worker-b", 30)
+    assert second is not None
+    assert second.id == first.id
+    assert second.lease_token != first.lease_token
+    assert second.attempts == 2
+    assert await worker_writes(store, first.id, first.lease_token) == [False] * 6
+    assert await store.get_job(first.id) == second
+    assert await store.complete_job(second.id, second.lease_token, {"by": "b"})
+    assert (await store.get_job(first.id)).result == {"by": "b"}
+
+
+async def test_wrong_token_is_refused(store: JobStore) -> None:
+    job = await claimed_job(store)
+    assert await worker_writes(store, job.id, "f" * 32) == [False] * 6
+    assert await store.get_job(job.id) == job
+
+
+@pytest.mark.parametrize("ending", ["complete", "fail", "cancel"])
+async def test_terminal_states_never_change(store: JobStore, ending: str) -> None:
+    job = await claimed_job(store)
+    if ending == "complete":
+        assert await store.complete_job(job.id, job.lease_token, {"ok": 1})
+    elif ending == "fail":
+        assert await store.fail_job(job.id, job.lease_token, JobError("bad", "bad"))
+    else:
+        await store.cancel_job(job.id)
+    final = await store.get_job(job.id)
+    assert final.status.is_terminal
+    assert await store.cancel_job(job.id) == final
+    assert await worker_writes(store, job.id, job.lease_token) == [False] * 6
+    assert await store.requeue_expired_jobs() == 0
+    assert await store.claim_next_job("worker-b", 30) is None
+    assert await store.get_job(job.id) == final
+
+
+# -- expired leases and housekeeping ---------------------------------------------------------------------------
+
+
+async def test_requeue_expired_jobs(store: JobStore) -> None:
+    retried = await claimed_job(store, lease_s=SHORT_LEASE_S, max_attempts=2)
+    exhausted = await claimed_job(store, lease_s=SHORT_LEASE_S, max_attempts=1, job_type="render")
+    healthy = await claimed_job(store, lease_s=60, job_type="edit.save")
+    await asyncio.sleep(LEASE_LAPSE_S)
+    assert await store.requeue_expired_jobs() == 2
+    assert (await store.get_job(retried.id)).status is JobStatus.QUEUED
+    lost = await store.get_job(exhausted.id)
+    assert lost.status is JobStatus.FAILED
+    assert lost.error.code == "worker_lost"
+    assert (await store.get_job(healthy.id)).status is JobStatus.RUNNING
+    assert await store.requeue_expired_jobs() == 0
+
+
+async def test_prune_deletes_only_old_terminal_jobs(store: JobStore) -> None:
+    done = await claimed_job(store)
+    await store.complete_job(done.id, done.lease_token, {})
+    cancelled, _ = await store.create_job("render", {})
+    await store.cancel_job(cancelled.id)
+    running = await claimed_job(store, job_type="edit.save")
+    queued, _ = await store.create_job("ingest", {})
+    assert await store.prune_jobs(3600) == 0
+    await asyncio.sleep(0.02)
+    assert await store.prune_jobs(0.01) == 2
+    assert await store.get_job(done.id) is None
+    assert await store.get_job(cancelled.id) is None
+    assert (await store.get_job(running.id)).status is JobStatus.RUNNING
+    assert (await store.get_job(queued.id)).status is JobStatus.QUEUED
+
+
+async def test_list_and_count(store: JobStore) -> None:
+    created = [(await store.create_job(job_type, {}))[0] for job_type in ("ingest", "render", "ingest", "render")]
+    running = await store.claim_next_job("worker-a", 30, ["render"])
+    assert [job.id for job in await store.list_jobs()] == [job.id for job in reversed(created)]
+    assert [job.id for job in await store.list_jobs(limit=2)] == [created[3].id, created[2].id]
+    assert [job.id for job in await store.list_jobs(job_type="ingest")] == [created[2].id, created[0].id]
+    assert [job.id for job in await store.list_jobs(status=JobStatus.RUNNING)] == [running.id]
+    assert [job.id for job in await store.list_jobs(status=JobStatus.QUEUED, job_type="render")] == [created[3].id]
+    assert await store.count_jobs() == {"ingest": {"queued": 2}, "render": {"queued": 1, "running": 1}}
+
+
+# -- assets ------------------------------------------------------------------------------------------------------
+
+
+async def test_asset_versions_are_numbered_and_idempotent_per_job(store: JobStore) -> None:
+    asset = "a" * 32
+    first = await store.add_asset_version(asset, "1" * 32, {"durationSec": 1.5})
+    second = await store.add_asset_version(asset, "2" * 32, {"durationSec": 2.5, "baseVersion": 1})
+    repeated = await store.add_asset_version(asset, "2" * 32, {"durationSec": 99})
+    third = await store.add_asset_version(asset, "3" * 32, {})
+    other = await store.add_asset_version("b" * 32, "4" * 32, {})
+    assert [first.version, second.version, third.version, other.version] == [1, 2, 3, 1]
+    assert repeated == second
+    assert repeated.info == {"durationSec": 2.5, "baseVersion": 1}
+    versions = await store.get_asset_versions(asset)
+    assert [(v.version, v.job_id) for v in versions] == [(1, "1" * 32), (2, "2" * 32), (3, "3" * 32)]
+    assert versions[0].info == {"durationSec": 1.5}
+    assert await store.get_asset_versions("c" * 32) == []
+
+
+async def test_concurrent_asset_versions_get_distinct_numbers(store: JobStore) -> None:
+    asset = "d" * 32
+    added = await asyncio.gather(*(store.add_asset_version(asset, f"{n:032x}", {"n": n}) for n in range(10)))
+    assert sorted(version.version for version in added) == list(range(1, 11))
+
+
+# -- identity, schema, change signal ------------------------------------------------------------------------------
+
+
+async def test_store_id_is_stable_across_reopen(store: JobStore) -> None:
+    store_id = store.store_id
+    assert len(store_id) == 32
+    job, _ = await store.create_job("ingest", {})
+    await close_job_store()
+    reopened = await get_job_store()
+    assert reopened is not store
+    assert reopened.store_id == store_id
+    assert await reopened.get_job(job.id) == job
+
+
+async def test_migrations_are_idempotent(store: JobStore) -> None:
+    await store._migrate()
+    await store._migrate()
+    meta = await store._read_meta()
+    assert int(meta["schema_version"]) == LATEST_SCHEMA_VERSION
+    assert meta["store_id"] == store.store_id
+
+
+async def test_change_token(store: JobStore, store_env: str, tmp_path) -> None:
+    if store_env != "local":
+        assert await store.change_token() is None
+        return
+    from common.config import local_store_path
+    from common.jobs.local import LocalJobStore
+
+    before = await store.change_token()
+    other = await LocalJobStore.open(local_store_path())
+    try:
+        await other.create_job("ingest", {})
+    finally:
+        await other.close()
+    after = await store.change_token()
+    assert before != after
+    assert await store.change_token() == after

@@ -1,0 +1,52 @@
+"""``POST /api/audio/edit/preview`` and ``POST /api/audio/edit/save``: validate an edit list against the asset's
+version and queue the job that executes it. The edit list is checked by ``common.edits.parse_edit_list``, the same
+validator the worker runs, so a request the web accepts is one the worker can execute."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from common.edits import edit_list_to_json, parse_edit_list
+from common.jobs import JobType, get_job_store
+from web.inputs import check_fields, check_query, idempotency_key, read_json_object
+from web.routes.assets import requested_asset_version
+from web.routes.jobs import created_response, poll_routes
+
+logger = logging.getLogger(__name__)
+
+EDIT_REQUEST_FIELDS = ("assetId", "version", "edits")
+
+
+def edit_route(job_type: JobType) -> Route:
+    async def create_edit_job(request: Request) -> Response:
+        check_query(request)
+        key = idempotency_key(request)
+        body = await read_json_object(request)
+        check_fields(body, EDIT_REQUEST_FIELDS, required=("assetId", "edits"))
+        version = await requested_asset_version(body)
+        duration_s = version.info.get("durationSec")
+        edits = parse_edit_list(body["edits"], float(duration_s) if duration_s is not None else None)
+        payload = {"assetId": version.asset_id, "version": version.version, "edits": edit_list_to_json(edits)}
+        store = await get_job_store()
+        job, created = await store.create_job(job_type, payload, idempotency_key=key)
+        if created:
+            logger.info(
+                "job %s: %s queued for asset %s version %d", job.id, job_type, version.asset_id, version.version
+            )
+        return created_response(job, created)
+
+    return Route(_PATHS[job_type], create_edit_job, methods=["POST"])
+
+
+_PATHS = {JobType.EDIT_PREVIEW: "/api/audio/edit/preview", JobType.EDIT_SAVE: "/api/audio/edit/save"}
+
+ROUTES = [
+    edit_route(JobType.EDIT_PREVIEW),
+    *poll_routes(_PATHS[JobType.EDIT_PREVIEW], JobType.EDIT_PREVIEW),
+    edit_route(JobType.EDIT_SAVE),
+    *poll_routes(_PATHS[JobType.EDIT_SAVE], JobType.EDIT_SAVE),
+]

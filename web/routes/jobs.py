@@ -1,0 +1,109 @@
+"""Polling, cancelling and listing jobs. Every answer that holds a job is ``to_poll_body(job)``, nothing else.
+
+The typed routes (``/api/audio/ingest/{jobId}`` and the like) are the same two endpoints bound to one job type:
+a job of another type is as unknown to them as an id nobody issued.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from common.jobs import Job, JobStatus, JobType, get_job_store, to_poll_body
+from web.errors import ApiError, not_found
+from web.inputs import check_query, path_id
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LIST_LIMIT = 50
+MAX_LIST_LIMIT = 500
+# A poll must never be answered from a browser or proxy cache: the store is the only source of job state.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def poll_response(job: Job, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(to_poll_body(job), status_code=status_code, headers={**NO_STORE, **(headers or {})})
+
+
+def created_response(job: Job, created: bool) -> JSONResponse:
+    """202 for a new job; 200 when an ``Idempotency-Key`` retry found the job the first request made."""
+    return poll_response(job, 202 if created else 200, {"Location": f"/api/audio/jobs/{job.id}"})
+
+
+def _missing(job_id: str) -> ApiError:
+    return not_found(f"No job with id {job_id!r}.")
+
+
+async def get_job(request: Request, job_type: str | None = None) -> Job:
+    check_query(request)
+    job_id = path_id(request, "jobId", "job")
+    store = await get_job_store()
+    job = await store.get_job(job_id)
+    if job is None or (job_type is not None and job.type != job_type):
+        raise _missing(job_id)
+    return job
+
+
+async def cancel_job(request: Request, job_type: str | None = None) -> Job:
+    if job_type is not None:
+        # The type check needs the job before cancelling, or a typed route could cancel a job of another type.
+        await get_job(request, job_type)
+    check_query(request)
+    job_id = path_id(request, "jobId", "job")
+    store = await get_job_store()
+    job = await store.cancel_job(job_id)
+    if job is None:
+        raise _missing(job_id)
+    logger.info("job %s: cancel requested, status now %s", job.id, job.status)
+    return job
+
+
+def poll_routes(prefix: str, job_type: str | None) -> list[Route]:
+    """``GET`` (poll) and ``DELETE`` (cancel) at ``{prefix}/{jobId}``, bound to ``job_type`` (``None``: any).
+
+    One route for both methods, so a 405 names both in its ``Allow`` header."""
+
+    async def poll_or_cancel(request: Request) -> Response:
+        if request.method == "DELETE":
+            return poll_response(await cancel_job(request, job_type))
+        return poll_response(await get_job(request, job_type))
+
+    return [Route(prefix + "/{jobId}", poll_or_cancel, methods=["GET", "DELETE"])]
+
+
+def _enum_param(request: Request, name: str, allowed: tuple[str, ...]) -> str | None:
+    value = request.query_params.get(name)
+    if value is None:
+        return None
+    if value not in allowed:
+        raise ApiError(400, "invalid_parameter", f"{name} must be one of: {', '.join(allowed)}", field=name)
+    return value
+
+
+def _limit_param(request: Request) -> int:
+    value = request.query_params.get("limit")
+    if value is None:
+        return DEFAULT_LIST_LIMIT
+    if not value.isdigit() or not 1 <= int(value) <= MAX_LIST_LIMIT:
+        raise ApiError(
+            400, "invalid_parameter", f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}", field="limit"
+        )
+    return int(value)
+
+
+async def list_jobs(request: Request) -> Response:
+    """Recent jobs, newest first."""
+    check_query(request, ("status", "type", "limit"))
+    status = _enum_param(request, "status", tuple(JobStatus))
+    job_type = _enum_param(request, "type", tuple(JobType))
+    limit = _limit_param(request)
+    store = await get_job_store()
+    jobs = await store.list_jobs(status=JobStatus(status) if status else None, job_type=job_type, limit=limit)
+    return JSONResponse({"jobs": [to_poll_body(job) for job in jobs]}, headers=NO_STORE)
+
+
+# The poll route first: it is by far the most requested, and the router tries routes in order.
+ROUTES = [*poll_routes("/api/audio/jobs", None), Route("/api/audio/jobs", list_jobs, methods=["GET"])]

@@ -1,0 +1,48 @@
+"""``POST /api/render``: validate render options (``common.audio.presets``, shared with the worker) and queue the
+render of one asset version."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from common.audio.presets import parse_render_options, render_options_to_json
+from common.jobs import JobType, get_job_store
+from web.inputs import check_fields, check_query, idempotency_key, read_json_object
+from web.routes.assets import requested_asset_version
+from web.routes.jobs import created_response, poll_routes
+
+logger = logging.getLogger(__name__)
+
+ASSET_FIELDS = ("assetId", "version")
+RENDER_OPTION_FIELDS = ("format", "preset", "bitrate", "tags", "targets")
+
+
+async def create_render(request: Request) -> Response:
+    check_query(request)
+    key = idempotency_key(request)
+    body = await read_json_object(request)
+    check_fields(body, (*ASSET_FIELDS, *RENDER_OPTION_FIELDS), required=("assetId",))
+    version = await requested_asset_version(body)
+    options = parse_render_options({name: value for name, value in body.items() if name not in ASSET_FIELDS})
+    payload = {"assetId": version.asset_id, "version": version.version, **render_options_to_json(options)}
+    store = await get_job_store()
+    job, created = await store.create_job(JobType.RENDER, payload, idempotency_key=key)
+    if created:
+        logger.info(
+            "job %s: render to %s queued for asset %s version %d",
+            job.id,
+            options.format,
+            version.asset_id,
+            version.version,
+        )
+    return created_response(job, created)
+
+
+ROUTES = [
+    Route("/api/render", create_render, methods=["POST"]),
+    *poll_routes("/api/render", JobType.RENDER),
+]

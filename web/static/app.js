@@ -1,0 +1,68 @@
+// Wires the page together: the panels, keyboard shortcuts, and reopening the recording named in the address.
+
+import { EditPanel } from "./edit-panel.js";
+import { JobsPanel } from "./jobs.js";
+import { bindNotice, showError } from "./notice.js";
+import { RecordingView } from "./recording.js";
+import { RenderPanel } from "./render-panel.js";
+import { UploadPanel } from "./upload.js";
+
+// Keys typed into these are text, not shortcuts; buttons and links keep Space for activating themselves.
+const TYPING_TARGETS = new Set(["INPUT", "TEXTAREA", "SELECT", "BUTTON", "A", "AUDIO"]);
+
+function start() {
+  bindNotice();
+  const jobsPanel = new JobsPanel(document.getElementById("job-list"), document.getElementById("job-list-empty"), {
+    onError: showError,
+  });
+  const versionListeners = [];
+  const recording = new RecordingView({
+    onError: showError,
+    onVersionShown: (asset, version) => {
+      for (const listener of versionListeners) listener.versionShown(asset, version);
+    },
+  });
+  const editPanel = new EditPanel({
+    recording,
+    jobsPanel,
+    onSaved: (result) => recording.open(result.assetId, result.version).catch(showError),
+  });
+  const renderPanel = new RenderPanel({
+    recording,
+    jobsPanel,
+    onPresetChange: (preset) => {
+      recording.setPreset(preset);
+      editPanel.presetChanged(preset);
+    },
+  });
+  versionListeners.push(editPanel, renderPanel);
+  recording.setPreset(renderPanel.preset);
+  editPanel.presetChanged(renderPanel.preset);
+  new UploadPanel({
+    jobsPanel,
+    onImported: (result) => recording.open(result.assetId, result.version).catch(showError),
+  });
+  jobsPanel.start();
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || TYPING_TARGETS.has(event.target.tagName)) return;
+    if (!recording.version) return;
+    if (event.key === " ") {
+      event.preventDefault();
+      recording.togglePlay();
+    } else if (event.key === "+" || event.key === "=") {
+      recording.zoom(1);
+    } else if (event.key === "-") {
+      recording.zoom(-1);
+    }
+  });
+
+  const params = new URLSearchParams(location.hash.slice(1));
+  const assetId = params.get("asset");
+  if (assetId) {
+    const version = Number.parseInt(params.get("version") || "", 10);
+    recording.open(assetId, Number.isFinite(version) ? version : null).catch(showError);
+  }
+}
+
+start();

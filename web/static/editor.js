@@ -1,0 +1,90 @@
+// The pending edit list of the version on screen: what will be previewed or saved, in order.
+// Spans are chosen on the saved audio's waveform and stored on the edited timeline, as the server expects.
+
+import { formatNumber, formatTime } from "./format.js";
+import { editedDuration, keptSegments, removedRanges, toEditedTime } from "./timeline.js";
+
+// Milliseconds are finer than anyone selects by hand, and keep the JSON short.
+const roundMs = (seconds) => Math.round(seconds * 1000) / 1000;
+
+export class EditList {
+  constructor(onChange) {
+    this.onChange = onChange;
+    this.edits = [];
+    this.durationSec = 0;
+  }
+
+  reset(durationSec) {
+    this.durationSec = durationSec;
+    this.edits = [];
+    this.onChange();
+  }
+
+  get length() {
+    return this.edits.length;
+  }
+
+  toJSON() {
+    return this.edits.map((edit) => ({ ...edit }));
+  }
+
+  segments() {
+    return keptSegments(this.edits, this.durationSec);
+  }
+
+  removedRanges() {
+    return removedRanges(this.segments(), this.durationSec);
+  }
+
+  editedDuration() {
+    return editedDuration(this.segments());
+  }
+
+  // A span of the saved audio, as a span of the edited timeline; null when nothing of it is left.
+  mapSpan(start, end) {
+    const segments = this.segments();
+    const limit = Math.floor(editedDuration(segments) * 1000) / 1000;
+    const mappedStart = Math.min(limit, roundMs(toEditedTime(segments, start)));
+    const mappedEnd = Math.min(limit, roundMs(toEditedTime(segments, end)));
+    return mappedEnd > mappedStart ? [mappedStart, mappedEnd] : null;
+  }
+
+  add(edit) {
+    this.edits.push(edit);
+    this.onChange();
+  }
+
+  remove(index) {
+    this.edits.splice(index, 1);
+    this.onChange();
+  }
+
+  hasTrimSilenceBefore(index) {
+    return this.edits.slice(0, index).some((edit) => edit.op === "trimSilence");
+  }
+}
+
+export function describeEdit(edit) {
+  const span = (e) => `${formatTime(e.start, 2)} – ${formatTime(e.end, 2)}`;
+  switch (edit.op) {
+    case "trim":
+      return `Trim to ${span(edit)}`;
+    case "cut":
+      return `Cut ${span(edit)}`;
+    case "gain":
+      return edit.start === undefined
+        ? `Gain ${formatNumber(edit.db, "dB")} on everything`
+        : `Gain ${formatNumber(edit.db, "dB")} on ${span(edit)}`;
+    case "fadeIn":
+      return `Fade in over ${formatNumber(edit.duration, "s", 2)}`;
+    case "fadeOut":
+      return `Fade out over ${formatNumber(edit.duration, "s", 2)}`;
+    case "normalize":
+      return `Normalize to ${formatNumber(edit.targetLufs, "LUFS")}` +
+        (edit.truePeakDb === undefined ? "" : `, peak ≤ ${formatNumber(edit.truePeakDb, "dBTP")}`);
+    case "trimSilence":
+      return `Trim silence below ${formatNumber(edit.thresholdDb, "dB", 0)} at both ends`;
+    default:
+      return edit.op;
+  }
+}

@@ -1,0 +1,172 @@
+// Jobs: following one job until it ends, and the panel listing recent jobs with their status and a cancel button.
+
+import { cancelJob, getJob, listJobs } from "./api.js";
+import { formatClock, formatPercent } from "./format.js";
+
+const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+const FOLLOW_INTERVAL_MS = 400;
+const LIST_INTERVAL_ACTIVE_MS = 1000;
+const LIST_INTERVAL_IDLE_MS = 5000;
+
+export const JOB_LABELS = {
+  ingest: "Import",
+  "edit.preview": "Preview",
+  "edit.save": "Save version",
+  render: "Export",
+};
+
+export function isTerminal(job) {
+  return TERMINAL.has(job.status);
+}
+
+export function statusText(job) {
+  switch (job.status) {
+    case "queued":
+      return "Waiting to start";
+    case "running":
+      return `Running, ${formatPercent(job.progress)}`;
+    case "completed":
+      return "Done";
+    case "cancelled":
+      return "Cancelled";
+    case "failed":
+      return job.error?.message ? `Failed: ${job.error.message}` : "Failed";
+    default:
+      return job.status;
+  }
+}
+
+// Poll one job until it reaches a terminal status; `onUpdate` sees every poll body, the promise the last one.
+export async function followJob(job, onUpdate) {
+  let current = job;
+  onUpdate(current);
+  let failures = 0;
+  while (!isTerminal(current)) {
+    await new Promise((resolve) => setTimeout(resolve, FOLLOW_INTERVAL_MS));
+    try {
+      current = await getJob(current.jobId);
+      failures = 0;
+    } catch (error) {
+      failures += 1;
+      if (error.status === 404 || failures >= 10) throw error;
+      continue;
+    }
+    onUpdate(current);
+  }
+  return current;
+}
+
+export class JobsPanel {
+  constructor(list, emptyText, { onError }) {
+    this.list = list;
+    this.emptyText = emptyText;
+    this.onError = onError;
+    this.jobs = new Map();
+    this.timer = 0;
+    this.nextRefreshAt = 0;
+    this.lastErrorMessage = null;
+  }
+
+  start() {
+    this.refresh();
+  }
+
+  // A job this page just created or polled: show it at once rather than at the next list refresh.
+  track(job) {
+    this.remember(job);
+    this.render();
+    if (this.nextRefreshAt - Date.now() > LIST_INTERVAL_ACTIVE_MS) this.schedule(LIST_INTERVAL_ACTIVE_MS);
+  }
+
+  async refresh() {
+    try {
+      const body = await listJobs();
+      for (const job of body.jobs || []) this.remember(job);
+      this.render();
+      this.lastErrorMessage = null;
+    } catch (error) {
+      // A server that is down fails every refresh; say so once, not every second.
+      if (error.message !== this.lastErrorMessage) this.onError(error);
+      this.lastErrorMessage = error.message;
+    }
+    const active = [...this.jobs.values()].some((job) => !isTerminal(job));
+    this.schedule(active ? LIST_INTERVAL_ACTIVE_MS : LIST_INTERVAL_IDLE_MS);
+  }
+
+  // Answers can arrive out of order (a list started before a cancel answers after it): keep the newest state.
+  remember(job) {
+    const known = this.jobs.get(job.jobId);
+    if (!known || known.updatedAt <= job.updatedAt) this.jobs.set(job.jobId, job);
+  }
+
+  schedule(delayMs) {
+    clearTimeout(this.timer);
+    this.nextRefreshAt = Date.now() + delayMs;
+    this.timer = setTimeout(() => this.refresh(), delayMs);
+  }
+
+  async cancel(jobId, button) {
+    button.disabled = true;
+    try {
+      this.track(await cancelJob(jobId));
+    } catch (error) {
+      this.onError(error);
+      button.disabled = false;
+    }
+  }
+
+  render() {
+    const jobs = [...this.jobs.values()].sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+    this.emptyText.hidden = jobs.length > 0;
+    // Rebuilding the list must not take keyboard focus away from a cancel button.
+    const focusedJobId = this.list.contains(document.activeElement)
+      ? document.activeElement.closest("li")?.dataset.jobId
+      : null;
+    this.list.replaceChildren(...jobs.map((job) => this.renderJob(job)));
+    if (focusedJobId) {
+      const item = this.list.querySelector(`li[data-job-id="${CSS.escape(focusedJobId)}"]`);
+      (item?.querySelector("button") || item)?.focus();
+    }
+  }
+
+  renderJob(job) {
+    const item = document.createElement("li");
+    item.className = `job job-${job.status}`;
+    item.dataset.jobId = job.jobId;
+    item.dataset.status = job.status;
+    item.tabIndex = -1;
+
+    const header = document.createElement("div");
+    header.className = "job-header";
+    const name = document.createElement("span");
+    name.className = "job-name";
+    name.textContent = JOB_LABELS[job.type] || job.type;
+    const time = document.createElement("span");
+    time.className = "job-time muted";
+    time.textContent = formatClock(job.createdAt);
+    header.append(name, time);
+
+    const status = document.createElement("p");
+    status.className = "job-status";
+    status.textContent = statusText(job);
+    item.append(header, status);
+
+    if (!isTerminal(job)) {
+      const row = document.createElement("div");
+      row.className = "progress-row";
+      const progress = document.createElement("progress");
+      progress.max = 1;
+      if (job.status !== "queued") progress.value = job.progress || 0;
+      progress.setAttribute("aria-label", `${name.textContent} progress`);
+      const cancel = document.createElement("button");
+      cancel.type = "button";
+      cancel.className = "button subtle job-cancel";
+      cancel.textContent = "Cancel";
+      cancel.setAttribute("aria-label", `Cancel ${name.textContent.toLowerCase()} job`);
+      cancel.addEventListener("click", () => this.cancel(job.jobId, cancel));
+      row.append(progress, cancel);
+      item.append(row);
+    }
+    return item;
+  }
+}

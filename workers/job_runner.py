@@ -1,0 +1,232 @@
+"""``JobRun``: one claimed job from hand-over to its last store write.
+
+While the handler runs, a heartbeat renews the lease and a throttled writer records progress; either learning
+that the lease is gone (``False`` from the store: cancelled through the API, or passed to another worker) stops
+the handler, as do the job's timeout and the worker's shutdown. The handler's task is cancelled at once and its
+threads are waited for (they stop at their next ``ctx.raise_if_cancelled()``) before partial output is removed,
+so nothing is written after the clean-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from common.errors import StoreError
+from common.ids import is_valid_id
+from common.jobs.model import Job, JobError, JobStatus
+from common.jobs.store import JobStore
+from common.media import job_output_dirs
+from workers.dispatch import process_job
+from workers.failures import classify, retry_delay_s
+from workers.job_context import RunningJobContext, StopReason
+from workers.settings import WorkerSettings
+from workers.threads import start_job_task, wait_for_threads
+
+logger = logging.getLogger(__name__)
+
+#: Final writes (complete, fail, release) are retried this many times on a transient store error.
+_WRITE_ATTEMPTS = 4
+_WRITE_RETRY_S = 0.5
+
+
+class JobRun:
+    def __init__(self, store: JobStore, job: Job, settings: WorkerSettings) -> None:
+        if job.lease_token is None:
+            raise ValueError(f"job {job.id} was not claimed: it has no lease token")
+        self.job = job
+        self._token: str = job.lease_token
+        self._store = store
+        self._settings = settings
+        self._ctx = RunningJobContext(job, asyncio.get_running_loop())
+        self._handler: asyncio.Task[dict[str, Any]] | None = None
+        self._threads: list[Future[Any]] = []
+        self._started = time.monotonic()
+        #: False when a handler thread outlived the wait for it (it ignores ``raise_if_cancelled``).
+        self.threads_ended = True
+
+    @property
+    def attempt_limit(self) -> int:
+        return min(self.job.max_attempts, self._settings.max_attempts)
+
+    def stop(self, reason: StopReason) -> None:
+        """Stop the handler (the first reason wins); the job is then settled as ``reason`` says."""
+        if self._ctx.request_stop(reason) and self._handler is not None:
+            self._handler.cancel()
+
+    async def run(self) -> None:
+        job = self.job
+        self._log(logging.INFO, "claimed")
+        if job.attempts > self.attempt_limit:
+            # Earlier runs were lost with their workers; the store re-queued it because the job allows more.
+            error = JobError("worker_lost", "the job's earlier runs were lost with their workers, no attempts left")
+            if await self._write(self._store.fail_job, job.id, self._token, error):
+                self._log(logging.WARNING, "failed", "code=worker_lost")
+            else:
+                await self._settle_lost()
+            return
+        if job.attempts > 1:
+            await self._remove_outputs()
+        self._handler = start_job_task(process_job(job, self._ctx), self._threads)
+        if self._ctx.stop_reason is not None:
+            self._handler.cancel()
+        keepers = [asyncio.create_task(self._keep_lease()), asyncio.create_task(self._write_progress())]
+        timer = asyncio.get_running_loop().call_later(
+            self._settings.timeout_for(job.type), self.stop, StopReason.TIMEOUT
+        )
+        try:
+            await asyncio.wait({self._handler})
+        finally:
+            timer.cancel()
+            for keeper in keepers:
+                keeper.cancel()
+            self._handler.cancel()
+            await asyncio.gather(*keepers, return_exceptions=True)
+        self.threads_ended = await wait_for_threads(self._threads, self._settings.heartbeat_s)
+        if not self.threads_ended:
+            logger.warning("job %s: a handler thread is still running after the job stopped", job.id)
+        await self._settle(self._handler)
+
+    # -- while the handler runs ------------------------------------------------------------------------------
+
+    async def _keep_lease(self) -> None:
+        settings = self._settings
+        renewed = time.monotonic()
+        while True:
+            await asyncio.sleep(settings.heartbeat_s)
+            try:
+                owned = await self._store.heartbeat(self.job.id, self._token, settings.lease_s)
+            except StoreError as exc:
+                if time.monotonic() - renewed >= settings.lease_s:
+                    self.stop(StopReason.LEASE_LOST)
+                    return
+                logger.warning("job %s heartbeat failed, will retry: %s", self.job.id, exc.message)
+                continue
+            if not owned:
+                self.stop(StopReason.LEASE_LOST)
+                return
+            renewed = time.monotonic()
+
+    async def _write_progress(self) -> None:
+        written = self.job.progress
+        quarter = 0
+        while True:
+            fraction = await self._ctx.next_progress()
+            if fraction != written:
+                try:
+                    owned = await self._store.set_progress(self.job.id, self._token, fraction)
+                except StoreError as exc:
+                    logger.debug("job %s progress not recorded: %s", self.job.id, exc.message)
+                    owned = True
+                if not owned:
+                    self.stop(StopReason.LEASE_LOST)
+                    return
+                written = fraction
+                if int(fraction * 4) > quarter and fraction < 1.0:
+                    quarter = int(fraction * 4)
+                    self._log(logging.INFO, "progress", f"progress={quarter * 25}%")
+            await asyncio.sleep(self._settings.progress_interval_s)
+
+    # -- after the handler ended -----------------------------------------------------------------------------
+
+    async def _settle(self, handler: asyncio.Task[dict[str, Any]]) -> None:
+        job, store, reason = self.job, self._store, self._ctx.stop_reason
+        exc = None if handler.cancelled() else handler.exception()
+        if not handler.cancelled() and exc is None:
+            if await self._write(store.complete_job, job.id, self._token, handler.result()):
+                self._log(logging.INFO, "completed")
+            else:
+                await self._settle_lost()
+            return
+        if reason is StopReason.SHUTDOWN:
+            await self._remove_outputs()
+            if await self._write(store.release_job, job.id, self._token):
+                self._log(logging.INFO, "released")
+            else:
+                await self._settle_lost()
+        elif reason is StopReason.TIMEOUT:
+            await self._remove_outputs()
+            limit_s = self._settings.timeout_for(job.type)
+            error = JobError("timeout", f"the job ran longer than its limit of {limit_s:g} s")
+            if await self._write(store.fail_job, job.id, self._token, error):
+                self._log(logging.WARNING, "failed", "code=timeout")
+            else:
+                await self._settle_lost()
+        elif reason is StopReason.LEASE_LOST or exc is None:
+            await self._settle_lost()
+        else:
+            await self._settle_failure(exc)
+
+    async def _settle_failure(self, exc: BaseException) -> None:
+        job = self.job
+        failure = classify(exc)
+        if failure.unexpected:
+            logger.error("job %s: unexpected error in the %s handler", job.id, job.type, exc_info=exc)
+        await self._remove_outputs()
+        retry_in_s = None
+        if failure.transient and job.attempts < self.attempt_limit:
+            retry_in_s = retry_delay_s(job.attempts, self._settings.retry_base_s, self._settings.retry_max_s)
+        retry_at = None if retry_in_s is None else datetime.now(UTC) + timedelta(seconds=retry_in_s)
+        if not await self._write(self._store.fail_job, job.id, self._token, failure.error, retry_at=retry_at):
+            await self._settle_lost()
+            return
+        detail = f"code={failure.error.code} message={failure.error.message!r}"
+        if retry_in_s is None:
+            self._log(logging.WARNING, "failed", detail)
+        else:
+            self._log(logging.WARNING, "failed, will retry", f"{detail} retry_in={retry_in_s:.1f}s")
+
+    async def _settle_lost(self) -> None:
+        """The store refused our write: find out why, and remove partial output only if nobody runs the job."""
+        try:
+            current = await self._store.get_job(self.job.id)
+        except StoreError as exc:
+            self._log(logging.WARNING, "lease lost", f"status=unknown ({exc.message})")
+            return
+        status = current.status if current is not None else None
+        if status is None or status.is_terminal:
+            await self._remove_outputs()
+        if status is JobStatus.CANCELLED:
+            self._log(logging.INFO, "cancelled")
+        else:
+            self._log(logging.WARNING, "lease lost", f"status={status.value if status else 'deleted'}")
+
+    async def _write(self, write: Callable[..., Awaitable[bool]], *args: Any, **kwargs: Any) -> bool:
+        """A fenced final write, retried on transient store errors; False when refused or impossible."""
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            try:
+                return await write(*args, **kwargs)
+            except StoreError as exc:
+                if not exc.transient or attempt == _WRITE_ATTEMPTS:
+                    logger.error("job %s: store write failed, the lease will lapse: %s", self.job.id, exc.message)
+                    return False
+                await asyncio.sleep(_WRITE_RETRY_S * attempt)
+        return False
+
+    async def _remove_outputs(self) -> None:
+        asset_id = self.job.payload.get("assetId")
+        # Only a well-formed id may become part of a path that is deleted.
+        if not isinstance(asset_id, str) or not is_valid_id(asset_id):
+            asset_id = None
+        for folder in job_output_dirs(asset_id, self.job.id):
+            await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
+
+    def _log(self, level: int, event: str, detail: str = "") -> None:
+        job = self.job
+        logger.log(
+            level,
+            "job %s %s type=%s attempt=%d/%d duration=%.3fs%s",
+            job.id,
+            event,
+            job.type,
+            job.attempts,
+            self.attempt_limit,
+            time.monotonic() - self._started,
+            f" {detail}" if detail else "",
+        )

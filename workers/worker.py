@@ -1,0 +1,237 @@
+"""The worker loop: claim jobs while there are free slots, run each as a ``JobRun``, stop gracefully.
+
+``await Worker(settings).run()`` runs until SIGTERM/SIGINT (with ``handle_signals``) or ``stop()``;
+``run(burst=True)`` drains what is runnable now and returns.
+
+Idle cost: on the local store ``change_token()`` (SQLite's ``data_version``) says whether another process
+committed anything, so an idle worker checks that cheap value every ``poll_min_s`` and claims only when it moved
+(or at least every ``poll_max_s``, for retries whose back-off ends without a commit). Without that signal the
+poll interval doubles from ``poll_min_s`` up to ``poll_max_s`` while nothing is found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import socket
+import time
+from collections.abc import Sequence
+
+from common.errors import StoreError
+from common.jobs import Job, JobStore, get_job_store
+from workers.dispatch import handled_job_types, load_handlers
+from workers.job_context import StopReason
+from workers.job_runner import JobRun
+from workers.settings import WorkerSettings
+from workers.threads import JobThreadPool
+
+logger = logging.getLogger(__name__)
+
+PRUNE_INTERVAL_S = 3600.0
+
+
+class Worker:
+    def __init__(self, settings: WorkerSettings, *, handle_signals: bool = False) -> None:
+        self.settings = settings
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.handle_signals = handle_signals
+        #: False when a handler thread outlived its job; the process must then exit without waiting for it.
+        self.threads_ended = True
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._runs: set[JobRun] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._signals_received = 0
+        self._next_prune = 0.0
+
+    def stop(self) -> None:
+        """Stop claiming; running jobs get ``grace_s`` to finish, then go back to the queue."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self, *, burst: bool | None = None) -> None:
+        settings = self.settings
+        burst = settings.burst if burst is None else burst
+        load_handlers(settings.handlers)
+        job_types = handled_job_types()
+        store = await get_job_store()
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(JobThreadPool(thread_name_prefix="job"))
+        logger.info(
+            "worker %s started: store backend=%s location=%s store_id=%s concurrency=%d job types=%s%s",
+            self.worker_id,
+            store.backend,
+            store.location,
+            store.store_id,
+            settings.concurrency,
+            ",".join(job_types),
+            " (burst)" if burst else "",
+        )
+        if self.handle_signals:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, self._on_signal, signum)
+        await self._upkeep(store)
+        maintenance = asyncio.create_task(self._maintain(store))
+        try:
+            await self._claim_loop(store, job_types, burst)
+            await self._finish_running()
+        finally:
+            maintenance.cancel()
+            await asyncio.gather(maintenance, return_exceptions=True)
+            if self.handle_signals:
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(signum)
+        logger.info("worker %s stopped", self.worker_id)
+
+    # -- claiming --------------------------------------------------------------------------------------------
+
+    async def _claim_loop(self, store: JobStore, job_types: Sequence[str], burst: bool) -> None:
+        settings = self.settings
+        watching = False
+        token: int | None = None
+        empty_polls = 0
+        while await self._acquire_slot():
+            try:
+                job = await store.claim_next_job(self.worker_id, settings.lease_s, job_types)
+            except StoreError as exc:
+                self._slots.release()
+                logger.warning(
+                    "worker %s: claim failed, retrying in %.1f s: %s", self.worker_id, settings.poll_max_s, exc.message
+                )
+                await self._sleep(settings.poll_max_s)
+                continue
+            if job is not None:
+                watching, empty_polls = False, 0
+                self._start(store, job)
+                continue
+            self._slots.release()
+            if burst:
+                if not self._tasks:
+                    return
+                await self._sleep(None)
+            elif not watching:
+                # Work just stopped flowing: take the change signal's value, then look once more, so a job
+                # committed between the empty claim and that read is not missed.
+                token = await self._read_change_token(store, None)
+                watching, empty_polls = True, 0
+            else:
+                token = await self._wait_for_change(store, token, empty_polls)
+                empty_polls += 1
+
+    async def _acquire_slot(self) -> bool:
+        """A free slot to run a job in; False when the worker is stopping instead."""
+        while self._slots.locked() and not self._stopping.is_set():
+            await self._sleep(None)
+        if self._stopping.is_set():
+            return False
+        await self._slots.acquire()
+        return True
+
+    async def _wait_for_change(self, store: JobStore, token: int | None, empty_polls: int) -> int | None:
+        """Return when a claim is worth trying: the change signal moved, or the idle interval passed."""
+        settings = self.settings
+        if token is None:
+            await self._sleep(min(settings.poll_max_s, settings.poll_min_s * 2**empty_polls))
+            return None
+        deadline = time.monotonic() + settings.poll_max_s
+        while time.monotonic() < deadline and not self._stopping.is_set():
+            await self._sleep(settings.poll_min_s)
+            current = await self._read_change_token(store, token)
+            if current != token:
+                return current
+        return token
+
+    async def _read_change_token(self, store: JobStore, fallback: int | None) -> int | None:
+        try:
+            return await store.change_token()
+        except StoreError as exc:
+            logger.debug("worker %s: change signal unavailable: %s", self.worker_id, exc.message)
+            return fallback
+
+    async def _sleep(self, seconds: float | None) -> None:
+        """Sleep ``seconds`` (``None``: without limit), ending early when a job ends or the worker stops."""
+        if self._stopping.is_set():
+            return
+        try:
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+        except TimeoutError:
+            return
+        self._wake.clear()
+
+    # -- running ---------------------------------------------------------------------------------------------
+
+    def _start(self, store: JobStore, job: Job) -> None:
+        job_run = JobRun(store, job, self.settings)
+        self._runs.add(job_run)
+        task = asyncio.create_task(self._run_job(job_run))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run_job(self, job_run: JobRun) -> None:
+        try:
+            await job_run.run()
+        except Exception:
+            logger.exception("job %s: the worker failed while running it", job_run.job.id)
+        finally:
+            self._runs.discard(job_run)
+            if not job_run.threads_ended:
+                self.threads_ended = False
+            self._slots.release()
+            self._wake.set()
+
+    async def _finish_running(self) -> None:
+        if not self._tasks:
+            return
+        if not self._stopping.is_set():
+            await asyncio.wait(set(self._tasks))
+            return
+        running = set(self._tasks)
+        logger.info(
+            "worker %s stopping: %d running job(s) get %.0f s to finish",
+            self.worker_id,
+            len(running),
+            self.settings.grace_s,
+        )
+        _, unfinished = await asyncio.wait(running, timeout=self.settings.grace_s)
+        if unfinished:
+            for job_run in list(self._runs):
+                job_run.stop(StopReason.SHUTDOWN)
+            await asyncio.wait(unfinished)
+
+    # -- upkeep and signals ----------------------------------------------------------------------------------
+
+    async def _maintain(self, store: JobStore) -> None:
+        while True:
+            await asyncio.sleep(self.settings.requeue_interval_s)
+            await self._upkeep(store)
+
+    async def _upkeep(self, store: JobStore) -> None:
+        """Re-queue the jobs of dead workers; prune old finished jobs when an hour has passed since last time."""
+        try:
+            await store.requeue_expired_jobs()
+        except StoreError as exc:
+            logger.warning("worker %s: re-queueing expired jobs failed: %s", self.worker_id, exc.message)
+        if self.settings.retention_s <= 0 or time.monotonic() < self._next_prune:
+            return
+        self._next_prune = time.monotonic() + PRUNE_INTERVAL_S
+        try:
+            await store.prune_jobs(self.settings.retention_s)
+        except StoreError as exc:
+            logger.warning("worker %s: pruning finished jobs failed: %s", self.worker_id, exc.message)
+
+    def _on_signal(self, signum: int) -> None:
+        self._signals_received += 1
+        name = signal.Signals(signum).name
+        if self._signals_received > 1:
+            logger.warning(
+                "worker %s: second %s, exiting now; unfinished jobs rerun after their lease", self.worker_id, name
+            )
+            logging.shutdown()
+            os._exit(1)
+        logger.info("worker %s: %s received, no new jobs will be claimed", self.worker_id, name)
+        self.stop()
