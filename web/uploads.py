@@ -26,6 +26,7 @@ FILE_FIELD = "file"
 TEXT_FIELDS = ("title",)
 MAX_TEXT_FIELD_BYTES = 4096
 MAX_FILENAME_CHARS = 255
+MAX_PART_HEADER_BYTES = 8192
 # Room for the multipart boundaries and part headers around the file itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
@@ -76,9 +77,15 @@ class _UploadParser:
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self.header_name += data[start:end]
+        self._check_header_size()
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
         self.header_value += data[start:end]
+        self._check_header_size()
+
+    def _check_header_size(self) -> None:
+        if len(self.header_name) + len(self.header_value) > MAX_PART_HEADER_BYTES:
+            raise ApiError(400, "invalid_multipart", f"a form part header is over {MAX_PART_HEADER_BYTES} bytes")
 
     def on_header_end(self) -> None:
         self.part.headers[self.header_name.lower()] = self.header_value
@@ -190,10 +197,13 @@ async def receive_upload(request: Request, upload_id: str) -> Upload:
         except ClientDisconnect as exc:
             raise ApiError(400, "incomplete_upload", "the client went away before the upload finished") from exc
         finally:
-            await anyio.to_thread.run_sync(file.close)
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(file.close)
         _check_complete(parser_state)
     except BaseException:
-        await anyio.to_thread.run_sync(lambda: path.unlink(missing_ok=True))
+        # Shielded: a cancelled request must still not leave a partial upload behind.
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(lambda: path.unlink(missing_ok=True))
         raise
     return Upload(
         upload_id=upload_id,

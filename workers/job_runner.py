@@ -183,11 +183,15 @@ class JobRun:
             self._log(logging.WARNING, "failed, will retry", f"{detail} retry_in={retry_in_s:.1f}s")
 
     async def _settle_lost(self) -> None:
-        """The store refused our write: find out why, and remove partial output only if nobody runs the job."""
+        """A write was refused (or failed): find out why, and remove partial output only if nobody runs the job."""
         try:
             current = await self._store.get_job(self.job.id)
         except StoreError as exc:
             self._log(logging.WARNING, "lease lost", f"status=unknown ({exc.message})")
+            return
+        if current is not None and current.status is JobStatus.RUNNING and current.lease_token == self._token:
+            # The write never reached the store; the lease lapses and the job runs again.
+            self._log(logging.WARNING, "abandoned", "reason=store write failed")
             return
         status = current.status if current is not None else None
         if status is None or status.is_terminal:

@@ -254,3 +254,18 @@ async def test_upload_just_under_the_limit_is_accepted(small_limit_server: WebSe
     assert upload_path(job.payload["uploadId"]).stat().st_size == 256 * 1024
     assert_error(too_big, 413, "upload_too_large")
     assert len(stored_uploads()) == 1
+
+
+def test_an_upload_cut_off_by_the_client_leaves_no_file(web_server: WebServer) -> None:
+    boundary = "b0undary"
+    with socket.create_connection(("127.0.0.1", web_server.port), timeout=10) as sock:
+        _send_request_head(sock, boundary, 10 * 1024 * 1024)
+        sock.sendall(_multipart_head(boundary) + b"\x03" * 300_000)
+        deadline = time.monotonic() + 10
+        while not stored_uploads() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert stored_uploads(), "the upload should be on its way to disk while the client sends"
+    deadline = time.monotonic() + 10
+    while stored_uploads() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stored_uploads() == []

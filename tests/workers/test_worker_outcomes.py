@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from common.errors import StoreError
 from common.jobs import JobStatus, get_job_store
 from common.media import preview_dir
 from tests.support.worker_handlers import recorded_runs
@@ -162,3 +164,26 @@ async def test_finished_jobs_are_pruned_after_the_retention_period(store_env: st
     kept = await store.get_job(fresh.id)
     assert kept is not None
     assert kept.status is JobStatus.COMPLETED
+
+
+async def test_a_final_write_that_fails_transiently_is_retried(
+    record_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await get_job_store()
+    job, _ = await store.create_job("record", {})
+    real_complete = store.complete_job
+    calls: list[str] = []
+
+    async def complete_after_a_dropped_connection(job_id: str, lease_token: str, result: dict[str, Any]) -> bool:
+        calls.append(job_id)
+        if len(calls) == 1:
+            raise StoreError("connection dropped", transient=True)
+        return await real_complete(job_id, lease_token, result)
+
+    monkeypatch.setattr(store, "complete_job", complete_after_a_dropped_connection)
+    await drain()
+    done = await store.get_job(job.id)
+    assert done is not None
+    assert done.status is JobStatus.COMPLETED
+    assert calls == [job.id, job.id]
+    assert recorded_runs(record_dir) == {job.id: 1}
