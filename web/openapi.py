@@ -155,6 +155,12 @@ _LOUDNESS = {
     "properties": {name: _OPTIONAL_NUMBER for name in ("integratedLufs", "loudnessRangeLu", "truePeakDbtp", "rmsDb")},
 }
 
+# The asset version a create request names (routes/assets.py ``requested_asset_version``).
+_ASSET_VERSION_PROPERTIES = {
+    "assetId": {"type": "string"},
+    "version": {"type": ["integer", "null"], "minimum": 1, "description": "Default: the latest version"},
+}
+
 _SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -246,8 +252,7 @@ _SCHEMAS: dict[str, Any] = {
         "required": ["assetId", "edits"],
         "additionalProperties": False,
         "properties": {
-            "assetId": {"type": "string"},
-            "version": {"type": ["integer", "null"], "minimum": 1, "description": "Default: the latest version"},
+            **_ASSET_VERSION_PROPERTIES,
             "edits": {"type": "array", "maxItems": MAX_EDITS, "items": _edit_schema()},
         },
     },
@@ -256,8 +261,7 @@ _SCHEMAS: dict[str, Any] = {
         "required": ["assetId", "format"],
         "additionalProperties": False,
         "properties": {
-            "assetId": {"type": "string"},
-            "version": {"type": ["integer", "null"], "minimum": 1, "description": "Default: the latest version"},
+            **_ASSET_VERSION_PROPERTIES,
             "format": {"enum": list(FORMATS)},
             "preset": _nullable({"enum": list(PRESETS)}),
             "bitrate": {"type": ["integer", "null"], "description": "kbit/s, lossy formats only"},
@@ -276,6 +280,72 @@ _SCHEMAS: dict[str, Any] = {
                     "truePeakDb": {"type": ["number", "null"], "minimum": -20, "maximum": 0},
                     "sampleRate": _nullable({"enum": list(SAMPLE_RATES)}),
                     "channels": _nullable({"enum": [1, 2]}),
+                },
+            },
+        },
+    },
+    "RenderCatalogue": {
+        "type": "object",
+        "required": ["presets", "formats"],
+        "additionalProperties": False,
+        "properties": {
+            "presets": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "label", "format", "bitrate", "targets"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "name": {"enum": list(PRESETS)},
+                        "label": {"type": "string"},
+                        "format": _nullable({"enum": list(FORMATS)}),
+                        "bitrate": {"type": ["integer", "null"], "description": "The one kbit/s the preset allows"},
+                        "targets": {
+                            "type": "object",
+                            "required": [
+                                "integratedLufs",
+                                "truePeakDb",
+                                "rmsDbMin",
+                                "rmsDbMax",
+                                "sampleRate",
+                                "channels",
+                            ],
+                            "additionalProperties": False,
+                            "properties": {
+                                "integratedLufs": _OPTIONAL_NUMBER,
+                                "truePeakDb": _OPTIONAL_NUMBER,
+                                "rmsDbMin": _OPTIONAL_NUMBER,
+                                "rmsDbMax": _OPTIONAL_NUMBER,
+                                "sampleRate": {"type": ["integer", "null"]},
+                                "channels": {"type": ["integer", "null"]},
+                            },
+                        },
+                    },
+                },
+            },
+            "formats": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "label", "lossless", "bitrate"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "name": {"enum": list(FORMATS)},
+                        "label": {"type": "string"},
+                        "lossless": {"type": "boolean"},
+                        "bitrate": {
+                            "type": ["object", "null"],
+                            "description": "kbit/s; `allowed` lists the only values taken, `null`: any in range",
+                            "required": ["min", "max", "default", "allowed"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "min": {"type": "integer"},
+                                "max": {"type": "integer"},
+                                "default": {"type": "integer"},
+                                "allowed": {"type": ["array", "null"], "items": {"type": "integer"}},
+                            },
+                        },
+                    },
                 },
             },
         },
@@ -339,6 +409,20 @@ def _paths() -> dict[str, Any]:
         "/api/audio/edit/save": _json_create("edit.save", "Save an edit list as a new asset version", "EditRequest"),
         "/api/audio/edit/save/{jobId}": _poll_operations("edit.save", "edit save"),
         "/api/render": _json_create("render", "Queue a render of an asset version", "RenderRequest"),
+        "/api/render/presets": {
+            "get": {
+                "tags": ["render"],
+                "summary": "The render presets with their targets, and the formats with their bitrates",
+                "operationId": "get_render_presets",
+                "responses": {
+                    "200": {
+                        "description": "The presets and formats",
+                        "content": _json_content(_ref("RenderCatalogue")),
+                    },
+                    "400": _COMMON_ERRORS["400"],
+                },
+            }
+        },
         "/api/render/{jobId}": _poll_operations("render", "render"),
         "/api/audio/assets/{assetId}": {
             "get": {

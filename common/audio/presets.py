@@ -23,6 +23,8 @@ Presets:
 
 Without a preset or target the audio keeps its level, rate and channels. ``parse_render_options`` raises
 ``RenderOptionsError`` whose ``field`` names the offending key the way the client wrote it (``tags.title``).
+``render_catalogue_to_json`` answers the presets, their targets and the formats with their bitrates, so that a
+client offers only what this module accepts.
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ _REQUEST_KEYS = ("format", "preset", "bitrate", "tags", "targets")
 _TARGET_KEYS = ("integratedLufs", "truePeakDb", "sampleRate", "channels")
 
 ACX_BITRATE_KBPS = 192
+# Presets that allow one encoding only: (format, kbit/s).
+PRESET_ENCODINGS: dict[str, tuple[str, int]] = {"audiobook-acx": ("mp3", ACX_BITRATE_KBPS)}
+PRESET_LABELS = {"podcast": "Podcast", "audiobook-acx": "Audiobook (ACX)"}
+FORMAT_LABELS = {"mp3": "MP3", "m4a": "M4A (AAC)", "opus": "Opus", "flac": "FLAC (lossless)", "wav": "WAV (lossless)"}
 
 
 class RenderOptionsError(AppError):
@@ -128,8 +134,8 @@ class RenderOptions:
             return None
         if self.bitrate_kbps is not None:
             return self.bitrate_kbps
-        if self.preset == "audiobook-acx":
-            return ACX_BITRATE_KBPS
+        if self.preset in PRESET_ENCODINGS:
+            return PRESET_ENCODINGS[self.preset][1]
         return BITRATE_RULES[self.format][2]
 
 
@@ -145,11 +151,14 @@ def parse_render_options(raw: Any) -> RenderOptions:
     bitrate = _bitrate(raw.get("bitrate"), output_format)
     tags = _tags(raw.get("tags"))
     targets = _targets(raw.get("targets"))
-    if preset == "audiobook-acx":
-        if output_format != "mp3":
-            raise RenderOptionsError("format", "the audiobook-acx preset produces MP3 only; use format 'mp3'")
-        if bitrate is not None and bitrate != ACX_BITRATE_KBPS:
-            raise RenderOptionsError("bitrate", f"the audiobook-acx preset requires {ACX_BITRATE_KBPS} kbit/s")
+    if preset in PRESET_ENCODINGS:
+        preset_format, preset_kbps = PRESET_ENCODINGS[preset]
+        if output_format != preset_format:
+            raise RenderOptionsError(
+                "format", f"the {preset} preset produces {preset_format.upper()} only; use format {preset_format!r}"
+            )
+        if bitrate is not None and bitrate != preset_kbps:
+            raise RenderOptionsError("bitrate", f"the {preset} preset requires {preset_kbps} kbit/s")
     allowed_rates = _FORMAT_SAMPLE_RATES.get(str(output_format))
     if targets.sample_rate is not None and allowed_rates is not None and targets.sample_rate not in allowed_rates:
         rates = ", ".join(str(rate) for rate in allowed_rates)
@@ -187,6 +196,40 @@ def targets_to_json(targets: RenderTargets) -> dict[str, Any]:
         "sampleRate": targets.sample_rate,
         "channels": targets.channels,
     }
+
+
+def render_catalogue_to_json() -> dict[str, Any]:
+    """The presets with their targets and encoding, and the formats with the bitrates they take (``null`` for a
+    lossless format; ``allowed`` lists the only bitrates a format takes, ``null`` when any whole number in range
+    will do)."""
+    presets = []
+    for name in PRESETS:
+        preset_format, preset_kbps = PRESET_ENCODINGS.get(name, (None, None))
+        presets.append(
+            {
+                "name": name,
+                "label": PRESET_LABELS[name],
+                "format": preset_format,
+                "bitrate": preset_kbps,
+                "targets": targets_to_json(PRESET_TARGETS[name]),
+            }
+        )
+    formats = []
+    for name in FORMATS:
+        bitrate = None
+        if name in BITRATE_RULES:
+            low, high, default = BITRATE_RULES[name]
+            allowed = _listed_bitrates(name)
+            bitrate = {
+                "min": low,
+                "max": high,
+                "default": default,
+                "allowed": None if allowed is None else list(allowed),
+            }
+        formats.append(
+            {"name": name, "label": FORMAT_LABELS[name], "lossless": name not in LOSSY_FORMATS, "bitrate": bitrate}
+        )
+    return {"presets": presets, "formats": formats}
 
 
 def _choice(value: Any, where: str, allowed: tuple[str, ...], *, required: bool) -> str | None:
@@ -227,10 +270,19 @@ def _bitrate(value: Any, output_format: str | None) -> int | None:
     low, high, _default = BITRATE_RULES[output_format]
     if not low <= kbps <= high:
         raise RenderOptionsError("bitrate", f"{output_format} takes {low} to {high} kbit/s, got {kbps}")
-    if output_format == "mp3" and kbps not in MP3_BITRATES:
-        allowed = ", ".join(str(rate) for rate in MP3_BITRATES if low <= rate <= high)
-        raise RenderOptionsError("bitrate", f"MP3 CBR takes one of {allowed} kbit/s, got {kbps}")
+    allowed = _listed_bitrates(output_format)
+    if allowed is not None and kbps not in allowed:
+        listed = ", ".join(str(rate) for rate in allowed)
+        raise RenderOptionsError("bitrate", f"MP3 CBR takes one of {listed} kbit/s, got {kbps}")
     return kbps
+
+
+def _listed_bitrates(output_format: str) -> tuple[int, ...] | None:
+    """The only bitrates ``output_format`` takes, or ``None`` when any whole number in its range will do."""
+    if output_format != "mp3":
+        return None
+    low, high, _default = BITRATE_RULES[output_format]
+    return tuple(rate for rate in MP3_BITRATES if low <= rate <= high)
 
 
 def _tags(value: Any) -> dict[str, str]:

@@ -135,8 +135,18 @@ async def test_upload_edit_preview_save_render_and_download(
     assert await waveform_image(page) != original_waveform, "the waveform did not change with the new version"
     await screenshot(page, "05-saved")
 
+    # The export choices follow the server's presets: ACX allows 192 kbit/s MP3 only, lossless has no bitrate.
+    await page.select_option("#preset-select", "audiobook-acx")
+    await expect(page.locator("#format-select")).to_have_value("mp3")
+    await expect(page.locator("#format-select option[value='wav']")).to_be_disabled()
+    await expect(page.locator("#bitrate-select")).to_have_value("192")
+    await expect(page.locator("#bitrate-select")).to_be_disabled()
+    await expect(page.locator("#preset-help")).to_contain_text("192 kbit/s MP3")
     await page.select_option("#preset-select", "podcast")
+    await page.select_option("#format-select", "flac")
+    await expect(page.locator("#bitrate-select")).to_be_disabled()
     await page.select_option("#format-select", "mp3")
+    await expect(page.locator("#bitrate-select")).to_be_enabled()
     await page.click("#render-button")
     download_link = page.locator("#download-link")
     await expect(download_link).to_be_visible(timeout=JOB_TIMEOUT_MS)

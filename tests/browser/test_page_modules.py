@@ -100,12 +100,14 @@ async def test_loudness_notes_name_what_misses_the_preset(page: Page, web: WebSe
         "loudness.js",
         """const near = {integratedLufs: -16.4, truePeakDbtp: -3.5, rmsDb: -19};
         const quiet = {integratedLufs: -23.1, truePeakDbtp: -0.5, rmsDb: -25.2};
+        const {presets} = await m.loadRenderCatalogue();
+        const preset = Object.fromEntries(presets.map((entry) => [entry.name, entry]));
         return [
-            m.targetNote(near, "podcast"),
-            m.targetNote(quiet, "podcast"),
-            m.targetNote(near, "audiobook-acx"),
-            m.targetNote(quiet, "audiobook-acx", {exported: true}),
-            m.targetNote(quiet, ""),
+            m.targetNote(near, preset.podcast),
+            m.targetNote(quiet, preset.podcast),
+            m.targetNote(near, preset["audiobook-acx"]),
+            m.targetNote(quiet, preset["audiobook-acx"], {exported: true}),
+            m.targetNote(quiet, null),
         ];""",
     )
     assert notes[0] == {"met": True, "text": "The recording meets the Podcast loudness target."}
@@ -116,9 +118,30 @@ async def test_loudness_notes_name_what_misses_the_preset(page: Page, web: WebSe
     assert notes[2]["met"] is True
     assert notes[3]["met"] is False
     assert notes[3]["text"].startswith("The exported file misses the Audiobook (ACX) target")
-    assert f"RMS is {MINUS}25.2 dB" in notes[3]["text"]
+    assert f"RMS is {MINUS}25.2 dB, it must be between {MINUS}23 and {MINUS}18 dB" in notes[3]["text"]
+    assert f"true peak is {MINUS}0.5 dBTP, it must be at most {MINUS}3 dBTP" in notes[3]["text"]
     assert "Exporting" not in notes[3]["text"]
     assert notes[4] == {"met": True, "text": ""}
+
+
+async def test_preset_help_and_normalize_level_come_from_the_server_targets(page: Page, web: WebServer) -> None:
+    facts = await run_in_page(
+        page,
+        web,
+        "loudness.js",
+        """const {presets} = await m.loadRenderCatalogue();
+        return presets.map((preset) => [preset.name, m.presetHelp(preset), m.normalizeTargetLufs(preset)])
+            .concat([["", m.presetHelp(null), m.normalizeTargetLufs(null)]]);""",
+    )
+    assert facts == [
+        ["podcast", f"{MINUS}16 LUFS, true peak at most {MINUS}1 dBTP, 44.1 kHz.", -16],
+        [
+            "audiobook-acx",
+            f"RMS {MINUS}23 to {MINUS}18 dB, true peak at most {MINUS}3 dBTP, mono, 44.1 kHz, 192 kbit/s MP3.",
+            -20.5,
+        ],
+        ["", "The audio keeps its level, sample rate and channels.", None],
+    ]
 
 
 async def test_times_read_as_minutes_seconds_and_hours(page: Page, web: WebServer) -> None:

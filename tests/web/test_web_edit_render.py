@@ -280,3 +280,44 @@ async def test_unknown_asset_is_404_on_the_asset_route(client: httpx.AsyncClient
     for asset_id in (new_id(), "abc", "A" * 32, "%2e%2e"):
         assert_error(await client.get(f"/api/audio/assets/{asset_id}"), 404, "not_found")
     assert_error(await client.get(f"/api/audio/assets/{new_id()}", params={"v": "2"}), 400, "unknown_parameter")
+
+
+async def test_render_presets_answer_what_the_render_route_accepts(client: httpx.AsyncClient, store: JobStore) -> None:
+    response = await client.get("/api/render/presets")
+    assert response.status_code == 200
+    catalogue = response.json()
+    presets = {preset["name"]: preset for preset in catalogue["presets"]}
+    formats = {entry["name"]: entry for entry in catalogue["formats"]}
+    assert presets["podcast"]["targets"]["integratedLufs"] == -16.0
+    assert presets["podcast"]["targets"]["truePeakDb"] == -1.0
+    assert (presets["audiobook-acx"]["format"], presets["audiobook-acx"]["bitrate"]) == ("mp3", 192)
+    assert presets["audiobook-acx"]["targets"]["rmsDbMin"] == -23.0
+    assert [name for name, entry in formats.items() if entry["lossless"]] == ["flac", "wav"]
+    asset_id = (await make_asset(store, [60.0]))[0].asset_id
+
+    async def render_status(**options: Any) -> int:
+        return (await client.post("/api/render", json={"assetId": asset_id, **options})).status_code
+
+    for name, preset in presets.items():
+        for format_name in formats:
+            locked_out = preset["format"] is not None and format_name != preset["format"]
+            assert await render_status(preset=name, format=format_name) == (422 if locked_out else 202)
+        if preset["bitrate"] is not None:
+            assert await render_status(preset=name, format=preset["format"], bitrate=preset["bitrate"]) == 202
+            assert await render_status(preset=name, format=preset["format"], bitrate=preset["bitrate"] - 32) == 422
+    for name, entry in formats.items():
+        rule = entry["bitrate"]
+        if rule is None:
+            assert await render_status(format=name, bitrate=128) == 422
+            continue
+        offered = rule["allowed"] or [rule["min"], rule["default"], rule["max"]]
+        for kbps in offered:
+            assert await render_status(format=name, bitrate=kbps) == 202, (name, kbps)
+        assert await render_status(format=name, bitrate=rule["max"] + 1) == 422
+        if rule["allowed"] is not None:
+            unlisted = next(kbps for kbps in range(rule["min"], rule["max"]) if kbps not in rule["allowed"])
+            assert await render_status(format=name, bitrate=unlisted) == 422
+    assert_error(await client.get("/api/render/presets", params={"v": "2"}), 400, "unknown_parameter")
+    refused = await client.delete("/api/render/presets")
+    assert_error(refused, 405, "method_not_allowed")
+    assert set(refused.headers["allow"].split(", ")) == {"GET", "HEAD"}

@@ -8,25 +8,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from common.assets import version_view
 from common.ids import is_valid_id
 from common.jobs import AssetVersion, get_job_store
-from common.jobs.poll import iso_utc
 from web.errors import ApiError, invalid_request, not_found
 from web.inputs import check_query, path_id
-
-# What a version tells the client: the measurements and URLs the worker recorded, under the result's key names.
-VERSION_INFO_KEYS = (
-    "durationSec",
-    "sampleRate",
-    "channels",
-    "format",
-    "codec",
-    "loudness",
-    "audioUrl",
-    "peaksUrl",
-    "baseVersion",
-    "edits",
-)
 
 
 async def asset_versions(asset_id: str) -> list[AssetVersion]:
@@ -70,16 +56,6 @@ async def requested_asset_version(body: dict[str, Any]) -> AssetVersion:
     return await asset_version(asset_id, version)
 
 
-def version_body(version: AssetVersion) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "version": version.version,
-        "jobId": version.job_id,
-        "createdAt": iso_utc(version.created_at),
-    }
-    body.update({key: version.info.get(key) for key in VERSION_INFO_KEYS})
-    return body
-
-
 async def get_asset(request: Request) -> Response:
     check_query(request)
     asset_id = path_id(request, "assetId", "asset")
@@ -90,7 +66,7 @@ async def get_asset(request: Request) -> Response:
             "assetId": asset_id,
             "title": title,
             "latestVersion": versions[-1].version,
-            "versions": [version_body(version) for version in versions],
+            "versions": [version_view(version) for version in versions],
         },
         headers={"Cache-Control": "no-store"},
     )

@@ -1,15 +1,16 @@
 """``POST /api/render``: validate render options (``common.audio.presets``, shared with the worker) and queue the
-render of one asset version."""
+render of one asset version. ``GET /api/render/presets``: the presets and formats those options may name."""
 
 from __future__ import annotations
 
 import logging
 
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
-from common.audio.presets import parse_render_options, render_options_to_json
+from common.audio.presets import parse_render_options, render_catalogue_to_json, render_options_to_json
 from common.jobs import JobType, get_job_store
 from web.inputs import check_fields, check_query, idempotency_key, read_json_object
 from web.routes.assets import requested_asset_version
@@ -42,7 +43,23 @@ async def create_render(request: Request) -> Response:
     return created_response(job, created)
 
 
+async def get_render_presets(request: Request) -> Response:
+    check_query(request)
+    return JSONResponse(render_catalogue_to_json())
+
+
+class PathOwningRoute(Route):
+    """A route that keeps its path for every method, answering 405 for those it lacks, rather than letting a later
+    route take it: ``DELETE /api/render/presets`` would otherwise cancel a job named ``presets``."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        return (Match.FULL if match is Match.PARTIAL else match), child_scope
+
+
 ROUTES = [
     Route("/api/render", create_render, methods=["POST"]),
+    # Before the poll routes, whose /api/render/{jobId} would take "presets" for a job id.
+    PathOwningRoute("/api/render/presets", get_render_presets, methods=["GET"]),
     *poll_routes("/api/render", JobType.RENDER),
 ]

@@ -79,6 +79,7 @@ export const getJob = (jobId) => request("GET", jobPath(jobId));
 export const cancelJob = (jobId) => request("DELETE", jobPath(jobId));
 export const listJobs = () => request("GET", "/api/audio/jobs");
 export const getAsset = (assetId) => request("GET", `/api/audio/assets/${encodeURIComponent(assetId)}`);
+export const getRenderCatalogue = () => request("GET", "/api/render/presets");
 
 export function getPeaks(peaksUrl) {
   return request("GET", peaksUrl);

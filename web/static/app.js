@@ -2,6 +2,7 @@
 
 import { EditPanel } from "./edit-panel.js";
 import { JobsPanel } from "./jobs.js";
+import { loadRenderCatalogue } from "./loudness.js";
 import { bindNotice, showError } from "./notice.js";
 import { RecordingView } from "./recording.js";
 import { RenderPanel } from "./render-panel.js";
@@ -36,8 +37,9 @@ function start() {
     },
   });
   versionListeners.push(editPanel, renderPanel);
-  recording.setPreset(renderPanel.preset);
-  editPanel.presetChanged(renderPanel.preset);
+  loadRenderCatalogue()
+    .then((catalogue) => renderPanel.useCatalogue(catalogue))
+    .catch(showError);
   new UploadPanel({
     jobsPanel,
     onImported: (result) => recording.open(result.assetId, result.version).catch(showError),

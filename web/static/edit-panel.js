@@ -1,15 +1,17 @@
 // The edit tools, the pending edit list, and the preview and save jobs made from it.
 
-import { cancelJob, startPreview, startSave } from "./api.js";
+import { startPreview, startSave } from "./api.js";
 import { EditList, describeEdit } from "./editor.js";
 import { formatNumber, formatTime } from "./format.js";
 import { followJob } from "./jobs.js";
-import { PRESETS } from "./loudness.js";
+import { normalizeTargetLufs } from "./loudness.js";
 import { hideNotice, showError, showNotice } from "./notice.js";
 import { ProgressBlock } from "./progress.js";
 
 const SPAN_OPS = new Set(["trim", "cut", "gain"]);
-const PEAK_LIMIT_DBTP = { podcast: -1, "audiobook-acx": -3 };
+// What a normalize edit aims at when no preset is chosen.
+const DEFAULT_NORMALIZE_LUFS = -16;
+const DEFAULT_PEAK_LIMIT_DBTP = -1;
 
 export class EditPanel {
   constructor({ recording, jobsPanel, onSaved }) {
@@ -53,7 +55,7 @@ export class EditPanel {
   }
 
   presetChanged(preset) {
-    document.getElementById("normalize-lufs").value = String(PRESETS[preset]?.normalizeLufs ?? -16);
+    document.getElementById("normalize-lufs").value = String(normalizeTargetLufs(preset) ?? DEFAULT_NORMALIZE_LUFS);
   }
 
   readNumber(id, what) {
@@ -117,7 +119,8 @@ export class EditPanel {
   addNormalize() {
     const targetLufs = this.readNumber("normalize-lufs", "The loudness target");
     if (targetLufs === null) return;
-    this.add({ op: "normalize", targetLufs, truePeakDb: PEAK_LIMIT_DBTP[this.recording.preset] ?? -1 });
+    const truePeakDb = this.recording.preset?.targets.truePeakDb ?? DEFAULT_PEAK_LIMIT_DBTP;
+    this.add({ op: "normalize", targetLufs, truePeakDb });
   }
 
   addTrimSilence() {
@@ -215,13 +218,7 @@ export class EditPanel {
     });
   }
 
-  async cancel() {
-    if (!this.jobId) return;
-    this.jobProgress.cancelButton.disabled = true;
-    try {
-      this.jobsPanel.track(await cancelJob(this.jobId));
-    } catch (error) {
-      showError(error);
-    }
+  cancel() {
+    if (this.jobId) this.jobsPanel.cancel(this.jobId, this.jobProgress.cancelButton);
   }
 }

@@ -1,52 +1,80 @@
-// Loudness targets of the export presets, and plain-words notes on where a measurement misses them.
-// The worker checks the rendered file against the same targets (common/audio/presets.py); this is the early hint.
+// The export presets and formats as the server defines them (GET /api/render/presets, from
+// common/audio/presets.py), and plain-words notes on where a measurement misses a preset's targets. The worker
+// checks the rendered file against the same targets; this is the early hint.
 
+import { getRenderCatalogue } from "./api.js";
 import { formatNumber } from "./format.js";
 
-export const PRESETS = {
-  podcast: {
-    label: "Podcast",
-    normalizeLufs: -16,
-    check(loudness) {
-      const misses = [];
-      const lufs = loudness.integratedLufs;
-      const peak = loudness.truePeakDbtp;
-      if (Number.isFinite(lufs) && Math.abs(lufs + 16) > 1) {
-        misses.push(`loudness is ${formatNumber(lufs, "LUFS")}, the target is −16 LUFS ± 1`);
-      }
-      if (Number.isFinite(peak) && peak > -1) {
-        misses.push(`true peak is ${formatNumber(peak, "dBTP")}, it must be at most −1 dBTP`);
-      }
-      return misses;
-    },
-  },
-  "audiobook-acx": {
-    label: "Audiobook (ACX)",
-    normalizeLufs: -20,
-    check(loudness) {
-      const misses = [];
-      const rms = loudness.rmsDb;
-      const peak = loudness.truePeakDbtp;
-      if (Number.isFinite(rms) && (rms < -23 || rms > -18)) {
-        misses.push(`RMS is ${formatNumber(rms, "dB")}, it must be between −23 and −18 dB`);
-      }
-      if (Number.isFinite(peak) && peak > -3) {
-        misses.push(`peak is ${formatNumber(peak, "dB")}, it must be at most −3 dB`);
-      }
-      return misses;
-    },
-  },
-};
+// How far from the integrated target the page still calls a level near it: a hint, not the worker's check.
+const LEVEL_HINT_LU = 1;
 
-// One sentence for the page: met, or what misses. The recording on screen is only a starting point, since an
-// export with the preset levels the audio to the target; an exported file that misses it is worth a warning.
-export function targetNote(loudness, presetName, { exported = false } = {}) {
-  const preset = PRESETS[presetName];
+let catalogue = null;
+
+// The presets and formats, fetched once per page (again only if the first fetch failed).
+export function loadRenderCatalogue() {
+  catalogue ??= getRenderCatalogue().catch((error) => {
+    catalogue = null;
+    throw error;
+  });
+  return catalogue;
+}
+
+const signed = (value) => String(value).replace("-", "−");
+
+function rmsWindow(targets) {
+  return targets.rmsDbMin === null || targets.rmsDbMax === null ? null : [targets.rmsDbMin, targets.rmsDbMax];
+}
+
+function misses(loudness, targets) {
+  const found = [];
+  const lufs = loudness.integratedLufs;
+  const rms = loudness.rmsDb;
+  const peak = loudness.truePeakDbtp;
+  const aim = targets.integratedLufs;
+  const window = rmsWindow(targets);
+  if (aim !== null && Number.isFinite(lufs) && Math.abs(lufs - aim) > LEVEL_HINT_LU) {
+    found.push(`loudness is ${formatNumber(lufs, "LUFS")}, the target is ${signed(aim)} LUFS ± ${LEVEL_HINT_LU}`);
+  }
+  if (window && Number.isFinite(rms) && (rms < window[0] || rms > window[1])) {
+    const range = `${signed(window[0])} and ${signed(window[1])} dB`;
+    found.push(`RMS is ${formatNumber(rms, "dB")}, it must be between ${range}`);
+  }
+  if (targets.truePeakDb !== null && Number.isFinite(peak) && peak > targets.truePeakDb) {
+    found.push(`true peak is ${formatNumber(peak, "dBTP")}, it must be at most ${signed(targets.truePeakDb)} dBTP`);
+  }
+  return found;
+}
+
+// One sentence for the page: met, or what misses. `preset` is an entry of the catalogue's presets (or null).
+// The recording on screen is only a starting point, since an export with the preset levels the audio to the
+// target; an exported file that misses it is worth a warning.
+export function targetNote(loudness, preset, { exported = false } = {}) {
   if (!preset || !loudness) return { met: true, text: "" };
-  const misses = preset.check(loudness);
+  const found = misses(loudness, preset.targets);
   const subject = exported ? "The exported file" : "The recording";
-  if (misses.length === 0) return { met: true, text: `${subject} meets the ${preset.label} loudness target.` };
-  const joined = misses.join("; ");
+  if (found.length === 0) return { met: true, text: `${subject} meets the ${preset.label} loudness target.` };
   const advice = exported ? "" : ` Exporting with the ${preset.label} preset levels it to the target.`;
-  return { met: false, text: `${subject} misses the ${preset.label} target: ${joined}.${advice}` };
+  return { met: false, text: `${subject} misses the ${preset.label} target: ${found.join("; ")}.${advice}` };
+}
+
+// What a preset does, in a line under its choice.
+export function presetHelp(preset) {
+  if (!preset) return "The audio keeps its level, sample rate and channels.";
+  const { targets } = preset;
+  const window = rmsWindow(targets);
+  const parts = [];
+  if (targets.integratedLufs !== null) parts.push(`${signed(targets.integratedLufs)} LUFS`);
+  if (window) parts.push(`RMS ${signed(window[0])} to ${signed(window[1])} dB`);
+  if (targets.truePeakDb !== null) parts.push(`true peak at most ${signed(targets.truePeakDb)} dBTP`);
+  if (targets.channels !== null) parts.push(targets.channels === 1 ? "mono" : "stereo");
+  if (targets.sampleRate !== null) parts.push(`${targets.sampleRate / 1000} kHz`);
+  if (preset.format) parts.push(`${preset.bitrate ? `${preset.bitrate} kbit/s ` : ""}${preset.format.toUpperCase()}`);
+  return `${parts.join(", ")}.`;
+}
+
+// The level a normalize edit aims at for this preset: its integrated target, else the middle of its RMS window.
+export function normalizeTargetLufs(preset) {
+  if (!preset) return null;
+  const window = rmsWindow(preset.targets);
+  return preset.targets.integratedLufs ?? (window ? (window[0] + window[1]) / 2 : null);
 }

@@ -27,7 +27,7 @@ export class RecordingView {
     this.asset = null;
     this.version = null;
     this.selection = null;
-    this.preset = "podcast";
+    this.preset = null;
     this.loadToken = 0;
 
     this.waveform = new WaveformView({

@@ -1,17 +1,24 @@
 // Export: render the version on screen with a preset and format, follow the job, offer the download.
 
-import { cancelJob, startRender } from "./api.js";
+import { startRender } from "./api.js";
 import { formatNumber, formatTime } from "./format.js";
 import { followJob } from "./jobs.js";
-import { PRESETS, targetNote } from "./loudness.js";
+import { presetHelp, targetNote } from "./loudness.js";
 import { hideNotice, showError, showNotice } from "./notice.js";
 import { ProgressBlock } from "./progress.js";
 
-const PRESET_HELP = {
-  podcast: "−16 LUFS, true peak at most −1 dBTP, 44.1 kHz.",
-  "audiobook-acx": "RMS −23 to −18 dB, peak at most −3 dB, mono 192 kbit/s MP3.",
-  "": "The audio keeps its level, sample rate and channels.",
-};
+// Whether a format's bitrate rule (from the server's catalogue; null for a lossless format) takes `kbps`.
+function takesBitrate(rule, kbps) {
+  if (rule === null || kbps < rule.min || kbps > rule.max) return false;
+  return rule.allowed === null || rule.allowed.includes(kbps);
+}
+
+function option(value, label) {
+  const element = document.createElement("option");
+  element.value = value;
+  element.textContent = label;
+  return element;
+}
 
 export class RenderPanel {
   constructor({ recording, jobsPanel, onPresetChange }) {
@@ -25,6 +32,9 @@ export class RenderPanel {
     this.button = document.getElementById("render-button");
     this.result = document.getElementById("render-result");
     this.progress = new ProgressBlock("render", { onCancel: () => this.cancel() });
+    this.onPresetChange = onPresetChange;
+    this.presets = new Map();
+    this.formats = new Map();
     this.jobId = null;
 
     this.form.addEventListener("submit", (event) => {
@@ -33,28 +43,46 @@ export class RenderPanel {
     });
     this.presetSelect.addEventListener("change", () => {
       this.updateChoices();
-      onPresetChange(this.presetSelect.value);
+      this.onPresetChange(this.preset);
     });
     this.formatSelect.addEventListener("change", () => this.updateChoices());
+  }
+
+  // The presets and formats the server offers (loudness.js loadRenderCatalogue): the first preset is the default.
+  useCatalogue({ presets, formats }) {
+    this.presets = new Map(presets.map((preset) => [preset.name, preset]));
+    this.formats = new Map(formats.map((format) => [format.name, format]));
+    const none = [...this.presetSelect.options].filter((choice) => choice.value === "");
+    this.presetSelect.replaceChildren(...presets.map((preset) => option(preset.name, preset.label)), ...none);
+    this.presetSelect.value = presets[0]?.name ?? "";
+    this.formatSelect.replaceChildren(...formats.map((format) => option(format.name, format.label)));
     this.updateChoices();
+    this.onPresetChange(this.preset);
   }
 
+  // The chosen preset's entry in the catalogue, or null for none.
   get preset() {
-    return this.presetSelect.value;
+    return this.presets.get(this.presetSelect.value) ?? null;
   }
 
-  // ACX takes only 192 kbit/s MP3, and lossless formats have no bitrate: offer only what the server accepts.
+  // A preset may allow one encoding only (ACX: 192 kbit/s MP3), and lossless formats have no bitrate: offer only
+  // what the server accepts.
   updateChoices() {
-    const acx = this.preset === "audiobook-acx";
-    if (acx) {
-      this.formatSelect.value = "mp3";
-      this.bitrateSelect.value = "192";
+    const preset = this.preset;
+    const lockedFormat = preset?.format ?? null;
+    if (lockedFormat) this.formatSelect.value = lockedFormat;
+    for (const choice of this.formatSelect.options) {
+      choice.disabled = lockedFormat !== null && choice.value !== lockedFormat;
     }
-    for (const option of this.formatSelect.options) option.disabled = acx && option.value !== "mp3";
-    const lossless = ["flac", "wav"].includes(this.formatSelect.value);
-    this.bitrateSelect.disabled = acx || lossless;
-    if (lossless) this.bitrateSelect.value = "";
-    document.getElementById("preset-help").textContent = PRESET_HELP[this.preset] ?? "";
+    const rule = this.formats.get(this.formatSelect.value)?.bitrate ?? null;
+    for (const choice of this.bitrateSelect.options) {
+      choice.disabled = choice.value !== "" && !takesBitrate(rule, Number(choice.value));
+    }
+    if (preset?.bitrate) this.bitrateSelect.value = String(preset.bitrate);
+    else if (this.bitrateSelect.selectedOptions[0]?.disabled) this.bitrateSelect.value = "";
+    this.bitrateSelect.disabled = Boolean(preset?.bitrate) || rule === null;
+    if (rule === null) this.bitrateSelect.value = "";
+    document.getElementById("preset-help").textContent = presetHelp(preset);
   }
 
   versionShown(asset) {
@@ -85,7 +113,7 @@ export class RenderPanel {
         assetId: asset.assetId,
         version: version.version,
         format: this.formatSelect.value,
-        preset: this.preset || null,
+        preset: this.preset?.name ?? null,
         bitrate: this.bitrateSelect.disabled || !this.bitrateSelect.value ? null : Number(this.bitrateSelect.value),
         tags: this.tags(),
       });
@@ -124,9 +152,10 @@ export class RenderPanel {
     const peak = formatNumber(result.loudness?.truePeakDbtp, "dBTP");
     document.getElementById("render-summary").textContent =
       `${result.format.toUpperCase()}${bitrate}, ${formatTime(result.durationSec)}, ${lufs}, peak ${peak}`;
-    const presetName = result.preset || this.preset;
-    const label = PRESETS[presetName]?.label || presetName;
-    const note = targetNote(result.loudness, presetName, { exported: true });
+    const presetName = result.preset || this.preset?.name;
+    const preset = this.presets.get(presetName) ?? null;
+    const label = preset?.label || presetName;
+    const note = targetNote(result.loudness, preset, { exported: true });
     // The worker's verdict on the exported file wins; the figures explain it when both agree.
     const met = typeof result.targetsMet === "boolean" ? result.targetsMet : note.met;
     const targets = document.getElementById("render-targets");
@@ -137,13 +166,7 @@ export class RenderPanel {
     this.result.hidden = false;
   }
 
-  async cancel() {
-    if (!this.jobId) return;
-    this.progress.cancelButton.disabled = true;
-    try {
-      this.jobsPanel.track(await cancelJob(this.jobId));
-    } catch (error) {
-      showError(error);
-    }
+  cancel() {
+    if (this.jobId) this.jobsPanel.cancel(this.jobId, this.progress.cancelButton);
   }
 }

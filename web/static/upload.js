@@ -1,6 +1,6 @@
 // Opening a recording: drop or pick a file, watch the upload, then the import job, then hand over the result.
 
-import { cancelJob, uploadAudio } from "./api.js";
+import { uploadAudio } from "./api.js";
 import { formatBytes } from "./format.js";
 import { followJob } from "./jobs.js";
 import { hideNotice, showError, showNotice } from "./notice.js";
@@ -87,13 +87,7 @@ export class UploadPanel {
     }
   }
 
-  async cancel() {
-    if (!this.jobId) return;
-    this.ingestProgress.cancelButton.disabled = true;
-    try {
-      this.jobsPanel.track(await cancelJob(this.jobId));
-    } catch (error) {
-      showError(error);
-    }
+  cancel() {
+    if (this.jobId) this.jobsPanel.cancel(this.jobId, this.ingestProgress.cancelButton);
   }
 }

@@ -11,6 +11,7 @@ from typing import Any
 
 from common.audio.editing import MasterAudio
 from common.audio.version import VersionFiles
+from common.edits import Edit, parse_edit_list
 from common.errors import AppError, ConfigurationError, MediaError
 from common.ids import is_valid_id
 from common.jobs import AssetVersion, Job, get_job_store
@@ -58,6 +59,17 @@ async def find_version(asset_id: str, number: int) -> AssetVersion:
     raise AppError(f"asset {asset_id} has no version {number}", code="version_not_found")
 
 
+async def payload_master(job: Job) -> tuple[AssetVersion, MasterAudio]:
+    """The asset version the payload names (``assetId``, ``version``) and its master."""
+    version = await find_version(payload_id(job, "assetId"), payload_version(job))
+    return version, master_of(version)
+
+
+def payload_edits(job: Job, master: MasterAudio) -> list[Edit]:
+    """The payload's edit list. The web checked it against the duration it knew; this checks the exact one."""
+    return parse_edit_list(job.payload.get("edits"), master.frames / master.sample_rate)
+
+
 def master_of(version: AssetVersion) -> MasterAudio:
     """The master file of ``version`` with the format recorded when it was made."""
     info = version.info
@@ -82,25 +94,4 @@ def version_info(files: VersionFiles, *, source_format: str, source_codec: str, 
         "audioUrl": media_url(files.master_path),
         "peaksUrl": media_url(files.peaks_path),
         **extra,
-    }
-
-
-VERSION_RESULT_KEYS = (
-    "durationSec",
-    "sampleRate",
-    "channels",
-    "format",
-    "codec",
-    "loudness",
-    "audioUrl",
-    "peaksUrl",
-)
-
-
-def version_result(version: AssetVersion) -> dict[str, Any]:
-    """The ``ingest`` / ``edit.save`` result for a recorded version."""
-    return {
-        "assetId": version.asset_id,
-        "version": version.version,
-        **{key: version.info[key] for key in VERSION_RESULT_KEYS},
     }

@@ -7,20 +7,18 @@ import logging
 from typing import Any
 
 from common.audio.editing import PREVIEW_ENCODING, preview_edits
-from common.edits import parse_edit_list
 from common.jobs import Job
 from common.media import media_url, preview_dir
 from workers.context import JobContext
-from workers.handlers.assets import find_version, master_of, payload_id, payload_version
+from workers.handlers.assets import payload_edits, payload_master
 
 logger = logging.getLogger(__name__)
 
 
 async def handle_edit_preview(job: Job, ctx: JobContext) -> dict[str, Any]:
-    asset_id = payload_id(job, "assetId")
-    base = await find_version(asset_id, payload_version(job))
-    master = master_of(base)
-    edits = parse_edit_list(job.payload.get("edits"), master.frames / master.sample_rate)
+    base, master = await payload_master(job)
+    asset_id = base.asset_id
+    edits = payload_edits(job, master)
     preview = await asyncio.to_thread(
         preview_edits,
         master,

@@ -6,22 +6,21 @@ import asyncio
 import logging
 from typing import Any
 
+from common.assets import version_result
 from common.audio.editing import save_edited_version
-from common.edits import edit_list_to_json, parse_edit_list
+from common.edits import edit_list_to_json
 from common.jobs import Job, get_job_store
 from common.media import asset_job_dir
 from workers.context import JobContext
-from workers.handlers.assets import find_version, master_of, payload_id, payload_version, version_info, version_result
+from workers.handlers.assets import payload_edits, payload_master, version_info
 
 logger = logging.getLogger(__name__)
 
 
 async def handle_edit_save(job: Job, ctx: JobContext) -> dict[str, Any]:
-    asset_id = payload_id(job, "assetId")
-    base = await find_version(asset_id, payload_version(job))
-    master = master_of(base)
-    # The web checked the list against the duration it knew; the worker checks against the exact one.
-    edits = parse_edit_list(job.payload.get("edits"), master.frames / master.sample_rate)
+    base, master = await payload_master(job)
+    asset_id = base.asset_id
+    edits = payload_edits(job, master)
     files = await asyncio.to_thread(
         save_edited_version,
         master,

@@ -6,11 +6,12 @@ import asyncio
 import logging
 from typing import Any
 
+from common.assets import version_result
 from common.audio.ingest import ingest_file
 from common.jobs import Job, get_job_store
 from common.media import asset_job_dir, upload_path
 from workers.context import JobContext
-from workers.handlers.assets import max_duration_s, payload_id, version_info, version_result
+from workers.handlers.assets import max_duration_s, payload_id, version_info
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from common.audio.render import render_master
 from common.jobs import Job
 from common.media import media_url, render_dir
 from workers.context import JobContext
-from workers.handlers.assets import find_version, master_of, payload_id, payload_version
+from workers.handlers.assets import payload_master
 
 logger = logging.getLogger(__name__)
 
@@ -19,10 +19,9 @@ _OPTION_KEYS = ("format", "preset", "bitrate", "tags", "targets")
 
 
 async def handle_render(job: Job, ctx: JobContext) -> dict[str, Any]:
-    asset_id = payload_id(job, "assetId")
     options = parse_render_options({key: job.payload.get(key) for key in _OPTION_KEYS})
-    base = await find_version(asset_id, payload_version(job))
-    master = master_of(base)
+    base, master = await payload_master(job)
+    asset_id = base.asset_id
     title = options.tags.get("title") or str(base.info.get("title") or "")
     rendered = await asyncio.to_thread(
         render_master,
