@@ -64,6 +64,15 @@ def _is_busy(exc: BaseException) -> bool:
     return isinstance(exc, libsql_client.LibsqlError) and ("SQLITE_BUSY" in text or "database is locked" in text)
 
 
+def _reason(exc: BaseException) -> str:
+    """What went wrong, never empty: a call cut off by ``REQUEST_TIMEOUT_S`` raises a ``TimeoutError`` with no text."""
+    if str(exc):
+        return str(exc)
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {REQUEST_TIMEOUT_S:g} s"
+    return type(exc).__name__
+
+
 def _was_not_sent(exc: BaseException) -> bool:
     """The request never reached the server (no connection could be made), so repeating it is always safe."""
     return isinstance(exc, aiohttp.ClientConnectorError)
@@ -137,7 +146,7 @@ class TursoJobStore(SqlJobStore):
                     "job store %s: connection problem (attempt %d), retrying: %s",
                     self.location,
                     connection_retries + 1,
-                    exc,
+                    _reason(exc),
                 )
                 await asyncio.sleep(RETRY_DELAYS_S[connection_retries])
                 connection_retries += 1
@@ -154,7 +163,7 @@ class TursoJobStore(SqlJobStore):
             return StoreError(f"job store {self.location} stayed busy: {exc}", code="store_busy", transient=True)
         if _is_connection_error(exc):
             return StoreError(
-                f"cannot reach the job store at {self.location}: {exc or type(exc).__name__}",
+                f"cannot reach the job store at {self.location}: {_reason(exc)}",
                 code="store_unavailable",
                 transient=True,
             )

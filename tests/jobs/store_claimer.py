@@ -2,8 +2,10 @@
 ``get_job_store()`` and the inherited environment, exactly as ``python -m workers`` does.
 
 ``claim DIR NAME``: wait for ``DIR/go``, then claim and complete jobs until none is left, writing each claimed
-job id to ``DIR/NAME.ids``. ``hold DIR NAME LEASE_S``: claim one job, write ``id token`` to ``DIR/NAME.held``,
-then wait to be killed (a worker that dies holding a lease). ``open DIR NAME``: open the store and write its id.
+job id to ``DIR/NAME.ids``. ``drain DIR NAME IN_FLIGHT RESULT_BYTES``: the same with ``IN_FLIGHT`` claim+complete
+loops at once, each completion carrying a result of about ``RESULT_BYTES``. ``hold DIR NAME LEASE_S``: claim one
+job, write ``id token`` to ``DIR/NAME.held``, then wait to be killed (a worker that dies holding a lease).
+``open DIR NAME``: open the store and write its id.
 """
 
 from __future__ import annotations
@@ -46,17 +48,36 @@ def spawn(processes: list[subprocess.Popen[bytes]], *args: str) -> subprocess.Po
 
 async def claim_all(directory: Path, name: str) -> None:
     store = await get_job_store()
-    deadline = time.monotonic() + START_WAIT_S
-    while not (directory / "go").exists():
-        if time.monotonic() > deadline:
-            raise SystemExit("no go signal")
-        await asyncio.sleep(0.005)
+    await wait_for_go(directory)
     claimed: list[str] = []
     while (job := await store.claim_next_job(name, 60)) is not None:
         if not await store.complete_job(job.id, job.lease_token or "", {"by": name}):
             raise SystemExit(f"job {job.id} lost its lease while this process held it")
         claimed.append(job.id)
     (directory / f"{name}.ids").write_text("\n".join(claimed))
+
+
+async def drain(directory: Path, name: str, in_flight: int, result_bytes: int) -> None:
+    store = await get_job_store()
+    await wait_for_go(directory)
+    claimed: list[str] = []
+
+    async def claim_and_complete() -> None:
+        while (job := await store.claim_next_job(name, 60)) is not None:
+            if not await store.complete_job(job.id, job.lease_token or "", {"by": name, "pad": "x" * result_bytes}):
+                raise SystemExit(f"job {job.id} lost its lease while this process held it")
+            claimed.append(job.id)
+
+    await asyncio.gather(*(claim_and_complete() for _ in range(in_flight)))
+    (directory / f"{name}.ids").write_text("\n".join(claimed))
+
+
+async def wait_for_go(directory: Path) -> None:
+    deadline = time.monotonic() + START_WAIT_S
+    while not (directory / "go").exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("no go signal")
+        await asyncio.sleep(0.005)
 
 
 async def hold_one(directory: Path, name: str, lease_s: float) -> None:
@@ -83,6 +104,8 @@ async def main(argv: list[str]) -> None:
     try:
         if command == "claim":
             await claim_all(directory, name)
+        elif command == "drain":
+            await drain(directory, name, int(argv[3]), int(argv[4]))
         elif command == "hold":
             await hold_one(directory, name, float(argv[3]))
         else:

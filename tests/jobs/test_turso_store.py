@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import socket
 from pathlib import Path
 
 import jwt
@@ -13,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from common.errors import ConfigurationError, StoreError
-from common.jobs import JobStatus
+from common.jobs import JobStatus, turso
 from common.jobs.turso import TursoJobStore, redact_url
 from tests.support.ports import free_port
 from tests.support.sqld import SqldServer, running_sqld, start_sqld
@@ -126,3 +127,18 @@ def test_urls_are_redacted_and_schemes_checked() -> None:
         assert TursoJobStore(url, None).location == redact_url(url)
     with pytest.raises(ConfigurationError, match="TURSO_DATABASE_URL"):
         TursoJobStore("file:/tmp/jobs.db", None)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_server_that_never_answers_is_a_transient_error_that_says_so(
+    transport: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(turso, "REQUEST_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(turso, "RETRY_DELAYS_S", ())
+    # Accepts connections (the kernel's backlog does) and never answers: as a server whose writes have stalled.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        with pytest.raises(StoreError, match=r"no answer within 0\.3 s") as raised:
+            await TursoJobStore.open(f"{transport}://127.0.0.1:{port}")
+    assert raised.value.code == "store_unavailable"
+    assert raised.value.transient

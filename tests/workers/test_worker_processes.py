@@ -160,11 +160,7 @@ async def test_four_workers_complete_5000_jobs_exactly_once(
 ) -> None:
     store = await get_job_store()
     created = {(await store.create_job("record", {}))[0].id for _ in range(5000)}
-    # sqld 0.24 stalls every write for good (reads still answer) when several processes keep several writes in
-    # flight each; one job at a time per process keeps the local store and sqld comparable and is still four
-    # processes racing for every claim.
-    concurrency = "4" if store_env == "local" else "1"
-    workers = [start_worker("--burst", "--concurrency", concurrency) for _ in range(4)]
+    workers = [start_worker("--burst", "--concurrency", "4") for _ in range(4)]
     exit_codes = await asyncio.gather(*(asyncio.to_thread(worker.wait, 120.0) for worker in workers))
     assert exit_codes == [0, 0, 0, 0], [worker.log()[-2000:] for worker in workers]
 
