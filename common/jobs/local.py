@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 5000
 #: How long a direct read may hold up the event loop before it gives way to the aiosqlite path.
 DIRECT_READ_BUSY_TIMEOUT_MS = 20
+#: Polls read random jobs; through a memory map a page the reader's own cache lacks costs no ``pread`` call. The map
+#: is the file itself, so it is never stale (SQLite still reads newer pages from the WAL).
+READER_MMAP_BYTES = 1 << 30
 DIRECT_READS = frozenset({sql.SELECT_JOB, sql.SELECT_JOB_BY_IDEMPOTENCY_KEY, sql.SELECT_ASSET_VERSIONS})
 LOCKED_RETRIES = 5
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
@@ -51,6 +54,7 @@ def _connect_reader(path: Path) -> sqlite3.Connection:
     reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     reader.execute(f"PRAGMA busy_timeout = {DIRECT_READ_BUSY_TIMEOUT_MS}")
     reader.execute("PRAGMA query_only = ON")
+    reader.execute(f"PRAGMA mmap_size = {READER_MMAP_BYTES}")
     return reader
 
 

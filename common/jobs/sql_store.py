@@ -39,15 +39,17 @@ def from_ms(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
-def _optional_time(value: int | None) -> datetime | None:
-    return None if value is None else from_ms(value)
-
-
 def _dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+_STATUSES = {status.value: status for status in JobStatus}
+_decode_json = json.JSONDecoder().decode
+
+
 def job_from_row(row: Row) -> Job:
+    """Every poll pays for this, so the conversions are inlined and use the cheapest spellings: a dict for the
+    status (``JobStatus(...)`` only to raise for an unknown one), positional ``tz``, the decoder's own method."""
     (
         job_id,
         job_type,
@@ -69,24 +71,27 @@ def job_from_row(row: Row) -> Job:
         lease_expires_at,
         idempotency_key,
     ) = row
+    created = datetime.fromtimestamp(created_at / 1000, UTC)
+    # A queued job's three times are one value (one statement's clock): share the immutable datetime.
+    updated = created if updated_at == created_at else datetime.fromtimestamp(updated_at / 1000, UTC)
     return Job(
         id=job_id,
         type=job_type,
-        status=JobStatus(status),
-        payload=json.loads(payload),
-        result=None if result is None else json.loads(result),
+        status=_STATUSES.get(status) or JobStatus(status),
+        payload=_decode_json(payload),
+        result=None if result is None else _decode_json(result),
         error=None if error_code is None else JobError(code=error_code, message=error_message or ""),
         progress=float(progress),
         attempts=attempts,
         max_attempts=max_attempts,
-        created_at=from_ms(created_at),
-        updated_at=from_ms(updated_at),
-        run_after=from_ms(run_after),
-        started_at=_optional_time(started_at),
-        finished_at=_optional_time(finished_at),
+        created_at=created,
+        updated_at=updated,
+        run_after=created if run_after == created_at else datetime.fromtimestamp(run_after / 1000, UTC),
+        started_at=None if started_at is None else datetime.fromtimestamp(started_at / 1000, UTC),
+        finished_at=None if finished_at is None else datetime.fromtimestamp(finished_at / 1000, UTC),
         lease_owner=lease_owner,
         lease_token=lease_token,
-        lease_expires_at=_optional_time(lease_expires_at),
+        lease_expires_at=None if lease_expires_at is None else datetime.fromtimestamp(lease_expires_at / 1000, UTC),
         idempotency_key=idempotency_key,
     )
 

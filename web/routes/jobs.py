@@ -7,7 +7,10 @@ a job of another type is as unknown to them as an id nobody issued.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -21,14 +24,30 @@ logger = logging.getLogger(__name__)
 DEFAULT_LIST_LIMIT = 50
 MAX_LIST_LIMIT = 500
 # A poll must never be answered from a browser or proxy cache: the store is the only source of job state.
-NO_STORE = {"Cache-Control": "no-store"}
+_NO_STORE_HEADER = (b"cache-control", b"no-store")
 
 
-def poll_response(job: Job, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(to_poll_body(job), status_code=status_code, headers={**NO_STORE, **(headers or {})})
+class PollResponse(JSONResponse):
+    """A JSON answer marked ``no-store``, built for the poll path: orjson encodes the body in a tenth of the time
+    ``json.dumps`` takes, and the header goes in as raw bytes rather than through a dict Starlette re-encodes."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return orjson.dumps(content)
+        except orjson.JSONEncodeError:
+            # Integers beyond 64 bits, which a result copied from a request could hold: the stdlib encodes them.
+            return super().render(content)
+
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        super().init_headers(headers)
+        self.raw_headers.append(_NO_STORE_HEADER)
 
 
-def created_response(job: Job, created: bool) -> JSONResponse:
+def poll_response(job: Job, status_code: int = 200, headers: dict[str, str] | None = None) -> PollResponse:
+    return PollResponse(to_poll_body(job), status_code=status_code, headers=headers)
+
+
+def created_response(job: Job, created: bool) -> PollResponse:
     """202 for a new job; 200 when an ``Idempotency-Key`` retry found the job the first request made."""
     return poll_response(job, 202 if created else 200, {"Location": f"/api/audio/jobs/{job.id}"})
 
@@ -102,7 +121,7 @@ async def list_jobs(request: Request) -> Response:
     limit = _limit_param(request)
     store = await get_job_store()
     jobs = await store.list_jobs(status=JobStatus(status) if status else None, job_type=job_type, limit=limit)
-    return JSONResponse({"jobs": [to_poll_body(job) for job in jobs]}, headers=NO_STORE)
+    return PollResponse({"jobs": [to_poll_body(job) for job in jobs]})
 
 
 # The poll route first: it is by far the most requested, and the router tries routes in order.
