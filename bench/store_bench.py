@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import secrets
 import sqlite3
 import tempfile
@@ -20,9 +21,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from common.ids import new_id
-from common.jobs import JobStore, sql
-from common.jobs.local import LocalJobStore
-from common.jobs.turso import TursoJobStore
+from common.jobs import JobStore, close_job_store, get_job_store, sql
 from tests.support.sqld import running_sqld
 
 
@@ -83,12 +82,9 @@ async def store_rates(store: JobStore, seconds: float) -> tuple[float, float]:
             raise RuntimeError(f"cycle for job {job.id} did not complete")
         return job.id
 
-    try:
-        cycles = await run_async(cycle, seconds)
-        job_id = await cycle()
-        gets = await run_async(lambda: store.get_job(job_id), seconds / 2)
-    finally:
-        await store.close()
+    cycles = await run_async(cycle, seconds)
+    job_id = await cycle()
+    gets = await run_async(lambda: store.get_job(job_id), seconds / 2)
     return cycles, gets
 
 
@@ -100,12 +96,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="store-bench-") as directory:
         root = Path(directory)
         rows.append(("sqlite3 (stdlib, reference)", *reference_sqlite3(root / "reference.sqlite3", seconds)))
-        local = asyncio.run(_open_and_measure(LocalJobStore.open(root / "local.sqlite3"), seconds))
-        rows.append(("local (aiosqlite, WAL)", *local))
+        local_env = {"JOB_STORE_BACKEND": "local", "JOB_STORE_PATH": str(root / "local.sqlite3")}
+        rows.append(("local (aiosqlite, WAL)", *asyncio.run(measure_configured_store(local_env, seconds))))
         with running_sqld(root / "sqld") as server:
             for transport in ("http", "ws"):
-                opened = TursoJobStore.open(server.url(transport))
-                rows.append((f"turso over {transport} (sqld)", *asyncio.run(_open_and_measure(opened, seconds))))
+                turso_env = {"JOB_STORE_BACKEND": "turso", "TURSO_DATABASE_URL": server.url(transport)}
+                rates = asyncio.run(measure_configured_store(turso_env, seconds))
+                rows.append((f"turso over {transport} (sqld)", *rates))
     reference_cycles, reference_gets = rows[0][1], rows[0][2]
     print(f"{'backend':<30} {'cycles/s':>10} {'ratio':>7} {'get_job/s':>10} {'ratio':>7}")
     for name, cycles, gets in rows:
@@ -115,8 +112,15 @@ def main() -> None:
         )
 
 
-async def _open_and_measure(opening: Awaitable[JobStore], seconds: float) -> tuple[float, float]:
-    return await store_rates(await opening, seconds)
+async def measure_configured_store(env: dict[str, str], seconds: float) -> tuple[float, float]:
+    """The store the factory selects for ``env``, measured, then closed: the same path the app takes."""
+    os.environ.update(env)
+    try:
+        return await store_rates(await get_job_store(), seconds)
+    finally:
+        await close_job_store()
+        for name in env:
+            os.environ.pop(name, None)
 
 
 if __name__ == "__main__":

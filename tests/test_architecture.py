@@ -1,5 +1,5 @@
-"""The web and the worker reach the job store only through ``get_job_store()``: no file under ``web/`` or
-``workers/`` imports a backend module or constructs a store class. Checked on the source with ``ast``."""
+"""The web, the worker and the benchmarks reach the job store only through ``get_job_store()``: no file under
+``web/``, ``workers/`` or ``bench/`` imports a backend module or constructs a store class. Checked on the source with ``ast``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from common.config import PROJECT_ROOT
 
-GUARDED_PACKAGES = ("web", "workers")
+GUARDED_PACKAGES = ("web", "workers", "bench")
 BACKEND_MODULES = frozenset({"common.jobs.local", "common.jobs.turso", "common.jobs.sql_store"})
 STORE_CLASSES = frozenset({"LocalJobStore", "TursoJobStore", "SqlJobStore"})
 
