@@ -1,5 +1,6 @@
 """The web, the worker and the benchmarks reach the job store only through ``get_job_store()``: no file under
-``web/``, ``workers/`` or ``bench/`` imports a backend module or constructs a store class. Checked on the source with ``ast``."""
+``web/``, ``workers/`` or ``bench/`` imports a backend module or constructs a store class. Checked on the source
+with ``ast``."""
 
 from __future__ import annotations
 
