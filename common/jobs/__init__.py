@@ -4,7 +4,7 @@ Everything outside this package gets its store from ``await get_job_store()``; n
 """
 
 from common.jobs.factory import close_job_store, get_job_store
-from common.jobs.model import TERMINAL_STATUSES, AssetVersion, Job, JobError, JobStatus, JobType
+from common.jobs.model import TERMINAL_STATUSES, AssetVersion, Job, JobError, JobSnapshot, JobStatus, JobType
 from common.jobs.poll import to_poll_body
 from common.jobs.store import JobStore
 
@@ -13,6 +13,7 @@ __all__ = [
     "AssetVersion",
     "Job",
     "JobError",
+    "JobSnapshot",
     "JobStatus",
     "JobStore",
     "JobType",

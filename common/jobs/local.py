@@ -31,7 +31,9 @@ DIRECT_READ_BUSY_TIMEOUT_MS = 20
 #: Polls read random jobs; through a memory map a page the reader's own cache lacks costs no ``pread`` call. The map
 #: is the file itself, so it is never stale (SQLite still reads newer pages from the WAL).
 READER_MMAP_BYTES = 1 << 30
-DIRECT_READS = frozenset({sql.SELECT_JOB, sql.SELECT_JOB_BY_IDEMPOTENCY_KEY, sql.SELECT_ASSET_VERSIONS})
+DIRECT_READS = frozenset(
+    {sql.SELECT_JOB, sql.SELECT_JOB_SNAPSHOT, sql.SELECT_JOB_BY_IDEMPOTENCY_KEY, sql.SELECT_ASSET_VERSIONS}
+)
 LOCKED_RETRIES = 5
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from common.jobs.model import Job
+from common.jobs.model import Job, JobSnapshot
 
 # printf-style: one C call for all seven fields, twice as fast as ``strftime``, ``isoformat`` or an f-string with
 # format specs, and every poll formats two times.
@@ -27,7 +27,7 @@ def iso_utc(moment: datetime) -> str:
     )
 
 
-def to_poll_body(job: Job) -> dict[str, Any]:
+def to_poll_body(job: Job | JobSnapshot) -> dict[str, Any]:
     return {
         "jobId": job.id,
         "type": job.type,

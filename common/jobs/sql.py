@@ -34,6 +34,19 @@ JOB_COLUMNS = (
 )
 _COLUMNS = ", ".join(JOB_COLUMNS)
 
+#: What a poll shows of a job (``JobSnapshot``), in this order.
+JOB_SNAPSHOT_COLUMNS = (
+    "id",
+    "type",
+    "status",
+    "progress",
+    "result",
+    "error_code",
+    "error_message",
+    "created_at",
+    "updated_at",
+)
+
 ASSET_VERSION_COLUMNS = ("asset_id", "version", "job_id", "created_at", "info")
 _ASSET_COLUMNS = ", ".join(ASSET_VERSION_COLUMNS)
 
@@ -119,6 +132,8 @@ RETURNING {_COLUMNS}
 SELECT_JOB_BY_IDEMPOTENCY_KEY = f"SELECT {_COLUMNS} FROM jobs WHERE type = :type AND idempotency_key = :idempotency_key"
 
 SELECT_JOB = f"SELECT {_COLUMNS} FROM jobs WHERE id = :id"
+
+SELECT_JOB_SNAPSHOT = f"SELECT {', '.join(JOB_SNAPSHOT_COLUMNS)} FROM jobs WHERE id = :id"
 
 CANCEL_JOB = f"""
 UPDATE jobs SET status = 'cancelled', finished_at = {NOW_MS}, updated_at = {NOW_MS}, lease_expires_at = NULL

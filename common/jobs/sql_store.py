@@ -19,7 +19,7 @@ from typing import Any
 from common.errors import StoreError
 from common.ids import new_id
 from common.jobs import sql
-from common.jobs.model import AssetVersion, Job, JobError, JobStatus
+from common.jobs.model import AssetVersion, Job, JobError, JobSnapshot, JobStatus
 from common.jobs.store import JobStore
 
 logger = logging.getLogger(__name__)
@@ -93,6 +93,22 @@ def job_from_row(row: Row) -> Job:
         lease_token=lease_token,
         lease_expires_at=None if lease_expires_at is None else datetime.fromtimestamp(lease_expires_at / 1000, UTC),
         idempotency_key=idempotency_key,
+    )
+
+
+def job_snapshot_from_row(row: Row) -> JobSnapshot:
+    """``job_from_row``'s conversions for the columns of ``sql.JOB_SNAPSHOT_COLUMNS``."""
+    job_id, job_type, status, progress, result, error_code, error_message, created_at, updated_at = row
+    created = datetime.fromtimestamp(created_at / 1000, UTC)
+    return JobSnapshot(
+        id=job_id,
+        type=job_type,
+        status=_STATUSES.get(status) or JobStatus(status),
+        progress=float(progress),
+        result=None if result is None else _decode_json(result),
+        error=None if error_code is None else JobError(code=error_code, message=error_message or ""),
+        created_at=created,
+        updated_at=created if updated_at == created_at else datetime.fromtimestamp(updated_at / 1000, UTC),
     )
 
 
@@ -198,6 +214,10 @@ class SqlJobStore(JobStore):
     async def get_job(self, job_id: str) -> Job | None:
         rows = await self._execute(sql.SELECT_JOB, {"id": job_id})
         return job_from_row(rows[0]) if rows else None
+
+    async def get_job_snapshot(self, job_id: str) -> JobSnapshot | None:
+        rows = await self._execute(sql.SELECT_JOB_SNAPSHOT, {"id": job_id})
+        return job_snapshot_from_row(rows[0]) if rows else None
 
     async def cancel_job(self, job_id: str) -> Job | None:
         params = {"id": job_id}

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from common.jobs.model import AssetVersion, Job, JobError, JobStatus
+from common.jobs.model import AssetVersion, Job, JobError, JobSnapshot, JobStatus
 
 
 class JobStore(ABC):
@@ -47,6 +47,10 @@ class JobStore(ABC):
 
     @abstractmethod
     async def get_job(self, job_id: str) -> Job | None: ...
+
+    @abstractmethod
+    async def get_job_snapshot(self, job_id: str) -> JobSnapshot | None:
+        """The fields a poll shows, read by themselves: the same values ``get_job`` would give at that moment."""
 
     @abstractmethod
     async def cancel_job(self, job_id: str) -> Job | None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from common.jobs import JobError, JobStatus, JobStore, close_job_store, get_job_store
+from common.jobs import JobError, JobStatus, JobStore, close_job_store, get_job_store, to_poll_body
 from common.jobs.sql import LATEST_SCHEMA_VERSION
 
 SHORT_LEASE_S = 0.05
@@ -67,6 +67,29 @@ async def test_create_and_get_round_trip(store: JobStore) -> None:
 
 async def test_get_unknown_job_is_none(store: JobStore) -> None:
     assert await store.get_job("0" * 32) is None
+    assert await store.get_job_snapshot("0" * 32) is None
+
+
+async def test_snapshot_shows_what_the_whole_job_shows_in_every_status(store: JobStore) -> None:
+    queued, _ = await store.create_job("ingest", {"n": 1})
+    running = await claimed_job(store, job_type="render")
+    assert await store.set_progress(running.id, running.lease_token or "", 0.25)
+    completed = await claimed_job(store, job_type="edit.save")
+    assert await store.complete_job(completed.id, completed.lease_token or "", {"version": 2, "name": "Ünïcode"})
+    failed = await claimed_job(store, job_type="edit.preview")
+    assert await store.fail_job(failed.id, failed.lease_token or "", JobError("corrupt_media", "cannot decode"))
+    cancelled, _ = await store.create_job("ingest", {"n": 2})
+    await store.cancel_job(cancelled.id)
+    seen_statuses = set()
+    for job_id in (queued.id, running.id, completed.id, failed.id, cancelled.id):
+        job, snapshot = await store.get_job(job_id), await store.get_job_snapshot(job_id)
+        assert job is not None
+        assert snapshot is not None
+        fields = ("id", "type", "status", "progress", "result", "error", "created_at", "updated_at")
+        assert [getattr(snapshot, name) for name in fields] == [getattr(job, name) for name in fields]
+        assert to_poll_body(snapshot) == to_poll_body(job)
+        seen_statuses.add(snapshot.status)
+    assert seen_statuses == set(JobStatus)
 
 
 async def test_idempotency_key_is_per_type(store: JobStore) -> None:

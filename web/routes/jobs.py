@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from common.jobs import Job, JobStatus, JobType, get_job_store, to_poll_body
+from common.jobs import Job, JobSnapshot, JobStatus, JobType, get_job_store, to_poll_body
 from web.errors import ApiError, not_found
 from web.inputs import check_query, path_id
 
@@ -43,7 +43,9 @@ class PollResponse(JSONResponse):
         self.raw_headers.append(_NO_STORE_HEADER)
 
 
-def poll_response(job: Job, status_code: int = 200, headers: dict[str, str] | None = None) -> PollResponse:
+def poll_response(
+    job: Job | JobSnapshot, status_code: int = 200, headers: dict[str, str] | None = None
+) -> PollResponse:
     return PollResponse(to_poll_body(job), status_code=status_code, headers=headers)
 
 
@@ -56,11 +58,11 @@ def _missing(job_id: str) -> ApiError:
     return not_found(f"No job with id {job_id!r}.")
 
 
-async def get_job(request: Request, job_type: str | None = None) -> Job:
+async def get_job_snapshot(request: Request, job_type: str | None = None) -> JobSnapshot:
     check_query(request)
     job_id = path_id(request, "jobId", "job")
     store = await get_job_store()
-    job = await store.get_job(job_id)
+    job = await store.get_job_snapshot(job_id)
     if job is None or (job_type is not None and job.type != job_type):
         raise _missing(job_id)
     return job
@@ -69,7 +71,7 @@ async def get_job(request: Request, job_type: str | None = None) -> Job:
 async def cancel_job(request: Request, job_type: str | None = None) -> Job:
     if job_type is not None:
         # The type check needs the job before cancelling, or a typed route could cancel a job of another type.
-        await get_job(request, job_type)
+        await get_job_snapshot(request, job_type)
     check_query(request)
     job_id = path_id(request, "jobId", "job")
     store = await get_job_store()
@@ -88,7 +90,7 @@ def poll_routes(prefix: str, job_type: str | None) -> list[Route]:
     async def poll_or_cancel(request: Request) -> Response:
         if request.method == "DELETE":
             return poll_response(await cancel_job(request, job_type))
-        return poll_response(await get_job(request, job_type))
+        return poll_response(await get_job_snapshot(request, job_type))
 
     return [Route(prefix + "/{jobId}", poll_or_cancel, methods=["GET", "DELETE"])]
 
