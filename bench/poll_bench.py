@@ -36,6 +36,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from common.config import PROJECT_ROOT
+from tests.support.processes import stop_process
 
 SAMPLE_IDS = 1000
 WRK_THREADS = 1
@@ -122,15 +123,6 @@ def start_server(command: list[str], env: dict[str, str], port: int, probe_path:
             time.sleep(0.05)
     process.kill()
     raise RuntimeError("server did not start")
-
-
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def write_wrk_script(folder: Path, job_ids: list[str]) -> Path:
@@ -239,7 +231,7 @@ def main() -> None:
                     )
         finally:
             for process in servers.values():
-                stop_server(process)
+                stop_process(process)
         web, bare = rounds["web (store)"], rounds["bare Starlette"]
         best_web, best_bare = max(r.rate_per_s for r in web), max(r.rate_per_s for r in bare)
         cpu_web = statistics.median(r.cpu_us_per_request for r in web)

@@ -36,6 +36,7 @@ import psutil
 
 from common.config import PROJECT_ROOT
 from common.jobs import Job, JobStatus, close_job_store, get_job_store
+from tests.support.processes import stop_process
 from workers.context import Handler, JobContext
 from workers.settings import WorkerSettings
 from workers.worker import Worker
@@ -94,13 +95,7 @@ def process(args: list[str], env: dict[str, str], log_path: Path) -> Iterator[su
     try:
         yield child
     finally:
-        if child.poll() is None:
-            child.terminate()
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        stop_process(child, timeout_s=30)
 
 
 # -- our worker ------------------------------------------------------------------------------------------------

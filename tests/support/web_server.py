@@ -24,6 +24,7 @@ from typing import Any
 
 from common.config import PROJECT_ROOT
 from tests.support.ports import free_port
+from tests.support.processes import stop_process
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
@@ -68,17 +69,6 @@ def _wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, timeout
     raise WebServerError(f"the web process did not answer /healthz within {timeout_s:.0f} s")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @contextmanager
 def running_web_server(
     env: Mapping[str, str] | None = None, *, start_timeout_s: float = START_TIMEOUT_S
@@ -99,14 +89,14 @@ def running_web_server(
                 if _wait_until_healthy(process, base_url, start_timeout_s):
                     break
             except BaseException:
-                _stop(process)
+                stop_process(process, STOP_TIMEOUT_S)
                 raise
             # The process exited: most likely another test took the port between free_port() and bind.
-            _stop(process)
+            stop_process(process, STOP_TIMEOUT_S)
         else:
             tail = log_path.read_text(errors="replace")[-4000:]
             raise WebServerError(f"the web process exited during start-up:\n{tail}")
         try:
             yield WebServer(base_url=base_url, port=port, process=process, log_path=log_path)
         finally:
-            _stop(process)
+            stop_process(process, STOP_TIMEOUT_S)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from common.config import PROJECT_ROOT
 from common.jobs import Job, JobStore
+from tests.support.processes import stop_process
 
 TEST_HANDLERS = "tests.support.worker_handlers"
 STOP_TIMEOUT_S = 10.0
@@ -73,13 +73,10 @@ class WorkerProcess:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it has not exited after ``STOP_TIMEOUT_S``."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.wait()
+        try:
+            stop_process(self.process, STOP_TIMEOUT_S)
+        finally:
+            self._log.close()
 
 
 @contextmanager
