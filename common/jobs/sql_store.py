@@ -36,7 +36,16 @@ def to_ms(moment: datetime) -> int:
 
 
 def from_ms(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1000, tz=UTC)
+    return datetime.fromtimestamp(value / 1000, UTC)
+
+
+def _optional_from_ms(value: int | None) -> datetime | None:
+    return None if value is None else from_ms(value)
+
+
+def _same_or_from_ms(value: int, known_ms: int, known: datetime) -> datetime:
+    # A queued job's times are one value (one statement's clock): share the immutable datetime already made.
+    return known if value == known_ms else from_ms(value)
 
 
 def _dump(value: Any) -> str:
@@ -47,9 +56,21 @@ _STATUSES = {status.value: status for status in JobStatus}
 _decode_json = json.JSONDecoder().decode
 
 
+def _status(value: str) -> JobStatus:
+    # The dict is the cheap path every poll takes; ``JobStatus(...)`` only to raise for an unknown value.
+    return _STATUSES.get(value) or JobStatus(value)
+
+
+def _optional_json(value: str | None) -> Any:
+    return None if value is None else _decode_json(value)
+
+
+def _error(code: str | None, message: str | None) -> JobError | None:
+    return None if code is None else JobError(code=code, message=message or "")
+
+
 def job_from_row(row: Row) -> Job:
-    """Every poll pays for this, so the conversions are inlined and use the cheapest spellings: a dict for the
-    status (``JobStatus(...)`` only to raise for an unknown one), positional ``tz``, the decoder's own method."""
+    """A row of ``sql.JOB_COLUMNS`` as a ``Job``."""
     (
         job_id,
         job_type,
@@ -71,44 +92,42 @@ def job_from_row(row: Row) -> Job:
         lease_expires_at,
         idempotency_key,
     ) = row
-    created = datetime.fromtimestamp(created_at / 1000, UTC)
-    # A queued job's three times are one value (one statement's clock): share the immutable datetime.
-    updated = created if updated_at == created_at else datetime.fromtimestamp(updated_at / 1000, UTC)
+    created = from_ms(created_at)
     return Job(
         id=job_id,
         type=job_type,
-        status=_STATUSES.get(status) or JobStatus(status),
+        status=_status(status),
         payload=_decode_json(payload),
-        result=None if result is None else _decode_json(result),
-        error=None if error_code is None else JobError(code=error_code, message=error_message or ""),
+        result=_optional_json(result),
+        error=_error(error_code, error_message),
         progress=float(progress),
         attempts=attempts,
         max_attempts=max_attempts,
         created_at=created,
-        updated_at=updated,
-        run_after=created if run_after == created_at else datetime.fromtimestamp(run_after / 1000, UTC),
-        started_at=None if started_at is None else datetime.fromtimestamp(started_at / 1000, UTC),
-        finished_at=None if finished_at is None else datetime.fromtimestamp(finished_at / 1000, UTC),
+        updated_at=_same_or_from_ms(updated_at, created_at, created),
+        run_after=_same_or_from_ms(run_after, created_at, created),
+        started_at=_optional_from_ms(started_at),
+        finished_at=_optional_from_ms(finished_at),
         lease_owner=lease_owner,
         lease_token=lease_token,
-        lease_expires_at=None if lease_expires_at is None else datetime.fromtimestamp(lease_expires_at / 1000, UTC),
+        lease_expires_at=_optional_from_ms(lease_expires_at),
         idempotency_key=idempotency_key,
     )
 
 
 def job_snapshot_from_row(row: Row) -> JobSnapshot:
-    """``job_from_row``'s conversions for the columns of ``sql.JOB_SNAPSHOT_COLUMNS``."""
+    """A row of ``sql.JOB_SNAPSHOT_COLUMNS`` as a ``JobSnapshot``, with ``job_from_row``'s conversions."""
     job_id, job_type, status, progress, result, error_code, error_message, created_at, updated_at = row
-    created = datetime.fromtimestamp(created_at / 1000, UTC)
+    created = from_ms(created_at)
     return JobSnapshot(
         id=job_id,
         type=job_type,
-        status=_STATUSES.get(status) or JobStatus(status),
+        status=_status(status),
         progress=float(progress),
-        result=None if result is None else _decode_json(result),
-        error=None if error_code is None else JobError(code=error_code, message=error_message or ""),
+        result=_optional_json(result),
+        error=_error(error_code, error_message),
         created_at=created,
-        updated_at=created if updated_at == created_at else datetime.fromtimestamp(updated_at / 1000, UTC),
+        updated_at=_same_or_from_ms(updated_at, created_at, created),
     )
 
 
