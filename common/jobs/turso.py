@@ -78,6 +78,19 @@ def _was_not_sent(exc: BaseException) -> bool:
     return isinstance(exc, aiohttp.ClientConnectorError)
 
 
+async def _handshake_done(client: libsql_client.Client) -> None:
+    """Wait for a WebSocket client's hello exchange before its first request.
+
+    A refused token is answered with ``hello_error`` and the socket is closed; a request queued behind the hello
+    can then fail to write first ("Cannot write to closing transport") and hide the real reason. libsql-client
+    0.3.1 (pinned) has no public way to wait for the handshake, hence its connection's ``wait_connected``. A
+    connection that already failed is left alone: the client replaces it on the next request.
+    """
+    connection = getattr(client, "_conn", None)
+    if connection is not None and connection.exception is None:
+        await connection.wait_connected()
+
+
 def _is_read_only(statement: str) -> bool:
     return statement.lstrip().upper().startswith(("SELECT", "PRAGMA"))
 
@@ -129,7 +142,9 @@ class TursoJobStore(SqlJobStore):
         while True:
             try:
                 async with asyncio.timeout(REQUEST_TIMEOUT_S):
-                    return await operation(self._current_client())
+                    client = self._current_client()
+                    await _handshake_done(client)
+                    return await operation(client)
             except StoreError:
                 raise
             except Exception as exc:
