@@ -15,6 +15,11 @@ from typing import Any
 from common.errors import EditListError
 from common.rules import NumberRule
 
+# Defaults of the optional fields, shared by the typed edits and the table that documents and serves them.
+DEFAULT_TRUE_PEAK_DB = -1.0
+DEFAULT_SILENCE_THRESHOLD_DB = -50.0
+DEFAULT_MIN_SILENCE_S = 0.5
+
 
 @dataclass(frozen=True, slots=True)
 class Trim:
@@ -61,7 +66,7 @@ class Normalize:
     """Bring integrated loudness to ``target_lufs`` without exceeding ``true_peak_db``."""
 
     target_lufs: float
-    true_peak_db: float = -1.0
+    true_peak_db: float = DEFAULT_TRUE_PEAK_DB
     op: str = "normalize"
 
 
@@ -69,8 +74,8 @@ class Normalize:
 class TrimSilence:
     """Remove leading and trailing audio quieter than ``threshold_db`` lasting at least ``min_silence``."""
 
-    threshold_db: float = -50.0
-    min_silence: float = 0.5
+    threshold_db: float = DEFAULT_SILENCE_THRESHOLD_DB
+    min_silence: float = DEFAULT_MIN_SILENCE_S
     op: str = "trimSilence"
 
 
@@ -127,7 +132,7 @@ OPERATIONS: dict[str, Operation] = {
             Gain,
             "Change the level over start..end, or over the whole timeline without them.",
             (
-                NumberRule("db", "The change of level", -60.0, 40.0, required=True, default=3.0, unit="dB"),
+                NumberRule("db", "The change of level", -60.0, 40.0, required=True, unit="dB"),
                 _time("start", "Where the span starts (omit both for the whole timeline)", required=False),
                 _time("end", "Where the span ends", required=False, after="start"),
             ),
@@ -145,7 +150,6 @@ OPERATIONS: dict[str, Operation] = {
                     -70.0,
                     -5.0,
                     required=True,
-                    default=-16.0,
                     unit="LUFS",
                     attribute="target_lufs",
                 ),
@@ -154,7 +158,7 @@ OPERATIONS: dict[str, Operation] = {
                     "The true-peak ceiling",
                     -20.0,
                     0.0,
-                    default=-1.0,
+                    default=DEFAULT_TRUE_PEAK_DB,
                     unit="dBTP",
                     attribute="true_peak_db",
                 ),
@@ -170,7 +174,7 @@ OPERATIONS: dict[str, Operation] = {
                     "Audio below this level is silence",
                     -100.0,
                     -10.0,
-                    default=-50.0,
+                    default=DEFAULT_SILENCE_THRESHOLD_DB,
                     unit="dB",
                     attribute="threshold_db",
                 ),
@@ -179,7 +183,7 @@ OPERATIONS: dict[str, Operation] = {
                     "The shortest stretch of silence removed",
                     0.01,
                     60.0,
-                    default=0.5,
+                    default=DEFAULT_MIN_SILENCE_S,
                     unit="s",
                     attribute="min_silence",
                 ),
