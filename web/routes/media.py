@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, MalformedRangeHeader, RangeNotSatisfiable, Response
 from starlette.routing import Route
 
-from common.audio.peaks import rescale_peaks
 from common.media import resolve_media_url_path
+from common.peaks import rescale_peaks
 from web.api_docs import PathItems, error
 from web.errors import ApiError, error_response, not_found
 from web.inputs import check_query
