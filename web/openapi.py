@@ -40,6 +40,12 @@ from web.routes.ingest import MAX_TITLE_CHARS
 
 _OPTIONAL_NUMBER = {"type": ["number", "null"]}
 
+# The asset version a create request names (routes/assets.py ``requested_asset_version``).
+_ASSET_VERSION_PROPERTIES = {
+    "assetId": {"type": "string"},
+    "version": {"type": ["integer", "null"], "minimum": 1, "description": "Default: the latest version"},
+}
+
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
@@ -149,12 +155,6 @@ def _number_rule_schema() -> dict[str, Any]:
 _LOUDNESS = {
     "type": ["object", "null"],
     "properties": {name: _OPTIONAL_NUMBER for name in ("integratedLufs", "loudnessRangeLu", "truePeakDbtp", "rmsDb")},
-}
-
-# The asset version a create request names (routes/assets.py ``requested_asset_version``).
-_ASSET_VERSION_PROPERTIES = {
-    "assetId": {"type": "string"},
-    "version": {"type": ["integer", "null"], "minimum": 1, "description": "Default: the latest version"},
 }
 
 _SCHEMAS: dict[str, Any] = {

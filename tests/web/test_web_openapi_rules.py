@@ -121,6 +121,7 @@ for rule in TARGET_RULES:
             for value in edge_values(rule)
         ]
 for output_format in FORMATS:
+    # A lossless format takes no bitrate at all: try it with the values a lossy one takes.
     rule = bitrate_rule(output_format if output_format in LOSSY_FORMATS else LOSSY_FORMATS[0])
     values = [*edge_values(rule), *(listed_bitrates(output_format) or ()), 130, 0]
     RENDER_CASES += [
