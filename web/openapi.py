@@ -115,7 +115,7 @@ def render_request_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             **_ASSET_VERSION_PROPERTIES,
-            FORMAT_RULE.name: {"enum": list(FORMAT_RULE.choices), "description": FORMAT_RULE.help},
+            FORMAT_RULE.name: FORMAT_RULE.schema(),
             PRESET_RULE.name: PRESET_RULE.schema(),
             "bitrate": {"type": ["integer", "null"], "description": "kbit/s, lossy formats only"},
             "tags": {
@@ -377,7 +377,7 @@ _SCHEMAS: dict[str, Any] = {
 }
 
 
-def _paths(routes: list[BaseRoute], documented: PathItems) -> PathItems:
+def document_paths(routes: list[BaseRoute], documented: PathItems) -> PathItems:
     """The path items of ``routes`` in their order, each from ``documented``; raises on any mismatch."""
     paths: PathItems = {}
     for route in routes:
@@ -403,7 +403,7 @@ def build_openapi(token_required: bool) -> dict[str, Any]:
             "description": "Upload spoken-word audio, edit it, and render it loudness-normalised, as background jobs. "
             "Every route that returns a job answers with the same poll body.",
         },
-        "paths": _paths(routes.ROUTES, routes.PATHS),
+        "paths": document_paths(routes.ROUTES, routes.PATHS),
         "components": {"schemas": _SCHEMAS},
     }
     if token_required:

@@ -3,6 +3,7 @@
 Values are generated from the rule tables (each bound, just outside it, the wrong type, absent, huge but finite),
 put in an otherwise valid request, and judged twice: by the document's request schema and by the validator the
 routes and the worker run. Rules JSON Schema cannot state (a span's end after its start) come from the same table.
+And the document's paths cannot part from the route table.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from typing import Any
 
 import jsonschema_rs
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from common.edits import MAX_EDITS, MAX_TOTAL_GAIN_DB, MIN_TOTAL_GAIN_DB, OPERATIONS, parse_edit_list
 from common.errors import AppError, EditListError
@@ -29,7 +33,7 @@ from common.render_options import (
     parse_render_options,
 )
 from common.rules import NumberRule
-from web.openapi import build_openapi
+from web.openapi import build_openapi, document_paths
 
 DOCUMENT = build_openapi(token_required=False)
 ASSET_ID = new_id()
@@ -161,3 +165,19 @@ def test_gains_are_bounded_together_with_a_clear_error() -> None:
     assert isinstance(verdict(parse_edit_list, mixed, None), EditListError)
     too_quiet = [{"op": "gain", "db": MIN_TOTAL_GAIN_DB / 2}] * 3
     assert isinstance(verdict(parse_edit_list, too_quiet, None), EditListError)
+
+
+def test_a_route_and_its_documentation_cannot_part() -> None:
+    async def endpoint(request: Request) -> Response:
+        return Response()
+
+    route = Route("/api/example", endpoint, methods=["GET"])
+    operation = {"summary": "An example", "responses": {}}
+
+    assert document_paths([route], {"/api/example": {"get": operation}}) == {"/api/example": {"get": operation}}
+    with pytest.raises(RuntimeError, match="/api/example"):
+        document_paths([route], {})
+    with pytest.raises(RuntimeError, match="without a route"):
+        document_paths([], {"/api/example": {"get": operation}})
+    with pytest.raises(RuntimeError, match="post"):
+        document_paths([route], {"/api/example": {"get": operation, "post": operation}})
