@@ -32,8 +32,8 @@ def child_main(mode: str, source: Path, work: Path) -> None:
     """Run in a fresh process: ingest ``source`` (and render it, for ``ingest+render``); print JSON figures."""
     from common.audio.editing import MasterAudio
     from common.audio.ingest import ingest_file
-    from common.audio.presets import parse_render_options
     from common.audio.render import render_master
+    from common.render_options import parse_render_options
 
     started = time.perf_counter()
     outcome = ingest_file(source, work / "v1", max_duration_s=6 * 3600, on_progress=_ignore, check_cancel=_ignore)

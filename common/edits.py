@@ -1,20 +1,24 @@
 """The edit list: its one validator, used by the web (422 answers) and by the worker (before executing).
 
-Operations apply in order to the asset's timeline; times are seconds. ``parse_edit_list`` turns client JSON into
-typed edits or raises ``EditListError`` naming the offending item the way the client wrote it (``edits[2].end``).
+Operations apply in order to the asset's timeline; times are seconds. ``OPERATIONS`` declares each operation and
+its fields (range, default, help) once: the validator, the API's document and the page's form limits read it.
+``parse_edit_list`` turns client JSON into typed edits or raises ``EditListError`` naming the offending item the way
+the client wrote it (``edits[2].end``).
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from common.errors import EditListError
+from common.rules import NumberRule
 
-MAX_EDITS = 500
-# Float seconds from a browser rarely land exactly on the last sample; allow a microsecond of slack.
-DURATION_SLACK_S = 1e-6
+# Defaults of the optional fields, shared by the typed edits and the table that documents and serves them.
+DEFAULT_TRUE_PEAK_DB = -1.0
+DEFAULT_SILENCE_THRESHOLD_DB = -50.0
+DEFAULT_MIN_SILENCE_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +66,7 @@ class Normalize:
     """Bring integrated loudness to ``target_lufs`` without exceeding ``true_peak_db``."""
 
     target_lufs: float
-    true_peak_db: float = -1.0
+    true_peak_db: float = DEFAULT_TRUE_PEAK_DB
     op: str = "normalize"
 
 
@@ -70,39 +74,122 @@ class Normalize:
 class TrimSilence:
     """Remove leading and trailing audio quieter than ``threshold_db`` lasting at least ``min_silence``."""
 
-    threshold_db: float = -50.0
-    min_silence: float = 0.5
+    threshold_db: float = DEFAULT_SILENCE_THRESHOLD_DB
+    min_silence: float = DEFAULT_MIN_SILENCE_S
     op: str = "trimSilence"
 
 
 Edit = Trim | Cut | Gain | FadeIn | FadeOut | Normalize | TrimSilence
 
-# JSON field name -> (attribute name, required, lowest allowed, highest allowed)
-_FieldSpec = tuple[str, bool, float, float]
-_SPECS: dict[str, tuple[type, dict[str, _FieldSpec]]] = {
-    "trim": (Trim, {"start": ("start", True, 0.0, math.inf), "end": ("end", True, 0.0, math.inf)}),
-    "cut": (Cut, {"start": ("start", True, 0.0, math.inf), "end": ("end", True, 0.0, math.inf)}),
-    "gain": (
-        Gain,
-        {
-            "db": ("db", True, -60.0, 40.0),
-            "start": ("start", False, 0.0, math.inf),
-            "end": ("end", False, 0.0, math.inf),
-        },
-    ),
-    "fadeIn": (FadeIn, {"duration": ("duration", True, 0.0, math.inf)}),
-    "fadeOut": (FadeOut, {"duration": ("duration", True, 0.0, math.inf)}),
-    "normalize": (
-        Normalize,
-        {"targetLufs": ("target_lufs", True, -70.0, -5.0), "truePeakDb": ("true_peak_db", False, -20.0, 0.0)},
-    ),
-    "trimSilence": (
-        TrimSilence,
-        {
-            "thresholdDb": ("threshold_db", False, -100.0, -10.0),
-            "minSilence": ("min_silence", False, 0.01, 60.0),
-        },
-    ),
+MAX_EDITS = 500
+# Far beyond any recording MAX_DURATION_SECONDS lets in, yet small enough that a time in samples stays exact.
+MAX_TIME_S = 1_000_000.0
+# Gains add up where their spans overlap; whatever they cover, no sample moves further than one gain edit may.
+MAX_TOTAL_GAIN_DB = 40.0
+MIN_TOTAL_GAIN_DB = -60.0
+# Float seconds from a browser rarely land exactly on the last sample; allow a microsecond of slack.
+DURATION_SLACK_S = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One edit operation as declared: its typed edit, its help text and its fields, in the client's JSON names."""
+
+    name: str
+    edit_class: Callable[..., Edit]
+    help: str
+    fields: tuple[NumberRule, ...]
+
+    def field(self, name: str) -> NumberRule:
+        return next(rule for rule in self.fields if rule.name == name)
+
+
+def _time(name: str, help_text: str, *, required: bool = True, after: str | None = None) -> NumberRule:
+    return NumberRule(name, help_text, 0.0, MAX_TIME_S, required=required, unit="s", after=after)
+
+
+def _length(help_text: str) -> NumberRule:
+    return NumberRule("duration", help_text, 0.0, MAX_TIME_S, required=True, above_minimum=True, unit="s")
+
+
+OPERATIONS: dict[str, Operation] = {
+    operation.name: operation
+    for operation in (
+        Operation(
+            "trim",
+            Trim,
+            "Keep only start..end.",
+            (_time("start", "Where the kept audio starts"), _time("end", "Where it ends", after="start")),
+        ),
+        Operation(
+            "cut",
+            Cut,
+            "Remove start..end, with a short crossfade at the join.",
+            (_time("start", "Where the removed span starts"), _time("end", "Where it ends", after="start")),
+        ),
+        Operation(
+            "gain",
+            Gain,
+            "Change the level over start..end, or over the whole timeline without them.",
+            (
+                NumberRule("db", "The change of level", -60.0, 40.0, required=True, unit="dB"),
+                _time("start", "Where the span starts (omit both for the whole timeline)", required=False),
+                _time("end", "Where the span ends", required=False, after="start"),
+            ),
+        ),
+        Operation("fadeIn", FadeIn, "Fade in from silence at the start.", (_length("How long the fade lasts"),)),
+        Operation("fadeOut", FadeOut, "Fade out to silence at the end.", (_length("How long the fade lasts"),)),
+        Operation(
+            "normalize",
+            Normalize,
+            "Bring the integrated loudness to a target without exceeding a true-peak ceiling.",
+            (
+                NumberRule(
+                    "targetLufs",
+                    "The integrated loudness to reach",
+                    -70.0,
+                    -5.0,
+                    required=True,
+                    unit="LUFS",
+                    attribute="target_lufs",
+                ),
+                NumberRule(
+                    "truePeakDb",
+                    "The true-peak ceiling",
+                    -20.0,
+                    0.0,
+                    default=DEFAULT_TRUE_PEAK_DB,
+                    unit="dBTP",
+                    attribute="true_peak_db",
+                ),
+            ),
+        ),
+        Operation(
+            "trimSilence",
+            TrimSilence,
+            "Remove leading and trailing audio quieter than a threshold lasting at least a minimum length.",
+            (
+                NumberRule(
+                    "thresholdDb",
+                    "Audio below this level is silence",
+                    -100.0,
+                    -10.0,
+                    default=DEFAULT_SILENCE_THRESHOLD_DB,
+                    unit="dB",
+                    attribute="threshold_db",
+                ),
+                NumberRule(
+                    "minSilence",
+                    "The shortest stretch of silence removed",
+                    0.01,
+                    60.0,
+                    default=DEFAULT_MIN_SILENCE_S,
+                    unit="s",
+                    attribute="min_silence",
+                ),
+            ),
+        ),
+    )
 }
 
 
@@ -112,7 +199,8 @@ def parse_edit_list(raw: Any, duration_s: float | None) -> list[Edit]:
     The duration is followed through the list: after a trim to 10 s, a later cut at 12 s is past the end.
     ``trimSilence`` can only shorten the timeline by an amount known once the audio is read, so spans after it
     are checked against the longest it can be; the worker checks again with the real duration.
-    ``duration_s=None`` skips the duration checks.
+    ``duration_s=None`` skips the duration checks. The gains of the whole list are bounded together (see
+    ``MAX_TOTAL_GAIN_DB``).
     """
     if not isinstance(raw, list):
         raise EditListError("edits", "must be a list of edit operations")
@@ -124,6 +212,7 @@ def parse_edit_list(raw: Any, duration_s: float | None) -> list[Edit]:
         edit = _parse_item(item, f"edits[{index}]")
         timeline_s = _check_against_timeline(edit, f"edits[{index}]", timeline_s)
         edits.append(edit)
+    _check_total_gain(edits)
     return edits
 
 
@@ -131,59 +220,66 @@ def edit_list_to_json(edits: list[Edit]) -> list[dict[str, Any]]:
     """The client's JSON form of typed edits (the inverse of ``parse_edit_list``), for job payloads."""
     json_edits = []
     for edit in edits:
-        _, fields = _SPECS[edit.op]
         values = asdict(edit)
         item: dict[str, Any] = {"op": edit.op}
-        for json_name, (attribute, _required, _low, _high) in fields.items():
-            if values[attribute] is not None:
-                item[json_name] = values[attribute]
+        for rule in OPERATIONS[edit.op].fields:
+            if values[rule.python_name] is not None:
+                item[rule.name] = values[rule.python_name]
         json_edits.append(item)
     return json_edits
+
+
+def edit_rules_to_json() -> dict[str, Any]:
+    """The operations with their fields' limits and defaults, and the list's own bounds, for the page's form."""
+    return {
+        "operations": [
+            {"op": name, "help": operation.help, "fields": [rule.to_json() for rule in operation.fields]}
+            for name, operation in OPERATIONS.items()
+        ],
+        "maxEdits": MAX_EDITS,
+        "totalGainDb": {"min": MIN_TOTAL_GAIN_DB, "max": MAX_TOTAL_GAIN_DB},
+    }
 
 
 def _parse_item(item: Any, where: str) -> Edit:
     if not isinstance(item, dict):
         raise EditListError(where, "must be an object with an 'op' field")
     op = item.get("op")
-    if op not in _SPECS:
-        known = ", ".join(_SPECS)
+    if not isinstance(op, str) or op not in OPERATIONS:
+        known = ", ".join(OPERATIONS)
         raise EditListError(f"{where}.op", f"unknown operation {op!r}; expected one of: {known}")
-    edit_class, fields = _SPECS[op]
+    operation = OPERATIONS[op]
+    names = {rule.name for rule in operation.fields}
     for name in item:
-        if name != "op" and name not in fields:
+        if name != "op" and name not in names:
             raise EditListError(f"{where}.{name}", f"is not a field of '{op}'")
     values: dict[str, float] = {}
-    for json_name, (attribute, required, low, high) in fields.items():
-        if json_name not in item or item[json_name] is None:
-            if required:
-                raise EditListError(f"{where}.{json_name}", "is required")
+    for rule in operation.fields:
+        value = rule.parse(item.get(rule.name), f"{where}.{rule.name}", EditListError)
+        if value is None:
             continue
-        values[attribute] = _number(item[json_name], f"{where}.{json_name}", low, high)
-    edit: Edit = edit_class(**values)
-    _check_span(edit, where)
-    return edit
+        partner = None if rule.after is None else values.get(operation.field(rule.after).python_name)
+        if partner is not None and value <= partner:
+            raise EditListError(f"{where}.{rule.name}", f"must be greater than {rule.after}")
+        values[rule.python_name] = value
+    return operation.edit_class(**values)
 
 
-def _number(value: Any, where: str, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise EditListError(where, "must be a number")
-    number = float(value)
-    if not math.isfinite(number):
-        raise EditListError(where, "must be a finite number")
-    if number < low:
-        raise EditListError(where, f"must be at least {low:g}" if low else "must not be negative")
-    if number > high:
-        raise EditListError(where, f"must be at most {high:g}")
-    return number
-
-
-def _check_span(edit: Edit, where: str) -> None:
-    if isinstance(edit, Trim | Cut) and edit.end <= edit.start:
-        raise EditListError(f"{where}.end", "must be greater than start")
-    if isinstance(edit, Gain) and edit.start is not None and edit.end is not None and edit.end <= edit.start:
-        raise EditListError(f"{where}.end", "must be greater than start")
-    if isinstance(edit, FadeIn | FadeOut) and edit.duration <= 0:
-        raise EditListError(f"{where}.duration", "must be greater than 0")
+def _check_total_gain(edits: list[Edit]) -> None:
+    raised = sum(edit.db for edit in edits if isinstance(edit, Gain) and edit.db > 0)
+    lowered = sum(edit.db for edit in edits if isinstance(edit, Gain) and edit.db < 0)
+    if raised > MAX_TOTAL_GAIN_DB:
+        raise EditListError(
+            "edits",
+            f"the gains add up to +{raised:g} dB; together they may raise the level by at most "
+            f"{MAX_TOTAL_GAIN_DB:g} dB",
+        )
+    if lowered < MIN_TOTAL_GAIN_DB:
+        raise EditListError(
+            "edits",
+            f"the gains add up to {lowered:g} dB; together they may lower the level by at most "
+            f"{-MIN_TOTAL_GAIN_DB:g} dB",
+        )
 
 
 def _check_against_timeline(edit: Edit, where: str, timeline_s: float | None) -> float | None:

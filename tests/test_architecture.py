@@ -1,10 +1,12 @@
 """The web, the worker and the benchmarks reach the job store only through ``get_job_store()``: no file under
-``web/``, ``workers/`` or ``bench/`` imports a backend module or constructs a store class. Checked on the source
-with ``ast``."""
+``web/``, ``workers/`` or ``bench/`` imports a backend module or constructs a store class. And the web loads no
+module of the audio engine (``common.audio``), directly or through what it imports: it validates requests with
+``common`` modules outside the engine. Checked on the source with ``ast``."""
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,8 @@ import pytest
 from common.config import PROJECT_ROOT
 
 GUARDED_PACKAGES = ("web", "workers", "bench")
+PROJECT_PACKAGES = ("common", "web", "workers")
+AUDIO_ENGINE = "common.audio"
 BACKEND_MODULES = frozenset({"common.jobs.local", "common.jobs.turso", "common.jobs.sql_store"})
 STORE_CLASSES = frozenset({"LocalJobStore", "TursoJobStore", "SqlJobStore"})
 
@@ -92,3 +96,86 @@ def test_the_check_catches_each_way_round_the_factory(source: str) -> None:
 )
 def test_the_check_allows_the_public_interface(source: str) -> None:
     assert violations(source, "web/example.py") == []
+
+
+def project_modules() -> dict[str, Path]:
+    """Every module of the project's packages by dotted name (a package by its ``__init__``)."""
+    modules: dict[str, Path] = {}
+    for package in PROJECT_PACKAGES:
+        for path in (PROJECT_ROOT / package).rglob("*.py"):
+            parts = path.relative_to(PROJECT_ROOT).with_suffix("").parts
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def imported_names(source: str, filename: str) -> set[str]:
+    """Every dotted name ``source`` imports, at module level or inside functions; ``from a import b`` gives both
+    ``a`` and ``a.b`` (``b`` may be a module)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source, filename=filename)):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module is not None and node.level == 0:
+            names |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+    return names
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each project module and the project modules importing it loads, parent packages included."""
+    modules = project_modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        loaded: set[str] = set()
+        for imported in imported_names(path.read_text(encoding="utf-8"), str(path)):
+            parts = imported.split(".")
+            loaded |= {".".join(parts[:end]) for end in range(1, len(parts) + 1)} & modules.keys()
+        graph[name] = loaded - {name}
+    return graph
+
+
+def audio_engine_paths(graph: Mapping[str, set[str]], package: str) -> list[str]:
+    """For each module of ``package`` that loads the audio engine, the chain of imports that does it."""
+    found = []
+    for start in sorted(name for name in graph if name == package or name.startswith(package + ".")):
+        came_from: dict[str, str | None] = {start: None}
+        queue = [start]
+        while queue:
+            current = queue.pop(0)
+            if current == AUDIO_ENGINE or current.startswith(AUDIO_ENGINE + "."):
+                chain = [current]
+                while (previous := came_from[chain[-1]]) is not None:
+                    chain.append(previous)
+                found.append(" -> ".join(reversed(chain)))
+                break
+            for imported in sorted(graph.get(current, ())):
+                if imported not in came_from:
+                    came_from[imported] = current
+                    queue.append(imported)
+    return found
+
+
+def test_the_web_loads_no_module_of_the_audio_engine() -> None:
+    found = audio_engine_paths(import_graph(), "web")
+    assert found == [], "the web must not load common.audio (validate requests outside the engine):\n" + "\n".join(
+        found
+    )
+
+
+def test_the_audio_check_follows_imports_through_other_modules() -> None:
+    graph = {
+        "web.routes.x": {"common.render_options"},
+        "common.render_options": {"common.rules", "common.audio.peaks"},
+        "common.audio.peaks": set(),
+        "web.y": {"common.rules"},
+        "common.rules": set(),
+    }
+
+    assert audio_engine_paths(graph, "web") == ["web.routes.x -> common.render_options -> common.audio.peaks"]
+
+
+def test_the_import_graph_sees_imports_inside_functions_and_parent_packages() -> None:
+    source = "def f():\n    from common.audio.peaks import PeaksBuilder\n"
+
+    assert "common.audio.peaks" in imported_names(source, "web/example.py")
+    # workers.handlers.render imports common.audio.render, which loads the package common.audio first.
+    assert {"common.audio", "common.audio.render"} <= import_graph()["workers.handlers.render"]

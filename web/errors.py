@@ -15,8 +15,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from common.audio.presets import RenderOptionsError
 from common.errors import AppError, EditListError, MediaError, StoreError
+from common.render_options import RenderOptionsError
 
 logger = logging.getLogger(__name__)
 

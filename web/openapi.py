@@ -1,164 +1,160 @@
-"""The OpenAPI 3.1 document of the API, written by hand so it says exactly what the routes answer.
+"""The OpenAPI 3.1 document of the API, assembled from what the code declares.
 
-It is tested against the running app by schemathesis; a route or status code added without a line here fails that.
+Paths come from the route table: every route's operations are documented beside it (``PATHS`` of its module), and
+a route without documentation, or documentation without a route, stops the build. The request components come
+from the rule tables the validators read (``common.edits.OPERATIONS``, ``common.render_options``), so the document
+states the ranges the server enforces. The response shapes are declared here. Schemathesis tests the document
+against the running app.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from common.audio.presets import FORMATS, PRESETS, SAMPLE_RATES, TAG_MAX_CHARS
-from common.edits import MAX_EDITS
+from common.edits import MAX_EDITS, OPERATIONS
 from common.jobs import JobStatus, JobType
+from common.jobs.factory import BACKENDS
+from common.render_options import (
+    FORMAT_RULE,
+    FORMAT_SAMPLE_RATES,
+    FORMATS,
+    LOSSY_FORMATS,
+    PRESET_ENCODINGS,
+    PRESET_RULE,
+    PRESETS,
+    TAG_RULES,
+    TARGET_RULES,
+    bitrate_rule,
+    listed_bitrates,
+)
+from web import routes
+from web.api_docs import ID_PATTERN, PathItems, error, ref
 from web.auth import configured_token
-from web.inputs import IDEMPOTENCY_KEY_MAX_CHARS, check_query
-from web.routes.jobs import MAX_LIST_LIMIT
+from web.inputs import check_query
+from web.routes.ingest import MAX_TITLE_CHARS
 
-ID_PATTERN = "^[0-9a-f]{32}$"
-JSON = "application/json"
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
-    return {JSON: {"schema": schema}}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": _json_content(_ref("Error"))}
-
-
-def _poll(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": description, "content": _json_content(_ref("PollBody"))}
-    if headers:
-        response["headers"] = headers
-    return response
-
-
-_LOCATION = {"Location": {"description": "The job's poll URL", "schema": {"type": "string"}}}
-_COMMON_ERRORS = {
-    "400": _error("An unknown or malformed query parameter (`unknown_parameter`, `invalid_parameter`)"),
-    "503": _error("The job store is unavailable; try again"),
-}
-
-
-def _path_id(name: str, description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": f"{description}; any other shape is answered 404",
-        "schema": {"type": "string", "pattern": ID_PATTERN},
-    }
-
-
-_IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "description": "A retry with the same key returns the first request's job (200) instead of queuing another",
-    "schema": {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_CHARS, "pattern": "^[!-~]+$"},
-}
-
-
-def _poll_operations(tag: str, what: str) -> dict[str, Any]:
-    job_id = _path_id("jobId", "A job id as returned by the create request")
-    not_found = _error(f"No {what} job with this id")
-    return {
-        "get": {
-            "tags": [tag],
-            "summary": f"Poll a {what} job",
-            "operationId": f"poll_{tag.replace('.', '_')}",
-            "parameters": [job_id],
-            "responses": {"200": _poll("The job"), "404": not_found, **_COMMON_ERRORS},
-        },
-        "delete": {
-            "tags": [tag],
-            "summary": f"Cancel a {what} job",
-            "description": "A queued or running job becomes `cancelled`; a finished job is returned unchanged.",
-            "operationId": f"cancel_{tag.replace('.', '_')}",
-            "parameters": [job_id],
-            "responses": {"200": _poll("The job after the cancel"), "404": not_found, **_COMMON_ERRORS},
-        },
-    }
-
-
-def _create_responses(extra: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "202": _poll("The job was queued; poll the Location", _LOCATION),
-        "200": _poll("The job an earlier request with the same Idempotency-Key queued", _LOCATION),
-        **extra,
-        **_COMMON_ERRORS,
-    }
-
-
-def _json_create(tag: str, summary: str, schema: str) -> dict[str, Any]:
-    return {
-        "post": {
-            "tags": [tag],
-            "summary": summary,
-            "operationId": f"create_{tag.replace('.', '_')}",
-            "parameters": [_IDEMPOTENCY_KEY],
-            "requestBody": {"required": True, "content": _json_content(_ref(schema))},
-            "responses": _create_responses(
-                {
-                    "400": _error("Malformed JSON, a body that is not an object, or a bad query parameter"),
-                    "404": _error("No asset with this id"),
-                    "413": _error("The JSON body is over the size limit"),
-                    "415": _error("The body is not application/json"),
-                    "422": _error("An invalid field, edit or render option; `field` names it"),
-                }
-            ),
-        }
-    }
-
-
-_NUMBER = {"type": "number"}
 _OPTIONAL_NUMBER = {"type": ["number", "null"]}
-_EDIT_SCHEMAS: dict[str, tuple[dict[str, Any], list[str]]] = {
-    "trim": ({"start": _NUMBER, "end": _NUMBER}, ["start", "end"]),
-    "cut": ({"start": _NUMBER, "end": _NUMBER}, ["start", "end"]),
-    "gain": ({"db": _NUMBER, "start": _OPTIONAL_NUMBER, "end": _OPTIONAL_NUMBER}, ["db"]),
-    "fadeIn": ({"duration": _NUMBER}, ["duration"]),
-    "fadeOut": ({"duration": _NUMBER}, ["duration"]),
-    "normalize": ({"targetLufs": _NUMBER, "truePeakDb": _OPTIONAL_NUMBER}, ["targetLufs"]),
-    "trimSilence": ({"thresholdDb": _OPTIONAL_NUMBER, "minSilence": _OPTIONAL_NUMBER}, []),
+
+# The asset version a create request names (routes/assets.py ``requested_asset_version``).
+_ASSET_VERSION_PROPERTIES = {
+    "assetId": {"type": "string"},
+    "version": {"type": ["integer", "null"], "minimum": 1, "description": "Default: the latest version"},
 }
-
-
-def _edit_schema() -> dict[str, Any]:
-    variants = []
-    for op, (fields, required) in _EDIT_SCHEMAS.items():
-        variants.append(
-            {
-                "type": "object",
-                "properties": {"op": {"const": op}, **fields},
-                "required": ["op", *required],
-                "additionalProperties": False,
-            }
-        )
-    return {"oneOf": variants}
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
+def edit_schema() -> dict[str, Any]:
+    """One edit operation: one variant per operation of ``common.edits.OPERATIONS``."""
+    variants = []
+    for name, operation in OPERATIONS.items():
+        variants.append(
+            {
+                "type": "object",
+                "description": operation.help,
+                "properties": {"op": {"const": name}, **{rule.name: rule.schema() for rule in operation.fields}},
+                "required": ["op", *(rule.name for rule in operation.fields if rule.required)],
+                "additionalProperties": False,
+            }
+        )
+    return {"oneOf": variants}
+
+
+def _bitrate_by_format() -> list[dict[str, Any]]:
+    """The bitrate each format takes, as ``if format is X then bitrate is ...`` clauses."""
+    clauses = []
+    for name in FORMATS:
+        if name in LOSSY_FORMATS:
+            bitrate = bitrate_rule(name).schema()
+            allowed = listed_bitrates(name)
+            if allowed is not None:
+                bitrate = {"type": ["integer", "null"], "enum": [*allowed, None], "description": bitrate["description"]}
+        else:
+            bitrate = {"type": "null", "description": f"{name} is lossless: no bitrate"}
+        clauses.append(
+            {
+                "if": {"properties": {"format": {"const": name}}, "required": ["format"]},
+                "then": {"properties": {"bitrate": bitrate}},
+            }
+        )
+    return clauses
+
+
+def _sample_rate_by_format() -> list[dict[str, Any]]:
+    return [
+        {
+            "if": {"properties": {"format": {"const": name}}, "required": ["format"]},
+            "then": {"properties": {"targets": {"properties": {"sampleRate": {"enum": [*rates, None]}}}}},
+        }
+        for name, rates in FORMAT_SAMPLE_RATES.items()
+    ]
+
+
+def _preset_encodings() -> list[dict[str, Any]]:
+    return [
+        {
+            "if": {"properties": {"preset": {"const": preset}}, "required": ["preset"]},
+            "then": {"properties": {"format": {"const": output_format}, "bitrate": {"enum": [kbps, None]}}},
+        }
+        for preset, (output_format, kbps) in PRESET_ENCODINGS.items()
+    ]
+
+
+def render_request_schema() -> dict[str, Any]:
+    """A render request, from ``common.render_options``'s declarations."""
+    return {
+        "type": "object",
+        "required": ["assetId", "format"],
+        "additionalProperties": False,
+        "properties": {
+            **_ASSET_VERSION_PROPERTIES,
+            FORMAT_RULE.name: FORMAT_RULE.schema(),
+            PRESET_RULE.name: PRESET_RULE.schema(),
+            "bitrate": {"type": ["integer", "null"], "description": "kbit/s, lossy formats only"},
+            "tags": {
+                "type": ["object", "null"],
+                "additionalProperties": False,
+                "properties": {rule.name: rule.schema() for rule in TAG_RULES},
+            },
+            "targets": {
+                "type": ["object", "null"],
+                "additionalProperties": False,
+                "properties": {rule.name: rule.schema() for rule in TARGET_RULES},
+            },
+        },
+        "allOf": [*_bitrate_by_format(), *_sample_rate_by_format(), *_preset_encodings()],
+    }
+
+
+def _number_rule_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["name", "help", "unit", "required", "min", "max", "aboveMin", "default", "choices"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string"},
+            "help": {"type": "string"},
+            "unit": {"type": "string"},
+            "required": {"type": "boolean"},
+            "min": {"type": "number"},
+            "max": {"type": "number"},
+            "aboveMin": {"type": "boolean", "description": "`true`: the value must be greater than `min`"},
+            "default": _OPTIONAL_NUMBER,
+            "choices": {"type": ["array", "null"], "items": {"type": "number"}},
+        },
+    }
+
+
 _LOUDNESS = {
     "type": ["object", "null"],
     "properties": {name: _OPTIONAL_NUMBER for name in ("integratedLufs", "loudnessRangeLu", "truePeakDbtp", "rmsDb")},
-}
-
-# The asset version a create request names (routes/assets.py ``requested_asset_version``).
-_ASSET_VERSION_PROPERTIES = {
-    "assetId": {"type": "string"},
-    "version": {"type": ["integer", "null"], "minimum": 1, "description": "Default: the latest version"},
 }
 
 _SCHEMAS: dict[str, Any] = {
@@ -199,7 +195,7 @@ _SCHEMAS: dict[str, Any] = {
     "JobList": {
         "type": "object",
         "required": ["jobs"],
-        "properties": {"jobs": {"type": "array", "items": _ref("PollBody")}},
+        "properties": {"jobs": {"type": "array", "items": ref("PollBody")}},
     },
     "AssetVersion": {
         "type": "object",
@@ -227,7 +223,7 @@ _SCHEMAS: dict[str, Any] = {
             "assetId": {"type": "string", "pattern": ID_PATTERN},
             "title": {"type": "string"},
             "latestVersion": {"type": "integer", "minimum": 1},
-            "versions": {"type": "array", "items": _ref("AssetVersion"), "minItems": 1},
+            "versions": {"type": "array", "items": ref("AssetVersion"), "minItems": 1},
         },
     },
     "Health": {
@@ -238,7 +234,7 @@ _SCHEMAS: dict[str, Any] = {
             "store": {
                 "type": "object",
                 "required": ["backend", "storeId"],
-                "properties": {"backend": {"enum": ["local", "turso"]}, "storeId": {"type": "string"}},
+                "properties": {"backend": {"enum": list(BACKENDS)}, "storeId": {"type": "string"}},
             },
             "jobs": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
             "jobsByType": {
@@ -253,40 +249,41 @@ _SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "properties": {
             **_ASSET_VERSION_PROPERTIES,
-            "edits": {"type": "array", "maxItems": MAX_EDITS, "items": _edit_schema()},
+            "edits": {"type": "array", "maxItems": MAX_EDITS, "items": edit_schema()},
         },
     },
-    "RenderRequest": {
+    "RenderRequest": render_request_schema(),
+    "EditOperations": {
         "type": "object",
-        "required": ["assetId", "format"],
+        "required": ["operations", "maxEdits", "totalGainDb"],
         "additionalProperties": False,
         "properties": {
-            **_ASSET_VERSION_PROPERTIES,
-            "format": {"enum": list(FORMATS)},
-            "preset": _nullable({"enum": list(PRESETS)}),
-            "bitrate": {"type": ["integer", "null"], "description": "kbit/s, lossy formats only"},
-            "tags": {
-                "type": ["object", "null"],
-                "additionalProperties": False,
-                "properties": {
-                    name: {"type": ["string", "null"], "maxLength": limit} for name, limit in TAG_MAX_CHARS.items()
+            "operations": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["op", "help", "fields"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "op": {"enum": list(OPERATIONS)},
+                        "help": {"type": "string"},
+                        "fields": {"type": "array", "items": _number_rule_schema()},
+                    },
                 },
             },
-            "targets": {
-                "type": ["object", "null"],
+            "maxEdits": {"type": "integer"},
+            "totalGainDb": {
+                "type": "object",
+                "description": "What the gains of one edit list may add up to, raising and lowering apart",
+                "required": ["min", "max"],
                 "additionalProperties": False,
-                "properties": {
-                    "integratedLufs": {"type": ["number", "null"], "minimum": -70, "maximum": -5},
-                    "truePeakDb": {"type": ["number", "null"], "minimum": -20, "maximum": 0},
-                    "sampleRate": _nullable({"enum": list(SAMPLE_RATES)}),
-                    "channels": _nullable({"enum": [1, 2]}),
-                },
+                "properties": {"min": {"type": "number"}, "max": {"type": "number"}},
             },
         },
     },
     "RenderCatalogue": {
         "type": "object",
-        "required": ["presets", "formats"],
+        "required": ["presets", "formats", "tags"],
         "additionalProperties": False,
         "properties": {
             "presets": {
@@ -348,6 +345,19 @@ _SCHEMAS: dict[str, Any] = {
                     },
                 },
             },
+            "tags": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "help", "maxChars"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "name": {"enum": [rule.name for rule in TAG_RULES]},
+                        "help": {"type": "string"},
+                        "maxChars": {"type": "integer", "minimum": 1},
+                    },
+                },
+            },
         },
     },
     "IngestForm": {
@@ -361,120 +371,27 @@ _SCHEMAS: dict[str, Any] = {
                 "minLength": 1,
                 "description": "The recording, in any audio format; an empty file is refused",
             },
-            "title": {"type": "string", "maxLength": 200},
+            "title": {"type": "string", "maxLength": MAX_TITLE_CHARS},
         },
     },
 }
 
 
-def _paths() -> dict[str, Any]:
-    list_parameters = [
-        {"name": "status", "in": "query", "schema": {"enum": [status.value for status in JobStatus]}},
-        {"name": "type", "in": "query", "schema": {"enum": [job_type.value for job_type in JobType]}},
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIST_LIMIT}},
-    ]
-    return {
-        "/api/audio/jobs": {
-            "get": {
-                "tags": ["jobs"],
-                "summary": "Recent jobs, newest first",
-                "operationId": "list_jobs",
-                "parameters": list_parameters,
-                "responses": {
-                    "200": {"description": "The jobs", "content": _json_content(_ref("JobList"))},
-                    **_COMMON_ERRORS,
-                },
-            }
-        },
-        "/api/audio/jobs/{jobId}": _poll_operations("jobs", "any"),
-        "/api/audio/ingest": {
-            "post": {
-                "tags": ["ingest"],
-                "summary": "Upload a recording and queue its ingest",
-                "operationId": "create_ingest",
-                "parameters": [_IDEMPOTENCY_KEY],
-                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _ref("IngestForm")}}},
-                "responses": _create_responses(
-                    {
-                        "400": _error("No `file` field, an empty file, an unknown field or a malformed body"),
-                        "413": _error("The file is over MAX_UPLOAD_BYTES"),
-                        "415": _error("The body is not multipart/form-data"),
-                    }
-                ),
-            }
-        },
-        "/api/audio/ingest/{jobId}": _poll_operations("ingest", "ingest"),
-        "/api/audio/edit/preview": _json_create("edit.preview", "Queue a preview of an edit list", "EditRequest"),
-        "/api/audio/edit/preview/{jobId}": _poll_operations("edit.preview", "edit preview"),
-        "/api/audio/edit/save": _json_create("edit.save", "Save an edit list as a new asset version", "EditRequest"),
-        "/api/audio/edit/save/{jobId}": _poll_operations("edit.save", "edit save"),
-        "/api/render": _json_create("render", "Queue a render of an asset version", "RenderRequest"),
-        "/api/render/presets": {
-            "get": {
-                "tags": ["render"],
-                "summary": "The render presets with their targets, and the formats with their bitrates",
-                "operationId": "get_render_presets",
-                "responses": {
-                    "200": {
-                        "description": "The presets and formats",
-                        "content": _json_content(_ref("RenderCatalogue")),
-                    },
-                    "400": _COMMON_ERRORS["400"],
-                },
-            }
-        },
-        "/api/render/{jobId}": _poll_operations("render", "render"),
-        "/api/audio/assets/{assetId}": {
-            "get": {
-                "tags": ["assets"],
-                "summary": "An asset and its versions",
-                "operationId": "get_asset",
-                "parameters": [_path_id("assetId", "An asset id from an ingest result")],
-                "responses": {
-                    "200": {"description": "The asset", "content": _json_content(_ref("Asset"))},
-                    "404": _error("No asset with this id"),
-                    **_COMMON_ERRORS,
-                },
-            }
-        },
-        "/media/{path}": {
-            "get": {
-                "tags": ["media"],
-                "summary": "A file a job result points to (audio, peaks, render)",
-                "operationId": "get_media",
-                "parameters": [
-                    {"name": "path", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}},
-                    {
-                        "name": "samplesPerPixel",
-                        "in": "query",
-                        "description": "Peaks files only: a coarser zoom level, a multiple of the stored one",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
-                    },
-                    {"name": "download", "in": "query", "schema": {"enum": ["0", "1"]}},
-                    {"name": "Range", "in": "header", "schema": {"type": "string", "pattern": "^bytes=[0-9]{1,12}-$"}},
-                ],
-                "responses": {
-                    "200": {"description": "The whole file", "content": {"*/*": {"schema": {}}}},
-                    "206": {"description": "The requested byte range", "content": {"*/*": {"schema": {}}}},
-                    "400": _error("A malformed Range header or query parameter"),
-                    "404": _error("No such file"),
-                    "416": _error("The range starts past the end of the file"),
-                },
-            }
-        },
-        "/healthz": {
-            "get": {
-                "tags": ["health"],
-                "summary": "Liveness, the store's backend and identity, and job counts",
-                "operationId": "healthz",
-                "security": [],
-                "responses": {
-                    "200": {"description": "Up", "content": _json_content(_ref("Health"))},
-                    **_COMMON_ERRORS,
-                },
-            }
-        },
-    }
+def document_paths(routes: list[BaseRoute], documented: PathItems) -> PathItems:
+    """The path items of ``routes`` in their order, each from ``documented``; raises on any mismatch."""
+    paths: PathItems = {}
+    for route in routes:
+        if not isinstance(route, Route) or not route.include_in_schema:
+            continue
+        path = route.path.replace("{path:path}", "{path}")
+        methods = {method.lower() for method in route.methods or () if method != "HEAD"}
+        item = documented.get(path, {})
+        if set(item) != methods:
+            raise RuntimeError(f"{path}: the route serves {sorted(methods)}, its PATHS document {sorted(item)}")
+        paths[path] = copy.deepcopy(item)
+    if set(documented) - set(paths):
+        raise RuntimeError(f"documented without a route: {sorted(set(documented) - set(paths))}")
+    return paths
 
 
 def build_openapi(token_required: bool) -> dict[str, Any]:
@@ -486,7 +403,7 @@ def build_openapi(token_required: bool) -> dict[str, Any]:
             "description": "Upload spoken-word audio, edit it, and render it loudness-normalised, as background jobs. "
             "Every route that returns a job answers with the same poll body.",
         },
-        "paths": _paths(),
+        "paths": document_paths(routes.ROUTES, routes.PATHS),
         "components": {"schemas": _SCHEMAS},
     }
     if token_required:
@@ -495,7 +412,7 @@ def build_openapi(token_required: bool) -> dict[str, Any]:
         for path_item in document["paths"].values():
             for operation in path_item.values():
                 if "security" not in operation:
-                    operation["responses"]["401"] = _error("The bearer token is missing or wrong")
+                    operation["responses"]["401"] = error("The bearer token is missing or wrong")
     return document
 
 

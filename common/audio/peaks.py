@@ -1,9 +1,8 @@
-"""Waveform peaks in the audiowaveform JSON format, version 2, as peaks.js and wavesurfer.js draw them.
+"""Waveform peaks computed from audio, as audiowaveform JSON version 2 documents (``common.peaks``).
 
-``data`` holds, per pixel, a (min, max) pair for each channel in turn: ``[c0min, c0max, c1min, c1max, ...]``;
-``length`` = ceil(frames / samples_per_pixel). Values are 8-bit: a float sample ``x`` in [-1, 1] is stored as
-``clip(floor(x * 128), -128, 127)``. As that mapping is monotonic, the min/max of quantized values equals the
-quantized min/max, so coarser zoom levels computed from stored peaks match peaks computed from the audio.
+Values are 8-bit: a float sample ``x`` in [-1, 1] is stored as ``clip(floor(x * 128), -128, 127)``. As that mapping
+is monotonic, the min/max of quantized values equals the quantized min/max, so coarser zoom levels computed from
+stored peaks match peaks computed from the audio.
 
 One fine resolution is stored per version: ``BASE_SAMPLES_PER_PIXEL``, doubled as often as needed to keep at most
 ``MAX_STORED_PIXELS`` pixels, so a 6-hour file stays a few megabytes of JSON. ``PeaksBuilder`` computes it in one
@@ -16,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-PEAKS_FORMAT_VERSION = 2
-PEAKS_BITS = 8
+from common.peaks import flat_data, fold_pixels, peaks_header
+
 BASE_SAMPLES_PER_PIXEL = 256
 MAX_STORED_PIXELS = 1 << 19
 
@@ -25,23 +24,6 @@ MAX_STORED_PIXELS = 1 << 19
 def quantize(samples: np.ndarray) -> np.ndarray:
     """Float samples in [-1, 1] as the 8-bit values the format stores."""
     return np.clip(np.floor(samples * 128.0), -128, 127).astype(np.int8)
-
-
-def rescale_peaks(peaks: dict[str, Any], samples_per_pixel: int) -> dict[str, Any]:
-    """``peaks`` (a stored v2 document) at a coarser ``samples_per_pixel``, a multiple of the stored one.
-
-    Raises ``ValueError`` when ``samples_per_pixel`` is not a positive multiple of the stored resolution or the
-    document is not a well-formed v2 peaks document.
-    """
-    stored_spp, channels, length, data = _check_document(peaks)
-    if isinstance(samples_per_pixel, bool) or not isinstance(samples_per_pixel, int) or samples_per_pixel <= 0:
-        raise ValueError(f"samples_per_pixel must be a positive whole number, got {samples_per_pixel!r}")
-    if samples_per_pixel % stored_spp:
-        raise ValueError(f"samples_per_pixel must be a multiple of {stored_spp}, got {samples_per_pixel}")
-    factor = samples_per_pixel // stored_spp
-    pairs = np.asarray(data, dtype=np.int16).reshape(length, channels, 2)
-    coarse = _fold(pairs, factor)
-    return {**_header(peaks["sample_rate"], channels, samples_per_pixel, len(coarse)), "data": _flat(coarse)}
 
 
 class PeaksBuilder:
@@ -85,7 +67,10 @@ class PeaksBuilder:
         if self._partial_frames:
             self._push(self._take_partial()[np.newaxis])
         pixels = self._pixels()
-        return {**_header(self.sample_rate, self.channels, self.samples_per_pixel, len(pixels)), "data": _flat(pixels)}
+        return {
+            **peaks_header(self.sample_rate, self.channels, self.samples_per_pixel, len(pixels)),
+            "data": flat_data(pixels),
+        }
 
     def _merge_into_partial(self, frames: np.ndarray) -> None:
         if len(frames) == 0:
@@ -134,50 +119,6 @@ class PeaksBuilder:
                 )
             self._partial = last
             self._partial_frames += carried
-        self._done = [_fold(pixels, 2).astype(np.int8)]
+        self._done = [fold_pixels(pixels, 2).astype(np.int8)]
         self._done_count = len(self._done[0])
         self.samples_per_pixel *= 2
-
-
-def _fold(pairs: np.ndarray, factor: int) -> np.ndarray:
-    """Merge every ``factor`` consecutive pixels of ``pairs`` (shaped (pixels, channels, 2)); the last group may
-    be shorter."""
-    if factor == 1 or len(pairs) == 0:
-        return pairs.copy()
-    starts = np.arange(0, len(pairs), factor)
-    mins = np.minimum.reduceat(pairs[:, :, 0], starts, axis=0)
-    maxes = np.maximum.reduceat(pairs[:, :, 1], starts, axis=0)
-    return np.stack([mins, maxes], axis=-1)
-
-
-def _flat(pairs: np.ndarray) -> list[int]:
-    return [int(value) for value in pairs.reshape(-1).tolist()]
-
-
-def _header(sample_rate: int, channels: int, samples_per_pixel: int, length: int) -> dict[str, Any]:
-    return {
-        "version": PEAKS_FORMAT_VERSION,
-        "channels": channels,
-        "sample_rate": sample_rate,
-        "samples_per_pixel": samples_per_pixel,
-        "bits": PEAKS_BITS,
-        "length": length,
-    }
-
-
-def _check_document(peaks: Any) -> tuple[int, int, int, list[int]]:
-    if not isinstance(peaks, dict) or peaks.get("version") != PEAKS_FORMAT_VERSION:
-        raise ValueError("not an audiowaveform version 2 peaks document")
-    try:
-        stored_spp = int(peaks["samples_per_pixel"])
-        channels = int(peaks["channels"])
-        length = int(peaks["length"])
-        data = peaks["data"]
-        int(peaks["sample_rate"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"peaks document lacks a valid field: {exc}") from exc
-    if stored_spp <= 0 or channels <= 0 or length < 0:
-        raise ValueError("peaks document has a non-positive samples_per_pixel or channels")
-    if not isinstance(data, list) or len(data) != length * channels * 2:
-        raise ValueError("peaks data does not hold length x channels min/max pairs")
-    return stored_spp, channels, length, data

@@ -1,5 +1,5 @@
 """Rendering a version to a delivery file: format, rate, channels, level targets and tags (see
-``common.audio.presets``), then measuring the file written, so the result shows whether the targets were met.
+``common.render_options``), then measuring the file written, so the result shows whether the targets were met.
 
 The level is set in two passes (measure, then apply with a limiter if peaks need it). A lossy encoder lets true
 peaks overshoot a little; the render keeps ``LOSSY_PEAK_MARGIN_DB`` of room and, if the file written still
@@ -18,10 +18,10 @@ from common.audio.editing import MasterAudio
 from common.audio.encode import ENCODINGS, AudioWriter
 from common.audio.leveling import AnalysisResult, LevelTarget
 from common.audio.loudness import Loudness, LoudnessMeter
-from common.audio.presets import LOSSY_FORMATS, RenderOptions, RenderTargets
 from common.audio.program import Program, level
 from common.audio.progress import PassProgress
 from common.audio.source import CancelCheck, ProgressCallback, open_source
+from common.render_options import LOSSY_FORMATS, RenderOptions, RenderTargets
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import pytest
 
 from common.audio import peaks as peaks_module
 from common.audio.ingest import ingest_file
-from common.audio.peaks import rescale_peaks
+from common.peaks import rescale_peaks
 from tests.support.audio_samples import read_audio, speech_like, write_audio
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from common.audio.editing import MasterAudio
 from common.audio.ingest import ingest_file
-from common.audio.presets import parse_render_options
 from common.audio.render import file_stem, render_master
+from common.render_options import parse_render_options
 from tests.audio.bs1770 import integrated_loudness, rms_db, sample_peak_db, true_peak_db
 from tests.support.audio_samples import read_audio, speech_like, write_audio
 

@@ -1,5 +1,6 @@
 """The page's own logic, run in Chromium from the modules the web process serves: how pending edits move a span
-chosen on the saved audio onto the edited timeline, how peaks are read, and how loudness is judged against a preset.
+chosen on the saved audio onto the edited timeline, how peaks are read, how loudness is judged against a preset, and
+that the form's limits are the server's rules.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Page
 
+from common.edits import OPERATIONS
+from common.render_options import TAG_RULES
 from tests.support.web_server import WebServer, running_web_server
 
 pytestmark = pytest.mark.browser
@@ -152,3 +155,27 @@ async def test_times_read_as_minutes_seconds_and_hours(page: Page, web: WebServe
         "return [[9, 1], [12, 2], [59.96, 1], [3725.25, 2], [5, 0]].map(([t, d]) => m.formatTime(t, d));",
     )
     assert times == ["0:09.0", "0:12.00", "1:00.0", "1:02:05.25", "0:05"]
+
+
+async def test_the_form_limits_come_from_the_server_rules(page: Page, web: WebServer) -> None:
+    await page.goto(web.url("/"))
+    await page.wait_for_function("() => document.getElementById('gain-db').max !== ''")
+    limits = await page.evaluate(
+        """() => Object.fromEntries(
+            ['gain-db', 'normalize-lufs', 'silence-db', 'fade-in-seconds'].map((id) => {
+                const input = document.getElementById(id);
+                return [id, [Number(input.min), Number(input.max)]];
+            }).concat([['tag-title', document.getElementById('tag-title').maxLength]]))"""
+    )
+
+    def bounds(op: str, name: str) -> list[float]:
+        rule = OPERATIONS[op].field(name)
+        return [rule.minimum, rule.maximum]
+
+    assert limits == {
+        "gain-db": bounds("gain", "db"),
+        "normalize-lufs": bounds("normalize", "targetLufs"),
+        "silence-db": bounds("trimSilence", "thresholdDb"),
+        "fade-in-seconds": bounds("fadeIn", "duration"),
+        "tag-title": next(rule.max_chars for rule in TAG_RULES if rule.name == "title"),
+    }

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from common.audio.presets import parse_render_options, render_options_to_json
 from common.ids import new_id
 from common.jobs import AssetVersion, JobStatus, JobStore, JobType, to_poll_body
 from common.jobs.poll import iso_utc
+from common.render_options import parse_render_options, render_options_to_json
 from tests.web.helpers import assert_error
 
 EDIT_PATHS = {JobType.EDIT_PREVIEW: "/api/audio/edit/preview", JobType.EDIT_SAVE: "/api/audio/edit/save"}

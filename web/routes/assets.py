@@ -11,6 +11,8 @@ from starlette.routing import Route
 from common.assets import version_view
 from common.ids import is_valid_id
 from common.jobs import AssetVersion, get_job_store
+from web.api_docs import COMMON_ERRORS, PathItems, error, json_response
+from web.api_docs import path_id as path_id_doc
 from web.errors import ApiError, invalid_request, not_found
 from web.inputs import check_query, path_id
 
@@ -73,3 +75,19 @@ async def get_asset(request: Request) -> Response:
 
 
 ROUTES = [Route("/api/audio/assets/{assetId}", get_asset, methods=["GET"])]
+
+PATHS: PathItems = {
+    "/api/audio/assets/{assetId}": {
+        "get": {
+            "tags": ["assets"],
+            "summary": "An asset and its versions",
+            "operationId": "get_asset",
+            "parameters": [path_id_doc("assetId", "An asset id from an ingest result")],
+            "responses": {
+                "200": json_response("The asset", "Asset"),
+                "404": error("No asset with this id"),
+                **COMMON_ERRORS,
+            },
+        }
+    }
+}

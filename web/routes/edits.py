@@ -7,14 +7,15 @@ from __future__ import annotations
 import logging
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from common.edits import edit_list_to_json, parse_edit_list
+from common.edits import edit_list_to_json, edit_rules_to_json, parse_edit_list
 from common.jobs import JobType, get_job_store
+from web.api_docs import BAD_QUERY, PathItems, json_create, json_response
 from web.inputs import check_fields, check_query, idempotency_key, read_json_object
 from web.routes.assets import requested_asset_version
-from web.routes.jobs import created_response, poll_routes
+from web.routes.jobs import created_response, poll_paths, poll_routes
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +43,33 @@ def edit_route(job_type: JobType) -> Route:
     return Route(_PATHS[job_type], create_edit_job, methods=["POST"])
 
 
+async def get_edit_operations(request: Request) -> Response:
+    check_query(request)
+    return JSONResponse(edit_rules_to_json())
+
+
 _PATHS = {JobType.EDIT_PREVIEW: "/api/audio/edit/preview", JobType.EDIT_SAVE: "/api/audio/edit/save"}
+OPERATIONS_PATH = "/api/audio/edit/operations"
 
 ROUTES = [
+    Route(OPERATIONS_PATH, get_edit_operations, methods=["GET"]),
     edit_route(JobType.EDIT_PREVIEW),
     *poll_routes(_PATHS[JobType.EDIT_PREVIEW], JobType.EDIT_PREVIEW),
     edit_route(JobType.EDIT_SAVE),
     *poll_routes(_PATHS[JobType.EDIT_SAVE], JobType.EDIT_SAVE),
 ]
+
+PATHS: PathItems = {
+    OPERATIONS_PATH: {
+        "get": {
+            "tags": ["edit"],
+            "summary": "The edit operations with their fields' limits and defaults, and the edit list's own bounds",
+            "operationId": "get_edit_operations",
+            "responses": {"200": json_response("The operations", "EditOperations"), "400": BAD_QUERY},
+        }
+    },
+    _PATHS[JobType.EDIT_PREVIEW]: json_create("edit.preview", "Queue a preview of an edit list", "EditRequest"),
+    **poll_paths(_PATHS[JobType.EDIT_PREVIEW], "edit.preview", "edit preview"),
+    _PATHS[JobType.EDIT_SAVE]: json_create("edit.save", "Save an edit list as a new asset version", "EditRequest"),
+    **poll_paths(_PATHS[JobType.EDIT_SAVE], "edit.save", "edit save"),
+}

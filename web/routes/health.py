@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from common.jobs import JobStatus, get_job_store
+from web.api_docs import COMMON_ERRORS, PathItems, json_response
 from web.inputs import check_query
 
 
@@ -31,3 +32,15 @@ async def healthz(request: Request) -> Response:
 
 
 ROUTES = [Route("/healthz", healthz, methods=["GET"])]
+
+PATHS: PathItems = {
+    "/healthz": {
+        "get": {
+            "tags": ["health"],
+            "summary": "Liveness, the store's backend and identity, and job counts",
+            "operationId": "healthz",
+            "security": [],
+            "responses": {"200": json_response("Up", "Health"), **COMMON_ERRORS},
+        }
+    }
+}

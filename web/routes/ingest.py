@@ -11,9 +11,10 @@ from starlette.routing import Route
 
 from common.ids import new_id
 from common.jobs import JobType, get_job_store
+from web.api_docs import IDEMPOTENCY_KEY, PathItems, create_responses, error, ref
 from web.errors import ApiError
 from web.inputs import check_query, idempotency_key
-from web.routes.jobs import created_response, poll_routes
+from web.routes.jobs import created_response, poll_paths, poll_routes
 from web.uploads import Upload, receive_upload
 
 logger = logging.getLogger(__name__)
@@ -57,3 +58,23 @@ ROUTES = [
     Route("/api/audio/ingest", create_ingest, methods=["POST"]),
     *poll_routes("/api/audio/ingest", JobType.INGEST),
 ]
+
+PATHS: PathItems = {
+    "/api/audio/ingest": {
+        "post": {
+            "tags": ["ingest"],
+            "summary": "Upload a recording and queue its ingest",
+            "operationId": "create_ingest",
+            "parameters": [IDEMPOTENCY_KEY],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": ref("IngestForm")}}},
+            "responses": create_responses(
+                {
+                    "400": error("No `file` field, an empty file, an unknown field or a malformed body"),
+                    "413": error("The file is over MAX_UPLOAD_BYTES"),
+                    "415": error("The body is not multipart/form-data"),
+                }
+            ),
+        }
+    },
+    **poll_paths("/api/audio/ingest", "ingest", "ingest"),
+}

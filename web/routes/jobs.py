@@ -16,6 +16,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from common.jobs import Job, JobSnapshot, JobStatus, JobType, get_job_store, to_poll_body
+from web.api_docs import COMMON_ERRORS, PathItems, error, json_response, poll
+from web.api_docs import path_id as path_id_doc
 from web.errors import ApiError, not_found
 from web.inputs import check_query, path_id
 
@@ -95,6 +97,32 @@ def poll_routes(prefix: str, job_type: str | None) -> list[Route]:
     return [Route(prefix + "/{jobId}", poll_or_cancel, methods=["GET", "DELETE"])]
 
 
+def poll_paths(prefix: str, tag: str, what: str) -> PathItems:
+    """The documentation of ``poll_routes(prefix, ...)``: ``tag`` groups it, ``what`` names its jobs."""
+    job_id = path_id_doc("jobId", "A job id as returned by the create request")
+    not_found_doc = error(f"No {what} job with this id")
+    operation_id = tag.replace(".", "_")
+    return {
+        prefix + "/{jobId}": {
+            "get": {
+                "tags": [tag],
+                "summary": f"Poll a {what} job",
+                "operationId": f"poll_{operation_id}",
+                "parameters": [job_id],
+                "responses": {"200": poll("The job"), "404": not_found_doc, **COMMON_ERRORS},
+            },
+            "delete": {
+                "tags": [tag],
+                "summary": f"Cancel a {what} job",
+                "description": "A queued or running job becomes `cancelled`; a finished job is returned unchanged.",
+                "operationId": f"cancel_{operation_id}",
+                "parameters": [job_id],
+                "responses": {"200": poll("The job after the cancel"), "404": not_found_doc, **COMMON_ERRORS},
+            },
+        }
+    }
+
+
 def _enum_param(request: Request, name: str, allowed: tuple[str, ...]) -> str | None:
     value = request.query_params.get(name)
     if value is None:
@@ -128,3 +156,24 @@ async def list_jobs(request: Request) -> Response:
 
 # The poll route first: it is by far the most requested, and the router tries routes in order.
 ROUTES = [*poll_routes("/api/audio/jobs", None), Route("/api/audio/jobs", list_jobs, methods=["GET"])]
+
+PATHS: PathItems = {
+    **poll_paths("/api/audio/jobs", "jobs", "any"),
+    "/api/audio/jobs": {
+        "get": {
+            "tags": ["jobs"],
+            "summary": "Recent jobs, newest first",
+            "operationId": "list_jobs",
+            "parameters": [
+                {"name": "status", "in": "query", "schema": {"enum": [status.value for status in JobStatus]}},
+                {"name": "type", "in": "query", "schema": {"enum": [job_type.value for job_type in JobType]}},
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIST_LIMIT},
+                },
+            ],
+            "responses": {"200": json_response("The jobs", "JobList"), **COMMON_ERRORS},
+        }
+    },
+}

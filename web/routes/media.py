@@ -21,8 +21,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, MalformedRangeHeader, RangeNotSatisfiable, Response
 from starlette.routing import Route
 
-from common.audio.peaks import rescale_peaks
 from common.media import resolve_media_url_path
+from common.peaks import rescale_peaks
+from web.api_docs import PathItems, error
 from web.errors import ApiError, error_response, not_found
 from web.inputs import check_query
 
@@ -129,3 +130,31 @@ async def get_media(request: Request) -> Response:
 
 
 ROUTES = [Route("/media/{path:path}", get_media, methods=["GET"])]
+
+PATHS: PathItems = {
+    "/media/{path}": {
+        "get": {
+            "tags": ["media"],
+            "summary": "A file a job result points to (audio, peaks, render)",
+            "operationId": "get_media",
+            "parameters": [
+                {"name": "path", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}},
+                {
+                    "name": "samplesPerPixel",
+                    "in": "query",
+                    "description": "Peaks files only: a coarser zoom level, a multiple of the stored one",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
+                },
+                {"name": "download", "in": "query", "schema": {"enum": ["0", "1"]}},
+                {"name": "Range", "in": "header", "schema": {"type": "string", "pattern": "^bytes=[0-9]{1,12}-$"}},
+            ],
+            "responses": {
+                "200": {"description": "The whole file", "content": {"*/*": {"schema": {}}}},
+                "206": {"description": "The requested byte range", "content": {"*/*": {"schema": {}}}},
+                "400": error("A malformed Range header or query parameter"),
+                "404": error("No such file"),
+                "416": error("The range starts past the end of the file"),
+            },
+        }
+    }
+}

@@ -1,4 +1,4 @@
-"""``POST /api/render``: validate render options (``common.audio.presets``, shared with the worker) and queue the
+"""``POST /api/render``: validate render options (``common.render_options``, shared with the worker) and queue the
 render of one asset version. ``GET /api/render/presets``: the presets and formats those options may name."""
 
 from __future__ import annotations
@@ -10,23 +10,28 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
-from common.audio.presets import parse_render_options, render_catalogue_to_json, render_options_to_json
 from common.jobs import JobType, get_job_store
+from common.render_options import (
+    RENDER_OPTION_NAMES,
+    parse_render_options,
+    render_catalogue_to_json,
+    render_options_to_json,
+)
+from web.api_docs import BAD_QUERY, PathItems, json_create, json_response
 from web.inputs import check_fields, check_query, idempotency_key, read_json_object
 from web.routes.assets import requested_asset_version
-from web.routes.jobs import created_response, poll_routes
+from web.routes.jobs import created_response, poll_paths, poll_routes
 
 logger = logging.getLogger(__name__)
 
 ASSET_FIELDS = ("assetId", "version")
-RENDER_OPTION_FIELDS = ("format", "preset", "bitrate", "tags", "targets")
 
 
 async def create_render(request: Request) -> Response:
     check_query(request)
     key = idempotency_key(request)
     body = await read_json_object(request)
-    check_fields(body, (*ASSET_FIELDS, *RENDER_OPTION_FIELDS), required=("assetId",))
+    check_fields(body, (*ASSET_FIELDS, *RENDER_OPTION_NAMES), required=("assetId",))
     version = await requested_asset_version(body)
     options = parse_render_options({name: value for name, value in body.items() if name not in ASSET_FIELDS})
     payload = {"assetId": version.asset_id, "version": version.version, **render_options_to_json(options)}
@@ -63,3 +68,16 @@ ROUTES = [
     PathOwningRoute("/api/render/presets", get_render_presets, methods=["GET"]),
     *poll_routes("/api/render", JobType.RENDER),
 ]
+
+PATHS: PathItems = {
+    "/api/render": json_create("render", "Queue a render of an asset version", "RenderRequest"),
+    "/api/render/presets": {
+        "get": {
+            "tags": ["render"],
+            "summary": "The render presets with their targets, the formats with their bitrates, the tags' limits",
+            "operationId": "get_render_presets",
+            "responses": {"200": json_response("The presets and formats", "RenderCatalogue"), "400": BAD_QUERY},
+        }
+    },
+    **poll_paths("/api/render", "render", "render"),
+}

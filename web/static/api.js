@@ -80,6 +80,7 @@ export const cancelJob = (jobId) => request("DELETE", jobPath(jobId));
 export const listJobs = () => request("GET", "/api/audio/jobs");
 export const getAsset = (assetId) => request("GET", `/api/audio/assets/${encodeURIComponent(assetId)}`);
 export const getRenderCatalogue = () => request("GET", "/api/render/presets");
+export const getEditOperations = () => request("GET", "/api/audio/edit/operations");
 
 export function getPeaks(peaksUrl) {
   return request("GET", peaksUrl);

@@ -1,5 +1,6 @@
 // Wires the page together: the panels, keyboard shortcuts, and reopening the recording named in the address.
 
+import { getEditOperations } from "./api.js";
 import { EditPanel } from "./edit-panel.js";
 import { JobsPanel } from "./jobs.js";
 import { loadRenderCatalogue } from "./loudness.js";
@@ -39,6 +40,9 @@ function start() {
   versionListeners.push(editPanel, renderPanel);
   loadRenderCatalogue()
     .then((catalogue) => renderPanel.useCatalogue(catalogue))
+    .catch(showError);
+  getEditOperations()
+    .then((rules) => editPanel.useRules(rules))
     .catch(showError);
   new UploadPanel({
     jobsPanel,

@@ -11,7 +11,14 @@ import { ProgressBlock } from "./progress.js";
 const SPAN_OPS = new Set(["trim", "cut", "gain"]);
 // What a normalize edit aims at when no preset is chosen.
 const DEFAULT_NORMALIZE_LUFS = -16;
-const DEFAULT_PEAK_LIMIT_DBTP = -1;
+// The inputs that set an edit's field: their limits come from the server's rules (GET /api/audio/edit/operations).
+const INPUT_FIELDS = {
+  "fade-in-seconds": ["fadeIn", "duration"],
+  "fade-out-seconds": ["fadeOut", "duration"],
+  "gain-db": ["gain", "db"],
+  "normalize-lufs": ["normalize", "targetLufs"],
+  "silence-db": ["trimSilence", "thresholdDb"],
+};
 
 export class EditPanel {
   constructor({ recording, jobsPanel, onSaved }) {
@@ -29,6 +36,7 @@ export class EditPanel {
     this.jobProgress = new ProgressBlock("edit-job", { onCancel: () => this.cancel() });
     this.jobId = null;
     this.shownVersion = null;
+    this.fields = new Map();
 
     const on = (id, handler) => document.getElementById(id).addEventListener("click", handler);
     on("cut-button", () => this.addSpanEdit("cut"));
@@ -52,6 +60,25 @@ export class EditPanel {
     this.edits.reset(version.durationSec);
     this.previewAudio.pause();
     this.previewPlayer.hidden = true;
+  }
+
+  // The server's edit rules: each input takes its field's range, and optional fields their server defaults.
+  useRules({ operations }) {
+    for (const { op, fields } of operations) {
+      for (const field of fields) this.fields.set(`${op}.${field.name}`, field);
+    }
+    for (const [id, [op, name]] of Object.entries(INPUT_FIELDS)) {
+      const field = this.fields.get(`${op}.${name}`);
+      if (!field) continue;
+      const input = document.getElementById(id);
+      input.min = String(field.min);
+      input.max = String(field.max);
+    }
+  }
+
+  // A field's default as the server declares it; undefined (left out of the edit) until the rules are loaded.
+  fieldDefault(op, name) {
+    return this.fields.get(`${op}.${name}`)?.default ?? undefined;
   }
 
   presetChanged(preset) {
@@ -119,14 +146,14 @@ export class EditPanel {
   addNormalize() {
     const targetLufs = this.readNumber("normalize-lufs", "The loudness target");
     if (targetLufs === null) return;
-    const truePeakDb = this.recording.preset?.targets.truePeakDb ?? DEFAULT_PEAK_LIMIT_DBTP;
+    const truePeakDb = this.recording.preset?.targets.truePeakDb ?? this.fieldDefault("normalize", "truePeakDb");
     this.add({ op: "normalize", targetLufs, truePeakDb });
   }
 
   addTrimSilence() {
     const thresholdDb = this.readNumber("silence-db", "The silence threshold");
     if (thresholdDb === null) return;
-    this.add({ op: "trimSilence", thresholdDb, minSilence: 0.5 });
+    this.add({ op: "trimSilence", thresholdDb, minSilence: this.fieldDefault("trimSilence", "minSilence") });
   }
 
   render() {

@@ -1,5 +1,5 @@
 // The export presets and formats as the server defines them (GET /api/render/presets, from
-// common/audio/presets.py), and plain-words notes on where a measurement misses a preset's targets. The worker
+// common/render_options.py), and plain-words notes on where a measurement misses a preset's targets. The worker
 // checks the rendered file against the same targets; this is the early hint.
 
 import { getRenderCatalogue } from "./api.js";

@@ -48,8 +48,13 @@ export class RenderPanel {
     this.formatSelect.addEventListener("change", () => this.updateChoices());
   }
 
-  // The presets and formats the server offers (loudness.js loadRenderCatalogue): the first preset is the default.
-  useCatalogue({ presets, formats }) {
+  // The presets, formats and tag limits the server offers (loudness.js loadRenderCatalogue): the first preset is
+  // the default.
+  useCatalogue({ presets, formats, tags }) {
+    for (const tag of tags) {
+      const input = document.getElementById(`tag-${tag.name}`);
+      if (input) input.maxLength = tag.maxChars;
+    }
     this.presets = new Map(presets.map((preset) => [preset.name, preset]));
     this.formats = new Map(formats.map((format) => [format.name, format]));
     const none = [...this.presetSelect.options].filter((choice) => choice.value === "");

@@ -6,20 +6,18 @@ import asyncio
 import logging
 from typing import Any
 
-from common.audio.presets import parse_render_options, targets_to_json
 from common.audio.render import render_master
 from common.jobs import Job
 from common.media import media_url, render_dir
+from common.render_options import RENDER_OPTION_NAMES, parse_render_options, targets_to_json
 from workers.context import JobContext
 from workers.handlers.assets import payload_master
 
 logger = logging.getLogger(__name__)
 
-_OPTION_KEYS = ("format", "preset", "bitrate", "tags", "targets")
-
 
 async def handle_render(job: Job, ctx: JobContext) -> dict[str, Any]:
-    options = parse_render_options({key: job.payload.get(key) for key in _OPTION_KEYS})
+    options = parse_render_options({key: job.payload.get(key) for key in RENDER_OPTION_NAMES})
     base, master = await payload_master(job)
     asset_id = base.asset_id
     title = options.tags.get("title") or str(base.info.get("title") or "")

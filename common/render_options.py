@@ -21,25 +21,28 @@ Presets:
 - ``audiobook-acx``: RMS between -23 and -18 dB (aimed at -20 dB), peaks at most -3 dB, 44.1 kHz, mono, 192 kbit/s
   CBR MP3. It requires ``format: "mp3"`` and refuses any other ``bitrate``, since ACX accepts nothing else.
 
-Without a preset or target the audio keeps its level, rate and channels. ``parse_render_options`` raises
-``RenderOptionsError`` whose ``field`` names the offending key the way the client wrote it (``tags.title``).
-``render_catalogue_to_json`` answers the presets, their targets and the formats with their bitrates, so that a
-client offers only what this module accepts.
+Without a preset or target the audio keeps its level, rate and channels. Each option is declared once
+(``FORMAT_RULE``, ``PRESET_RULE``, ``TARGET_RULES``, ``TAG_RULES``, ``BITRATE_RULES``): the validator, the API's
+document and the page's form limits read those declarations. ``parse_render_options`` raises ``RenderOptionsError``
+whose ``field`` names the offending key the way the client wrote it (``tags.title``). ``render_catalogue_to_json``
+answers the presets, their targets, the formats with their bitrates and the tags' limits, so that a client offers
+only what this module accepts.
+
+This module is request validation and the data the audio engine reads (``RenderOptions``, the preset targets); it
+imports nothing of the engine, so the web can check a request without loading it.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from common.errors import AppError
+from common.rules import ChoiceRule, NumberRule, TextRule
 
 FORMATS = ("mp3", "m4a", "opus", "flac", "wav")
 LOSSY_FORMATS = ("mp3", "m4a", "opus")
 PRESETS = ("podcast", "audiobook-acx")
-TAG_NAMES = ("title", "artist", "album", "comment")
-TAG_MAX_CHARS = {"title": 256, "artist": 256, "album": 256, "comment": 1024}
 SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)
 
 # The CBR bitrates an MPEG-1 layer III frame can signal (32-48 kHz, the rates our presets use).
@@ -52,13 +55,40 @@ BITRATE_RULES: dict[str, tuple[int, int, int]] = {
     "m4a": (32, 320, 128),
     "opus": (6, 256, 96),
 }
-_FORMAT_SAMPLE_RATES: dict[str, tuple[int, ...]] = {
+FORMAT_SAMPLE_RATES: dict[str, tuple[int, ...]] = {
     "mp3": tuple(rate for rate in SAMPLE_RATES if rate <= 48000),
     "opus": (OPUS_SAMPLE_RATE,),
 }
 
-_REQUEST_KEYS = ("format", "preset", "bitrate", "tags", "targets")
-_TARGET_KEYS = ("integratedLufs", "truePeakDb", "sampleRate", "channels")
+FORMAT_RULE = ChoiceRule("format", "The file format to write", FORMATS, required=True)
+PRESET_RULE = ChoiceRule("preset", "Loudness and encoding targets to meet; explicit targets override them", PRESETS)
+TARGET_RULES = (
+    NumberRule(
+        "integratedLufs", "Integrated loudness to level to", -70.0, -5.0, unit="LUFS", attribute="integrated_lufs"
+    ),
+    NumberRule("truePeakDb", "True-peak ceiling", -20.0, 0.0, unit="dBTP", attribute="true_peak_db"),
+    NumberRule(
+        "sampleRate",
+        "Sample rate of the file",
+        min(SAMPLE_RATES),
+        max(SAMPLE_RATES),
+        integer=True,
+        choices=SAMPLE_RATES,
+        unit="Hz",
+        attribute="sample_rate",
+    ),
+    NumberRule("channels", "1 (mono) or 2 (stereo)", 1, 2, integer=True, choices=(1, 2)),
+)
+TAG_RULES = (
+    TextRule("title", "Title tag", 256),
+    TextRule("artist", "Artist tag", 256),
+    TextRule("album", "Album tag", 256),
+    TextRule("comment", "Comment tag", 1024),
+)
+# The keys of a render request, in the client's JSON names; the job payload carries the same keys.
+RENDER_OPTION_NAMES = ("format", "preset", "bitrate", "tags", "targets")
+TAG_NAMES = tuple(rule.name for rule in TAG_RULES)
+_TARGET_NAMES = tuple(rule.name for rule in TARGET_RULES)
 
 ACX_BITRATE_KBPS = 192
 # Presets that allow one encoding only: (format, kbit/s).
@@ -143,11 +173,9 @@ def parse_render_options(raw: Any) -> RenderOptions:
     """Validate a render request (see the module docstring) and return it typed."""
     if not isinstance(raw, dict):
         raise RenderOptionsError("body", "must be a JSON object")
-    for key in raw:
-        if key not in _REQUEST_KEYS:
-            raise RenderOptionsError(str(key), f"is not a render option; expected one of: {', '.join(_REQUEST_KEYS)}")
-    output_format = _choice(raw.get("format"), "format", FORMATS, required=True)
-    preset = _choice(raw.get("preset"), "preset", PRESETS, required=False)
+    _check_names(raw, RENDER_OPTION_NAMES, "", "a render option")
+    output_format = str(FORMAT_RULE.parse(raw.get("format"), "format", RenderOptionsError))
+    preset = PRESET_RULE.parse(raw.get("preset"), "preset", RenderOptionsError)
     bitrate = _bitrate(raw.get("bitrate"), output_format)
     tags = _tags(raw.get("tags"))
     targets = _targets(raw.get("targets"))
@@ -159,11 +187,11 @@ def parse_render_options(raw: Any) -> RenderOptions:
             )
         if bitrate is not None and bitrate != preset_kbps:
             raise RenderOptionsError("bitrate", f"the {preset} preset requires {preset_kbps} kbit/s")
-    allowed_rates = _FORMAT_SAMPLE_RATES.get(str(output_format))
+    allowed_rates = FORMAT_SAMPLE_RATES.get(output_format)
     if targets.sample_rate is not None and allowed_rates is not None and targets.sample_rate not in allowed_rates:
         rates = ", ".join(str(rate) for rate in allowed_rates)
         raise RenderOptionsError("targets.sampleRate", f"{output_format} is written at {rates} Hz only")
-    return RenderOptions(str(output_format), preset, bitrate, tags, targets)
+    return RenderOptions(output_format, preset, bitrate, tags, targets)
 
 
 def render_options_to_json(options: RenderOptions) -> dict[str, Any]:
@@ -174,14 +202,9 @@ def render_options_to_json(options: RenderOptions) -> dict[str, Any]:
         "bitrate": options.bitrate_kbps,
         "tags": dict(options.tags),
         "targets": {
-            json_name: value
-            for json_name, value in (
-                ("integratedLufs", options.targets.integrated_lufs),
-                ("truePeakDb", options.targets.true_peak_db),
-                ("sampleRate", options.targets.sample_rate),
-                ("channels", options.targets.channels),
-            )
-            if value is not None
+            rule.name: getattr(options.targets, rule.python_name)
+            for rule in TARGET_RULES
+            if getattr(options.targets, rule.python_name) is not None
         },
     }
 
@@ -199,9 +222,9 @@ def targets_to_json(targets: RenderTargets) -> dict[str, Any]:
 
 
 def render_catalogue_to_json() -> dict[str, Any]:
-    """The presets with their targets and encoding, and the formats with the bitrates they take (``null`` for a
+    """The presets with their targets and encoding, the formats with the bitrates they take (``null`` for a
     lossless format; ``allowed`` lists the only bitrates a format takes, ``null`` when any whole number in range
-    will do)."""
+    will do), and the tags with their length limits."""
     presets = []
     for name in PRESETS:
         preset_format, preset_kbps = PRESET_ENCODINGS.get(name, (None, None))
@@ -219,7 +242,7 @@ def render_catalogue_to_json() -> dict[str, Any]:
         bitrate = None
         if name in BITRATE_RULES:
             low, high, default = BITRATE_RULES[name]
-            allowed = _listed_bitrates(name)
+            allowed = listed_bitrates(name)
             bitrate = {
                 "min": low,
                 "max": high,
@@ -229,36 +252,13 @@ def render_catalogue_to_json() -> dict[str, Any]:
         formats.append(
             {"name": name, "label": FORMAT_LABELS[name], "lossless": name not in LOSSY_FORMATS, "bitrate": bitrate}
         )
-    return {"presets": presets, "formats": formats}
+    return {"presets": presets, "formats": formats, "tags": [rule.to_json() for rule in TAG_RULES]}
 
 
-def _choice(value: Any, where: str, allowed: tuple[str, ...], *, required: bool) -> str | None:
-    if value is None:
-        if required:
-            raise RenderOptionsError(where, f"is required; expected one of: {', '.join(allowed)}")
-        return None
-    if value not in allowed:
-        raise RenderOptionsError(where, f"unknown value {value!r}; expected one of: {', '.join(allowed)}")
-    return str(value)
-
-
-def _integer(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RenderOptionsError(where, "must be a whole number")
-    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
-        raise RenderOptionsError(where, "must be a whole number")
-    return int(value)
-
-
-def _number(value: Any, where: str, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RenderOptionsError(where, "must be a number")
-    number = float(value)
-    if not math.isfinite(number):
-        raise RenderOptionsError(where, "must be a finite number")
-    if not low <= number <= high:
-        raise RenderOptionsError(where, f"must be between {low:g} and {high:g}")
-    return number
+def _check_names(value: dict[str, Any], known: tuple[str, ...], prefix: str, what: str) -> None:
+    for key in value:
+        if key not in known:
+            raise RenderOptionsError(f"{prefix}{key}", f"is not {what}; expected one of: {', '.join(known)}")
 
 
 def _bitrate(value: Any, output_format: str | None) -> int | None:
@@ -266,18 +266,21 @@ def _bitrate(value: Any, output_format: str | None) -> int | None:
         return None
     if output_format not in LOSSY_FORMATS:
         raise RenderOptionsError("bitrate", f"applies only to {', '.join(LOSSY_FORMATS)}; {output_format} is lossless")
-    kbps = _integer(value, "bitrate")
-    low, high, _default = BITRATE_RULES[output_format]
-    if not low <= kbps <= high:
-        raise RenderOptionsError("bitrate", f"{output_format} takes {low} to {high} kbit/s, got {kbps}")
-    allowed = _listed_bitrates(output_format)
+    kbps = bitrate_rule(output_format).integer_value(value, "bitrate", RenderOptionsError)
+    allowed = listed_bitrates(output_format)
     if allowed is not None and kbps not in allowed:
         listed = ", ".join(str(rate) for rate in allowed)
         raise RenderOptionsError("bitrate", f"MP3 CBR takes one of {listed} kbit/s, got {kbps}")
     return kbps
 
 
-def _listed_bitrates(output_format: str) -> tuple[int, ...] | None:
+def bitrate_rule(output_format: str) -> NumberRule:
+    """The bitrate a lossy ``output_format`` takes, as a declared rule."""
+    low, high, default = BITRATE_RULES[output_format]
+    return NumberRule("bitrate", f"{output_format} bitrate", low, high, integer=True, default=default, unit="kbit/s")
+
+
+def listed_bitrates(output_format: str) -> tuple[int, ...] | None:
     """The only bitrates ``output_format`` takes, or ``None`` when any whole number in its range will do."""
     if output_format != "mp3":
         return None
@@ -290,21 +293,24 @@ def _tags(value: Any) -> dict[str, str]:
         return {}
     if not isinstance(value, dict):
         raise RenderOptionsError("tags", "must be an object")
+    _check_names(value, TAG_NAMES, "tags.", "a supported tag")
     tags: dict[str, str] = {}
-    for name, text in value.items():
-        where = f"tags.{name}"
-        if name not in TAG_NAMES:
-            raise RenderOptionsError(where, f"is not a supported tag; expected one of: {', '.join(TAG_NAMES)}")
-        if text is None:
-            continue
-        if not isinstance(text, str):
-            raise RenderOptionsError(where, "must be a string")
-        if len(text) > TAG_MAX_CHARS[name]:
-            raise RenderOptionsError(where, f"must be at most {TAG_MAX_CHARS[name]} characters")
-        if any(ord(char) < 32 and char not in "\n\t" for char in text):
-            raise RenderOptionsError(where, "must not contain control characters")
-        tags[name] = text
+    for rule in TAG_RULES:
+        text = value.get(rule.name)
+        if text is not None:
+            tags[rule.name] = _tag_text(text, f"tags.{rule.name}", rule.max_chars)
     return tags
+
+
+def _tag_text(text: Any, where: str, max_chars: int) -> str:
+    """The one check of a tag's text: a string of at most ``max_chars`` characters fit to show."""
+    if not isinstance(text, str):
+        raise RenderOptionsError(where, "must be a string")
+    if len(text) > max_chars:
+        raise RenderOptionsError(where, f"must be at most {max_chars} characters")
+    if any(ord(char) < 32 and char not in "\n\t" for char in text):
+        raise RenderOptionsError(where, "must not contain control characters")
+    return text
 
 
 def _targets(value: Any) -> RenderTargets:
@@ -312,23 +318,9 @@ def _targets(value: Any) -> RenderTargets:
         return RenderTargets()
     if not isinstance(value, dict):
         raise RenderOptionsError("targets", "must be an object")
-    for key in value:
-        if key not in _TARGET_KEYS:
-            raise RenderOptionsError(f"targets.{key}", f"is not a target; expected one of: {', '.join(_TARGET_KEYS)}")
-    lufs = value.get("integratedLufs")
-    peak = value.get("truePeakDb")
-    rate = value.get("sampleRate")
-    channels = value.get("channels")
-    sample_rate = None if rate is None else _integer(rate, "targets.sampleRate")
-    if sample_rate is not None and sample_rate not in SAMPLE_RATES:
-        rates = ", ".join(str(known) for known in SAMPLE_RATES)
-        raise RenderOptionsError("targets.sampleRate", f"must be one of {rates} Hz")
-    channel_count = None if channels is None else _integer(channels, "targets.channels")
-    if channel_count is not None and channel_count not in (1, 2):
-        raise RenderOptionsError("targets.channels", "must be 1 (mono) or 2 (stereo)")
-    return RenderTargets(
-        integrated_lufs=None if lufs is None else _number(lufs, "targets.integratedLufs", -70.0, -5.0),
-        true_peak_db=None if peak is None else _number(peak, "targets.truePeakDb", -20.0, 0.0),
-        sample_rate=sample_rate,
-        channels=channel_count,
-    )
+    _check_names(value, _TARGET_NAMES, "targets.", "a target")
+    values: dict[str, Any] = {
+        rule.python_name: rule.parse(value.get(rule.name), f"targets.{rule.name}", RenderOptionsError)
+        for rule in TARGET_RULES
+    }
+    return RenderTargets(**values)

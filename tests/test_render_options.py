@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from common.audio.presets import RenderOptionsError, parse_render_options, render_options_to_json
+from common.render_options import RenderOptionsError, parse_render_options, render_options_to_json
 
 
 def test_presets_resolve_to_their_targets_and_explicit_targets_win() -> None:

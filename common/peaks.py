@@ -1,0 +1,79 @@
+"""Waveform peaks documents in the audiowaveform JSON format, version 2, as peaks.js and wavesurfer.js draw them.
+
+``data`` holds, per pixel, a (min, max) pair for each channel in turn: ``[c0min, c0max, c1min, c1max, ...]``;
+``length`` = ceil(frames / samples_per_pixel); values are 8-bit. This module shapes and reads stored documents with
+NumPy alone: it is all the web needs of peaks (coarser zoom levels), so it stays outside the audio engine, whose
+``common.audio.peaks`` computes the documents from audio.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+PEAKS_FORMAT_VERSION = 2
+PEAKS_BITS = 8
+
+
+def rescale_peaks(peaks: dict[str, Any], samples_per_pixel: int) -> dict[str, Any]:
+    """``peaks`` (a stored v2 document) at a coarser ``samples_per_pixel``, a multiple of the stored one.
+
+    Raises ``ValueError`` when ``samples_per_pixel`` is not a positive multiple of the stored resolution or the
+    document is not a well-formed v2 peaks document.
+    """
+    stored_spp, channels, length, data = _check_document(peaks)
+    if isinstance(samples_per_pixel, bool) or not isinstance(samples_per_pixel, int) or samples_per_pixel <= 0:
+        raise ValueError(f"samples_per_pixel must be a positive whole number, got {samples_per_pixel!r}")
+    if samples_per_pixel % stored_spp:
+        raise ValueError(f"samples_per_pixel must be a multiple of {stored_spp}, got {samples_per_pixel}")
+    factor = samples_per_pixel // stored_spp
+    pairs = np.asarray(data, dtype=np.int16).reshape(length, channels, 2)
+    coarse = fold_pixels(pairs, factor)
+    return {**peaks_header(peaks["sample_rate"], channels, samples_per_pixel, len(coarse)), "data": flat_data(coarse)}
+
+
+def fold_pixels(pairs: np.ndarray, factor: int) -> np.ndarray:
+    """Merge every ``factor`` consecutive pixels of ``pairs`` (shaped (pixels, channels, 2)); the last group may
+    be shorter."""
+    if factor == 1 or len(pairs) == 0:
+        return pairs.copy()
+    starts = np.arange(0, len(pairs), factor)
+    mins = np.minimum.reduceat(pairs[:, :, 0], starts, axis=0)
+    maxes = np.maximum.reduceat(pairs[:, :, 1], starts, axis=0)
+    return np.stack([mins, maxes], axis=-1)
+
+
+def flat_data(pairs: np.ndarray) -> list[int]:
+    """The document's ``data`` list from pixels shaped (pixels, channels, 2)."""
+    return [int(value) for value in pairs.reshape(-1).tolist()]
+
+
+def peaks_header(sample_rate: int, channels: int, samples_per_pixel: int, length: int) -> dict[str, Any]:
+    """Every field of a v2 document but ``data``."""
+    return {
+        "version": PEAKS_FORMAT_VERSION,
+        "channels": channels,
+        "sample_rate": sample_rate,
+        "samples_per_pixel": samples_per_pixel,
+        "bits": PEAKS_BITS,
+        "length": length,
+    }
+
+
+def _check_document(peaks: Any) -> tuple[int, int, int, list[int]]:
+    if not isinstance(peaks, dict) or peaks.get("version") != PEAKS_FORMAT_VERSION:
+        raise ValueError("not an audiowaveform version 2 peaks document")
+    try:
+        stored_spp = int(peaks["samples_per_pixel"])
+        channels = int(peaks["channels"])
+        length = int(peaks["length"])
+        data = peaks["data"]
+        int(peaks["sample_rate"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"peaks document lacks a valid field: {exc}") from exc
+    if stored_spp <= 0 or channels <= 0 or length < 0:
+        raise ValueError("peaks document has a non-positive samples_per_pixel or channels")
+    if not isinstance(data, list) or len(data) != length * channels * 2:
+        raise ValueError("peaks data does not hold length x channels min/max pairs")
+    return stored_spp, channels, length, data
