@@ -1,7 +1,7 @@
 """Fixtures shared by every test.
 
 - ``isolated_job_env`` (autouse): each test gets its own job store file and ``MEDIA_ROOT`` under ``tmp_path``, no
-  inherited store/deploy/API settings, and the process's store is closed after the test (sync or async).
+  inherited store/deploy/API/media settings, and the process's job and media stores are closed after the test.
 - ``store_env``: parametrised ``local`` / ``turso-http`` / ``turso-ws``; sets the environment so that
   ``get_job_store()`` (and any subprocess started with ``os.environ``) reaches that backend on a fresh, empty
   database (a real sqld per test for turso), and yields the backend name.

@@ -6,6 +6,7 @@ Everything outside this package gets its store from ``await get_media_store()``;
 
 from common.media_store.errors import InvalidMediaKey, InvalidMediaRange, MediaNotFound, MediaStoreError
 from common.media_store.factory import close_media_store, get_media_store
+from common.media_store.identity import check_media_identity
 from common.media_store.keys import validate_key
 from common.media_store.store import MediaStore, MediaStream, ObjectInfo
 
@@ -17,6 +18,7 @@ __all__ = [
     "MediaStoreError",
     "MediaStream",
     "ObjectInfo",
+    "check_media_identity",
     "close_media_store",
     "get_media_store",
     "validate_key",
