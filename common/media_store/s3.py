@@ -38,6 +38,11 @@ LIST_PAGE = 1000
 DEFAULT_REGION = "us-east-1"
 RETRY_TIMEOUT_S = 20
 MAX_RETRIES = 3
+#: The client's default bounds a whole request, body included, to 30 s: a 2 GiB get, or a read consumed as slowly as
+#: a listener plays it, would be cut off and retried until the retries run out. A stalled connection is caught by
+#: ``READ_STALL_TIMEOUT_S`` instead, which restarts with every byte received.
+REQUEST_TIMEOUT_S = 24 * 3600
+READ_STALL_TIMEOUT_S = 60
 _CREDENTIAL_CODES = ("SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "403 Forbidden")
 
 
@@ -85,7 +90,11 @@ class S3MediaStore(MediaStore):
             config["endpoint"] = settings.endpoint_url
         self._store = S3Store(
             settings.bucket,
-            client_options={"allow_http": bool(settings.endpoint_url and settings.endpoint_url.startswith("http:"))},
+            client_options={
+                "allow_http": bool(settings.endpoint_url and settings.endpoint_url.startswith("http:")),
+                "timeout": timedelta(seconds=REQUEST_TIMEOUT_S),
+                "read_timeout": timedelta(seconds=READ_STALL_TIMEOUT_S),
+            },
             retry_config={"max_retries": MAX_RETRIES, "retry_timeout": timedelta(seconds=RETRY_TIMEOUT_S)},
             **config,
         )
