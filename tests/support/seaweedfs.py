@@ -32,6 +32,7 @@ from tests.support.ports import free_port
 from tests.support.processes import stop_process
 
 START_TIMEOUT_S = 60.0
+START_ATTEMPTS = 3
 STOP_TIMEOUT_S = 3.0
 GRPC_PORT_OFFSET = 10000
 HIGHEST_PORT = 65535 - GRPC_PORT_OFFSET
@@ -133,17 +134,13 @@ def _identities(access_key_id: str, secret_access_key: str) -> dict[str, object]
     }
 
 
-def start_seaweedfs(directory: Path) -> SeaweedFSServer:
-    """Start SeaweedFS with its data under ``directory`` and wait until its S3 gateway answers."""
-    directory.mkdir(parents=True, exist_ok=True)
-    access_key_id = "test-" + secrets.token_hex(6)
-    secret_access_key = secrets.token_hex(20)
-    identities_path = directory / "identities.json"
-    identities_path.write_text(json.dumps(_identities(access_key_id, secret_access_key)))
+def _launch(directory: Path, access_key_id: str, secret_access_key: str, attempt: int) -> SeaweedFSServer | None:
+    """One try on freshly picked ports: the server, or ``None`` when it exited at start (a port taken meanwhile)."""
     s3_port, master_port, volume_port, filer_port = free_ports_with_grpc(len(SERVER_PARTS))
-    data_dir = directory / "data"
+    data_dir = directory / f"data-{attempt}"
     data_dir.mkdir(exist_ok=True)
-    log_path = directory / "weed.log"
+    identities_path = directory / "identities.json"
+    log_path = directory / f"weed-{attempt}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
@@ -155,6 +152,11 @@ def start_seaweedfs(directory: Path) -> SeaweedFSServer:
                 "-s3",
                 f"-s3.port={s3_port}",
                 f"-s3.config={identities_path}",
+                # Fixed default ports that two servers on one machine would fight over; the tests need neither.
+                "-s3.port.iceberg=0",
+                "-s3.port.lance=0",
+                # As on AWS: a put to a missing bucket fails instead of creating it.
+                "-s3.autoCreateBucket=false",
                 f"-master.port={master_port}",
                 f"-volume.port={volume_port}",
                 f"-volume.max={MAX_VOLUMES}",
@@ -167,11 +169,28 @@ def start_seaweedfs(directory: Path) -> SeaweedFSServer:
     server = SeaweedFSServer(directory, s3_port, access_key_id, secret_access_key, process)
     deadline = time.monotonic() + START_TIMEOUT_S
     while not _answers_s3(s3_port):
-        if process.poll() is not None or time.monotonic() > deadline:
+        if process.poll() is not None:
+            return None
+        if time.monotonic() > deadline:
             server.stop()
-            raise SeaweedFSError(f"SeaweedFS did not serve S3 on port {s3_port}; see {log_path}")
+            raise SeaweedFSError(
+                f"SeaweedFS did not serve S3 on port {s3_port} within {START_TIMEOUT_S} s; see {log_path}"
+            )
         time.sleep(0.1)
     return server
+
+
+def start_seaweedfs(directory: Path) -> SeaweedFSServer:
+    """Start SeaweedFS with its data under ``directory`` and wait until its S3 gateway answers."""
+    directory.mkdir(parents=True, exist_ok=True)
+    access_key_id = "test-" + secrets.token_hex(6)
+    secret_access_key = secrets.token_hex(20)
+    (directory / "identities.json").write_text(json.dumps(_identities(access_key_id, secret_access_key)))
+    for attempt in range(START_ATTEMPTS):
+        server = _launch(directory, access_key_id, secret_access_key, attempt)
+        if server is not None:
+            return server
+    raise SeaweedFSError(f"SeaweedFS exited at start {START_ATTEMPTS} times; see the logs in {directory}")
 
 
 @contextmanager
