@@ -71,10 +71,6 @@ def _info(meta: ObjectMeta) -> ObjectInfo:
     return ObjectInfo(key=meta["path"], size_bytes=meta["size"], etag=meta["e_tag"], modified_at=meta["last_modified"])
 
 
-def _write_all(file: BinaryIO, chunk: bytes) -> None:
-    file.write(chunk)
-
-
 class S3MediaStore(MediaStore):
     backend = "s3"
 
@@ -204,7 +200,7 @@ class S3MediaStore(MediaStore):
         file: BinaryIO = await asyncio.to_thread(temporary.open, "xb")
         try:
             async for chunk in stream.chunks:
-                await asyncio.to_thread(_write_all, file, chunk)
+                await asyncio.to_thread(file.write, chunk)
             await asyncio.to_thread(file.close)
             await asyncio.to_thread(temporary.replace, path)
         except BaseException:
