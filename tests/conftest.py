@@ -1,7 +1,7 @@
 """Fixtures shared by every test.
 
 - ``isolated_job_env`` (autouse): each test gets its own job store file and ``MEDIA_ROOT`` under ``tmp_path``, no
-  inherited store/deploy/API settings, and the process's store is closed after the test (sync or async).
+  inherited store/deploy/API/media settings, and the process's job and media stores are closed after the test.
 - ``store_env``: parametrised ``local`` / ``turso-http`` / ``turso-ws``; sets the environment so that
   ``get_job_store()`` (and any subprocess started with ``os.environ``) reaches that backend on a fresh, empty
   database (a real sqld per test for turso), and yields the backend name.
@@ -16,19 +16,29 @@ from pathlib import Path
 import pytest
 
 from common.jobs import close_job_store
+from common.media_store import close_media_store
 from tests.support.sqld import running_sqld
 
 STORE_ENV_VARIABLES = ("JOB_STORE_BACKEND", "DEPLOY_ENV", "TURSO_DATABASE_URL", "TURSO_AUTH_TOKEN", "API_TOKEN")
+MEDIA_ENV_VARIABLES = (
+    "MEDIA_BACKEND",
+    "S3_BUCKET",
+    "S3_ENDPOINT_URL",
+    "S3_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+)
 STORE_BACKENDS = ("local", "turso-http", "turso-ws")
 
 
 @pytest.fixture(autouse=True)
 async def isolated_job_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
-    for name in STORE_ENV_VARIABLES:
+    for name in STORE_ENV_VARIABLES + MEDIA_ENV_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("JOB_STORE_PATH", str(tmp_path / "jobs.sqlite3"))
     monkeypatch.setenv("MEDIA_ROOT", str(tmp_path / "media"))
     yield
+    await close_media_store()
     await close_job_store()
 
 

@@ -1,4 +1,4 @@
-"""``create_app()``: the Starlette application, its lifespan (the job store) and its middleware."""
+"""``create_app()``: the Starlette application, its lifespan (the job and media stores) and its middleware."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from common.jobs import close_job_store, get_job_store
+from common.media_store import check_media_identity, close_media_store, get_media_store
 from web import openapi, static_files
 from web.auth import BearerTokenMiddleware, configured_token
 from web.errors import EXCEPTION_HANDLERS
@@ -23,10 +24,12 @@ logger = logging.getLogger(__name__)
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     # Opened at start-up so a misconfigured store stops the process at once instead of failing every request.
-    await get_job_store()
+    job_store = await get_job_store()
     try:
+        await check_media_identity(job_store, await get_media_store())
         yield
     finally:
+        await close_media_store()
         await close_job_store()
 
 

@@ -9,7 +9,8 @@ import sys
 from collections.abc import Sequence
 
 from common.errors import AppError
-from common.jobs import close_job_store
+from common.jobs import close_job_store, get_job_store
+from common.media_store import check_media_identity, close_media_store, get_media_store
 from workers.settings import build_parser, settings_from_args
 from workers.worker import Worker
 
@@ -18,8 +19,10 @@ logger = logging.getLogger("workers")
 
 async def _serve(worker: Worker) -> None:
     try:
+        await check_media_identity(await get_job_store(), await get_media_store())
         await worker.run()
     finally:
+        await close_media_store()
         await close_job_store()
     if not worker.threads_ended:
         # asyncio.run would wait for the default executor's threads, and a handler thread that ignores

@@ -60,6 +60,11 @@ INSERT_SCHEMA_VERSION = "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema
 
 READ_META = "SELECT key, value FROM meta WHERE key IN ('store_id', 'schema_version')"
 
+#: The media store every process of this job store must use: the first process to ask records its media store's
+#: id; every process reads back the one recorded. ``meta`` is a key/value table, so this needs no migration.
+INSERT_MEDIA_STORE_ID = "INSERT OR IGNORE INTO meta (key, value) VALUES ('media_store_id', :media_store_id)"
+SELECT_MEDIA_STORE_ID = "SELECT value FROM meta WHERE key = 'media_store_id'"
+
 #: Numbered migrations, applied in order. Never edit a released one: add the next number.
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (

@@ -360,6 +360,14 @@ class SqlJobStore(JobStore):
         rows = await self._execute(sql.SELECT_ASSET_VERSIONS, {"asset_id": asset_id})
         return [asset_version_from_row(row) for row in rows]
 
+    # -- the media store bound to this job store ------------------------------------------------------------
+
+    async def record_media_store_id(self, media_store_id: str) -> str:
+        _, rows = await self._batch(
+            [(sql.INSERT_MEDIA_STORE_ID, {"media_store_id": media_store_id}), (sql.SELECT_MEDIA_STORE_ID, {})]
+        )
+        return str(rows[0][0])
+
     # -- lifecycle -------------------------------------------------------------------------------------------
 
     async def close(self) -> None:

@@ -135,6 +135,13 @@ class JobStore(ABC):
     async def get_asset_versions(self, asset_id: str) -> list[AssetVersion]:
         """Oldest first; empty for an unknown asset."""
 
+    # -- the media store bound to this job store ------------------------------------------------------------
+
+    @abstractmethod
+    async def record_media_store_id(self, media_store_id: str) -> str:
+        """Record ``media_store_id`` as the media store of this job store unless one is recorded already; return the
+        recorded id (the given one on the first call, the first caller's ever after)."""
+
     # -- lifecycle ------------------------------------------------------------------------------------------
 
     @abstractmethod

@@ -1,0 +1,102 @@
+"""The one way to reach the media store: ``store = await get_media_store()``.
+
+Selection mirrors the job store's: ``MEDIA_BACKEND`` (``local`` or ``s3``) wins; otherwise ``DEPLOY_ENV`` of
+``production``, ``staging`` or ``preview`` means s3 and anything else local. s3 without ``S3_BUCKET`` or its
+credentials is an error naming the variable, never a silent fall-back to local files: that is how a web and a
+worker end up on different media. Opening an s3 store probes the bucket, so a missing bucket or refused
+credentials stop the process at start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from common.config import media_root
+from common.errors import ConfigurationError
+from common.media_store.store import MediaStore
+
+logger = logging.getLogger(__name__)
+
+BACKENDS = ("local", "s3")
+S3_DEPLOY_ENVS = frozenset({"production", "staging", "preview"})
+
+_store: MediaStore | None = None
+_opening: asyncio.Future[MediaStore] | None = None
+
+
+def selected_backend() -> str:
+    """The backend the environment asks for; raises ``ConfigurationError`` for an unknown name."""
+    configured = os.environ.get("MEDIA_BACKEND", "").strip().lower()
+    if configured:
+        if configured not in BACKENDS:
+            raise ConfigurationError(
+                f"MEDIA_BACKEND={configured!r} is not a media store backend; use one of: {', '.join(BACKENDS)}"
+            )
+        return configured
+    deploy_env = os.environ.get("DEPLOY_ENV", "").strip().lower()
+    return "s3" if deploy_env in S3_DEPLOY_ENVS else "local"
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"the s3 media store needs {name}; set it, or set MEDIA_BACKEND=local")
+    return value
+
+
+async def open_configured_media_store() -> MediaStore:
+    """A new store as the environment describes it. Callers want ``get_media_store()`` instead."""
+    if selected_backend() == "s3":
+        from common.media_store.s3 import DEFAULT_REGION, S3MediaStore, S3Settings
+
+        bucket = _required("S3_BUCKET")
+        endpoint_url = os.environ.get("S3_ENDPOINT_URL", "").strip() or None
+        region = os.environ.get("S3_REGION", "").strip() if endpoint_url else _required("S3_REGION")
+        settings = S3Settings(
+            bucket=bucket,
+            endpoint_url=endpoint_url,
+            region=region or DEFAULT_REGION,
+            access_key_id=_required("AWS_ACCESS_KEY_ID"),
+            secret_access_key=_required("AWS_SECRET_ACCESS_KEY"),
+        )
+        return await S3MediaStore.open(settings)
+    from common.media_store.local import LocalMediaStore
+
+    return await LocalMediaStore.open(media_root())
+
+
+async def get_media_store() -> MediaStore:
+    """This process's store, opened on first use. Concurrent first calls share one opening, so one store."""
+    global _store, _opening
+    if _store is not None:
+        return _store
+    if _opening is None:
+        _opening = asyncio.ensure_future(open_configured_media_store())
+    opening = _opening
+    try:
+        # Shielded: a caller that gives up must not cancel the opening the others are waiting for.
+        store = await asyncio.shield(opening)
+    except BaseException:
+        if _opening is opening and opening.done():
+            _opening = None
+        raise
+    if _store is None:
+        _store = store
+        logger.info("media store: backend %s, location %s, store id %s", store.backend, store.location, store.store_id)
+    return _store
+
+
+async def close_media_store() -> None:
+    """Close this process's store (if one was opened); the next ``get_media_store()`` opens a fresh one."""
+    global _store, _opening
+    store, opening = _store, _opening
+    _store, _opening = None, None
+    if store is None and opening is not None:
+        try:
+            store = await opening
+        except Exception:
+            return
+    if store is not None:
+        await store.close()
