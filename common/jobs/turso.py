@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 SCHEMES = frozenset({"libsql", "wss", "ws", "https", "http"})
 REQUEST_TIMEOUT_S = 30.0
 RETRY_DELAYS_S = (0.1, 0.3, 1.0)
-#: How long a call keeps retrying while the server reports its database busy (another writer holds the lock).
+#: How long a call keeps retrying while the server reports itself busy (another writer holds the lock, or it sheds
+#: load with HTTP 429).
 BUSY_WAIT_S = 10.0
 BUSY_DELAY_S = 0.001
 BUSY_DELAY_MAX_S = 0.1
@@ -60,8 +61,11 @@ def _is_connection_error(exc: BaseException) -> bool:
 
 
 def _is_busy(exc: BaseException) -> bool:
+    """The server refused the call before applying it: its database is locked, or it sheds load (HTTP 429)."""
     text = str(exc)
-    return isinstance(exc, libsql_client.LibsqlError) and ("SQLITE_BUSY" in text or "database is locked" in text)
+    return isinstance(exc, libsql_client.LibsqlError) and (
+        "SQLITE_BUSY" in text or "database is locked" in text or "status 429" in text
+    )
 
 
 def _reason(exc: BaseException) -> str:

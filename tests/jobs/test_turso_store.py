@@ -9,6 +9,7 @@ import socket
 from pathlib import Path
 
 import jwt
+import libsql_client
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -142,3 +143,17 @@ async def test_a_server_that_never_answers_is_a_transient_error_that_says_so(
             await TursoJobStore.open(f"{transport}://127.0.0.1:{port}")
     assert raised.value.code == "store_unavailable"
     assert raised.value.transient
+
+
+@pytest.mark.parametrize(
+    ("message", "busy"),
+    [
+        ("SQLITE_BUSY: database is locked", True),
+        ("Server returned HTTP status 429", True),
+        ("Server returned HTTP status 503", False),
+        ("no such table: jobs", False),
+    ],
+)
+def test_refusals_before_applying_are_repeated_as_busy(message: str, busy: bool) -> None:
+    # A shed request (429) was never applied, so even a non-idempotent write may be sent again.
+    assert turso._is_busy(libsql_client.LibsqlError(message, "SERVER_ERROR")) is busy
