@@ -25,13 +25,13 @@ IDEMPOTENCY_KEY_HEADER = "idempotency-key"
 IDEMPOTENCY_KEY_MAX_CHARS = 255
 
 
-def positive_int_setting(name: str, default: int) -> int:
+def positive_int_setting(name: str, default: int, *, unit: str = "bytes") -> int:
     """A whole-number setting from the environment; a bad value is a configuration error, not a 500 later."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     if not raw.isdigit() or int(raw) < 1:
-        raise ConfigurationError(f"{name}={raw!r} must be a whole number of bytes, at least 1")
+        raise ConfigurationError(f"{name}={raw!r} must be a whole number of {unit}, at least 1")
     return int(raw)
 
 
