@@ -3,14 +3,18 @@
 The request body is parsed as it arrives; the ``file`` part is written to ``common.media.upload_path(upload_id)``
 (a generated name: the client's filename is kept only as metadata) and nothing is held in memory but one chunk.
 A body declared larger than the limit is refused before a byte of it is read, and one that turns out larger is
-refused as soon as it crosses the limit; the rest is never read and the partial file is removed.
+refused as soon as it crosses the limit; the rest is never read and the partial file is removed. When the disk
+under MEDIA_ROOT is full the answer is 507 ``insufficient_storage``, again with the partial file removed.
 """
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import anyio
 from python_multipart.exceptions import FormParserError
@@ -29,6 +33,7 @@ MAX_FILENAME_CHARS = 255
 MAX_PART_HEADER_BYTES = 8192
 # Room for the multipart boundaries and part headers around the file itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
+_NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def max_upload_bytes() -> int:
@@ -180,6 +185,25 @@ async def receive_upload(request: Request, upload_id: str) -> Upload:
             "on_end",
         )
     }
+    with _no_space_is_507():
+        return await _stream_to_file(request, upload_id, parser_state, callbacks, boundary)
+
+
+@contextmanager
+def _no_space_is_507() -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in _NO_SPACE_ERRNOS:
+            raise
+        raise ApiError(
+            507, "insufficient_storage", "the server has no room to store this upload now; try again later"
+        ) from exc
+
+
+async def _stream_to_file(
+    request: Request, upload_id: str, parser_state: _UploadParser, callbacks: dict[str, Any], boundary: bytes
+) -> Upload:
     path = upload_path(upload_id)
     await anyio.to_thread.run_sync(lambda: path.parent.mkdir(parents=True, exist_ok=True))
     file: BinaryIO = await anyio.to_thread.run_sync(path.open, "wb")
