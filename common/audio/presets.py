@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from common.errors import AppError
+from common.text import disallowed_character
 
 FORMATS = ("mp3", "m4a", "opus", "flac", "wav")
 LOSSY_FORMATS = ("mp3", "m4a", "opus")
@@ -301,8 +302,9 @@ def _tags(value: Any) -> dict[str, str]:
             raise RenderOptionsError(where, "must be a string")
         if len(text) > TAG_MAX_CHARS[name]:
             raise RenderOptionsError(where, f"must be at most {TAG_MAX_CHARS[name]} characters")
-        if any(ord(char) < 32 and char not in "\n\t" for char in text):
-            raise RenderOptionsError(where, "must not contain control characters")
+        refused_character = disallowed_character(text)
+        if refused_character is not None:
+            raise RenderOptionsError(where, f"must not contain {refused_character}")
         tags[name] = text
     return tags
 

@@ -61,3 +61,21 @@ async def test_paired_surrogates_and_other_text_still_pass(client: httpx.AsyncCl
     job = await store.get_job(response.json()["jobId"])
     assert job is not None
     assert job.payload["tags"]["title"] == "\U0001f3a7 café"
+
+
+REFUSED_IN_NAMES = ["nul\x00byte", "evil\u202egnp", "zero\u200bwidth"]
+
+
+@pytest.mark.parametrize("title", REFUSED_IN_NAMES)
+async def test_ingest_titles_and_render_tags_refuse_the_same_characters(
+    client: httpx.AsyncClient, store: JobStore, title: str
+) -> None:
+    upload = await client.post(
+        "/api/audio/ingest", files={"file": ("talk.wav", b"RIFF" + bytes(100))}, data={"title": title}
+    )
+    assert_error(upload, 400, "invalid_field", "title")
+    asset_id = (await make_asset(store, [60.0]))[0].asset_id
+    render = await client.post("/api/render", json={"assetId": asset_id, "format": "wav", "tags": {"title": title}})
+    error = assert_error(render, 422, "invalid_render_options", "tags.title")
+    assert upload.json()["error"]["message"].split("must not contain ")[1] in error["message"]
+    assert [job.type for job in await store.list_jobs()] == ["ingest"]

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from common.ids import new_id
 from common.jobs import JobType, get_job_store
+from common.text import disallowed_character
 from web.errors import ApiError
 from web.inputs import check_query, idempotency_key
 from web.routes.jobs import created_response, poll_routes
@@ -22,9 +23,13 @@ MAX_TITLE_CHARS = 200
 
 
 def _title(upload: Upload) -> str:
+    """The title the client gave, runs of whitespace made one space; held to the rule render tags follow."""
     raw = upload.fields.get("title", "")
     if len(raw) > MAX_TITLE_CHARS:
         raise ApiError(400, "invalid_field", f"title: must be at most {MAX_TITLE_CHARS} characters", field="title")
+    refused_character = disallowed_character(raw)
+    if refused_character is not None:
+        raise ApiError(400, "invalid_field", f"title: must not contain {refused_character}", field="title")
     return " ".join(raw.split()) or upload.filename
 
 
