@@ -14,6 +14,7 @@ from web import openapi, static_files
 from web.auth import BearerTokenMiddleware, configured_token
 from web.errors import EXCEPTION_HANDLERS
 from web.inputs import max_json_bytes
+from web.peaks_cache import RescaledPeaksCache, peaks_cache_bytes
 from web.routes import ROUTES
 from web.uploads import max_upload_bytes
 
@@ -39,9 +40,11 @@ def create_app() -> Starlette:
     middleware = [Middleware(BearerTokenMiddleware, token=token)] if token else []
     if not token:
         logger.info("API_TOKEN is not set: /api and /media are open")
-    return Starlette(
+    app = Starlette(
         routes=[*ROUTES, *openapi.ROUTES, *static_files.ROUTES],
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
+    app.state.rescaled_peaks = RescaledPeaksCache(peaks_cache_bytes())
+    return app

@@ -8,23 +8,21 @@ included) and only a file whose resolved place is under one of ``SERVED_TOP_FOLD
 only until ingest has read them, and no spelling of their path reaches them.
 
 A peaks file can be asked for at a coarser zoom level with ``?samplesPerPixel=N`` (a multiple of the stored
-resolution); ``?download=1`` asks the browser to save the file rather than play it.
+resolution), rescaled off the event loop and cached (``web.peaks_cache``); ``?download=1`` asks the browser to
+save the file rather than play it.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from pathlib import Path
-from typing import Any
 
 import anyio
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, MalformedRangeHeader, RangeNotSatisfiable, Response
+from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable, Response
 from starlette.routing import Route
 
-from common.audio.peaks import rescale_peaks
 from common.config import media_root
 from common.media import resolve_media_url_path
 from web.errors import ApiError, error_response, not_found
@@ -95,12 +93,6 @@ def _download(request: Request) -> bool:
     return raw == "1"
 
 
-def _rescaled_peaks(path: Path, samples_per_pixel: int) -> dict[str, Any]:
-    with path.open("rb") as file:
-        peaks = json.load(file)
-    return rescale_peaks(peaks, samples_per_pixel)
-
-
 def _range_error(request: Request, size_bytes: int) -> Response | None:
     """A JSON answer for a Range header ``FileResponse`` would refuse in plain text, else ``None``."""
     header = request.headers.get("range")
@@ -131,10 +123,10 @@ async def get_media(request: Request) -> Response:
                 400, "invalid_parameter", "samplesPerPixel applies to peaks files only", field="samplesPerPixel"
             )
         try:
-            peaks = await anyio.to_thread.run_sync(_rescaled_peaks, path, samples_per_pixel)
+            peaks_json = await request.app.state.rescaled_peaks.get(path, stat_result, samples_per_pixel)
         except ValueError as exc:
             raise ApiError(400, "invalid_parameter", f"samplesPerPixel: {exc}", field="samplesPerPixel") from exc
-        return JSONResponse(peaks)
+        return Response(peaks_json, media_type="application/json")
     range_error = _range_error(request, stat_result.st_size)
     if range_error is not None:
         return range_error
