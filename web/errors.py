@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from common.audio.presets import RenderOptionsError
-from common.errors import AppError, EditListError, MediaError, StoreError
+from common.errors import AppError, EditListError, IdempotencyKeyReused, MediaError, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ _STATUS_BY_ERROR_CLASS: tuple[tuple[type[AppError], int], ...] = (
     (EditListError, 422),
     (RenderOptionsError, 422),
     (MediaError, 422),
+    (IdempotencyKeyReused, 422),
     (StoreError, 503),
 )
 

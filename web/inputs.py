@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterable
@@ -145,6 +146,13 @@ def idempotency_key(request: Request) -> str | None:
             f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_CHARS} printable ASCII characters",
         )
     return value
+
+
+def request_fingerprint(request_content: Any) -> str:
+    """A digest of what a create request asks for, kept with its ``Idempotency-Key``: the same key sent with a
+    request of another fingerprint is refused (422) rather than answered with the first request's job."""
+    canonical = json.dumps(request_content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _refuse_constant(name: str) -> Any:

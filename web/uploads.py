@@ -10,6 +10,7 @@ under MEDIA_ROOT is full the answer is 507 ``insufficient_storage``, again with 
 from __future__ import annotations
 
 import errno
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ class Upload:
     upload_id: str
     path: Path
     size_bytes: int
+    sha256: str
     filename: str
     fields: dict[str, str] = field(default_factory=dict)
 
@@ -207,6 +209,7 @@ async def _stream_to_file(
     path = upload_path(upload_id)
     await anyio.to_thread.run_sync(lambda: path.parent.mkdir(parents=True, exist_ok=True))
     file: BinaryIO = await anyio.to_thread.run_sync(path.open, "wb")
+    digest = hashlib.sha256()
     try:
         try:
             parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
@@ -214,7 +217,7 @@ async def _stream_to_file(
                 parser.write(chunk)
                 data = parser_state.take_file_data()
                 if data:
-                    await anyio.to_thread.run_sync(file.write, data)
+                    await anyio.to_thread.run_sync(_write_and_digest, file, digest, data)
             parser.finalize()
         except FormParserError as exc:
             raise ApiError(400, "invalid_multipart", f"the multipart body is malformed: {exc}") from exc
@@ -233,9 +236,15 @@ async def _stream_to_file(
         upload_id=upload_id,
         path=path,
         size_bytes=parser_state.file_bytes,
+        sha256=digest.hexdigest(),
         filename=parser_state.filename or "",
         fields=parser_state.fields,
     )
+
+
+def _write_and_digest(file: BinaryIO, digest: hashlib._Hash, data: bytes) -> None:
+    file.write(data)
+    digest.update(data)
 
 
 def _check_complete(state: _UploadParser) -> None:

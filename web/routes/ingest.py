@@ -13,7 +13,7 @@ from common.ids import new_id
 from common.jobs import JobType, get_job_store
 from common.text import disallowed_character
 from web.errors import ApiError
-from web.inputs import check_query, idempotency_key
+from web.inputs import check_query, idempotency_key, request_fingerprint
 from web.routes.jobs import created_response, poll_routes
 from web.uploads import Upload, receive_upload
 
@@ -45,7 +45,10 @@ async def create_ingest(request: Request) -> Response:
             "title": _title(upload),
         }
         store = await get_job_store()
-        job, created = await store.create_job(JobType.INGEST, payload, idempotency_key=key)
+        fingerprint = request_fingerprint([upload.sha256, upload.filename, upload.fields])
+        job, created = await store.create_job(
+            JobType.INGEST, payload, idempotency_key=key, request_fingerprint=fingerprint
+        )
     except BaseException:
         await anyio.to_thread.run_sync(lambda: upload.path.unlink(missing_ok=True))
         raise

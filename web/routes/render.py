@@ -12,7 +12,7 @@ from starlette.types import Scope
 
 from common.audio.presets import parse_render_options, render_catalogue_to_json, render_options_to_json
 from common.jobs import JobType, get_job_store
-from web.inputs import check_fields, check_query, idempotency_key, read_json_object
+from web.inputs import check_fields, check_query, idempotency_key, read_json_object, request_fingerprint
 from web.routes.assets import requested_asset_version
 from web.routes.jobs import created_response, poll_routes
 
@@ -31,7 +31,9 @@ async def create_render(request: Request) -> Response:
     options = parse_render_options({name: value for name, value in body.items() if name not in ASSET_FIELDS})
     payload = {"assetId": version.asset_id, "version": version.version, **render_options_to_json(options)}
     store = await get_job_store()
-    job, created = await store.create_job(JobType.RENDER, payload, idempotency_key=key)
+    job, created = await store.create_job(
+        JobType.RENDER, payload, idempotency_key=key, request_fingerprint=request_fingerprint(body)
+    )
     if created:
         logger.info(
             "job %s: render to %s queued for asset %s version %d",
