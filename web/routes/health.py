@@ -10,14 +10,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from common.jobs import JobStatus, JobStore, get_job_store
+from common.jobs import JobStatus, JobStore
 from web.auth import is_authorized
 from web.inputs import check_query
+from web.store_deadline import request_job_store
 
 
 async def healthz(request: Request) -> Response:
     check_query(request)
-    store = await get_job_store()
+    store = await request_job_store()
     body: dict[str, Any] = {"status": "ok", "store": {"backend": store.backend, "storeId": store.store_id}}
     if is_authorized(request.scope):
         body.update(await _job_counts(store))

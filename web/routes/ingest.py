@@ -10,11 +10,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from common.ids import new_id
-from common.jobs import JobType, get_job_store
+from common.jobs import JobType
 from common.text import disallowed_character
 from web.errors import ApiError
 from web.inputs import check_query, idempotency_key, request_fingerprint
 from web.routes.jobs import created_response, poll_routes
+from web.store_deadline import request_job_store
 from web.uploads import Upload, receive_upload
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ async def create_ingest(request: Request) -> Response:
             "filename": upload.filename,
             "title": _title(upload),
         }
-        store = await get_job_store()
+        store = await request_job_store()
         fingerprint = request_fingerprint([upload.sha256, upload.filename, upload.fields])
         job, created = await store.create_job(
             JobType.INGEST, payload, idempotency_key=key, request_fingerprint=fingerprint

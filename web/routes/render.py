@@ -11,10 +11,11 @@ from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from common.audio.presets import parse_render_options, render_catalogue_to_json, render_options_to_json
-from common.jobs import JobType, get_job_store
+from common.jobs import JobType
 from web.inputs import check_fields, check_query, idempotency_key, read_json_object, request_fingerprint
 from web.routes.assets import requested_asset_version
 from web.routes.jobs import created_response, poll_routes
+from web.store_deadline import request_job_store
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ async def create_render(request: Request) -> Response:
     version = await requested_asset_version(body)
     options = parse_render_options({name: value for name, value in body.items() if name not in ASSET_FIELDS})
     payload = {"assetId": version.asset_id, "version": version.version, **render_options_to_json(options)}
-    store = await get_job_store()
+    store = await request_job_store()
     job, created = await store.create_job(
         JobType.RENDER, payload, idempotency_key=key, request_fingerprint=request_fingerprint(body)
     )
