@@ -398,6 +398,7 @@ def _paths() -> dict[str, Any]:
                     {
                         "400": _error("No `file` field, an empty file, an unknown field or a malformed body"),
                         "413": _error("The file is over MAX_UPLOAD_BYTES"),
+                        "422": _error("The Idempotency-Key was used before with a different upload"),
                         "415": _error("The body is not multipart/form-data"),
                     }
                 ),
