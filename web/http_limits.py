@@ -10,7 +10,8 @@ connection that never finishes its head is held for ever. ``BoundedHttpToolsProt
   else the connection is closed. Bodies have no such deadline: a large upload may arrive as slowly as it must.
 
 An unterminated head is measured as it arrives, one read at a time, so its memory stays under the limit plus one
-read. The refusals are the API's JSON errors, and the connection is closed after them.
+read. The refusals are the API's JSON errors, and the connection is closed after them; so is uvicorn's 503 for a
+request beyond ``MAX_CONNECTIONS`` (``too_many_connections``, with ``Retry-After``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.flow_control import service_unavailable
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
 from web.inputs import positive_int_setting
@@ -37,6 +40,32 @@ DEFAULT_KEEP_ALIVE_TIMEOUT_S = 5
 DEFAULT_MAX_CONNECTIONS = 1000
 # Per header in the head: ": " between name and value and the CRLF after it.
 _HEADER_FRAMING_BYTES = 4
+
+
+# What a client refused for want of connections is told to wait before trying again.
+CONNECTIONS_RETRY_AFTER_S = 1
+
+
+def _json_error(code: str, message: str) -> bytes:
+    return json.dumps({"error": {"code": code, "message": message}}).encode()
+
+
+async def too_many_connections(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    """The answer to a request beyond ``MAX_CONNECTIONS``, in the API's error shape rather than uvicorn's text."""
+    body = _json_error("too_many_connections", "the server has too many open connections; try again shortly")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(CONNECTIONS_RETRY_AFTER_S).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 @dataclass(frozen=True)
@@ -137,13 +166,17 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._disarm_header_deadline()
         super().on_headers_complete()
 
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        # uvicorn picks its own text 503 app when MAX_CONNECTIONS is reached; ours answers in the API's shape.
+        super()._start_asgi_task(cycle, too_many_connections if app is service_unavailable else app)
+
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to a parser error; a refusal of ours (raised from a callback) goes out instead."""
         if self.refusal is None:
             super().send_400_response(msg)
             return
         status_code, code, message = self.refusal
-        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        body = _json_error(code, message)
         logger.warning("refused a request head from %s: %s", self.client, message)
         self.transport.write(
             b"".join(

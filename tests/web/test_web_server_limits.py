@@ -99,6 +99,12 @@ def test_a_half_sent_request_is_closed_after_the_header_deadline() -> None:
             half_sent.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n")
             assert read_until_closed(half_sent) == b""
             assert read_until_closed(silent) == b""
+        # On a kept-alive connection the deadline starts again with the next request's first byte.
+        with closing(connect(server)) as kept_alive:
+            kept_alive.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\nGET /healthz HTTP/1.1\r\n")
+            answer = read_until_closed(kept_alive)
+            assert answer.startswith(b"HTTP/1.1 200 ")
+            assert answer.count(b"HTTP/1.1 ") == 1
         assert server.health()["status"] == "ok"
 
 
@@ -109,7 +115,10 @@ def test_connections_above_the_limit_get_503() -> None:
         try:
             wait_for_connections(server, limit)
             with httpx.Client(base_url=server.base_url, timeout=10) as http:
-                assert http.get("/healthz").status_code == 503
+                refused = http.get("/healthz")
+                assert refused.status_code == 503
+                assert refused.json()["error"]["code"] == "too_many_connections"
+                assert refused.headers["retry-after"].isdigit()
         finally:
             for sock in idle:
                 sock.close()
