@@ -28,8 +28,11 @@ def is_authorized(scope: Scope) -> bool:
     token = configured_token()
     if token is None:
         return True
-    presented = _presented_token(scope)
-    return presented is not None and hmac.compare_digest(presented, token.encode())
+    return _presents(_presented_token(scope), token.encode())
+
+
+def _presents(presented: bytes | None, token: bytes) -> bool:
+    return presented is not None and hmac.compare_digest(presented, token)
 
 
 def _presented_token(scope: Scope) -> bytes | None:
@@ -52,7 +55,7 @@ class BearerTokenMiddleware:
             await self.app(scope, receive, send)
             return
         presented = _presented_token(scope)
-        if presented is not None and hmac.compare_digest(presented, self.token):
+        if _presents(presented, self.token):
             await self.app(scope, receive, send)
             return
         message = "send Authorization: Bearer <token>" if presented is None else "the bearer token is not valid"
