@@ -54,3 +54,9 @@ class JobCancelled(AppError):
     """Raised inside a handler when its job was cancelled or its lease was lost; the work must stop."""
 
     code = "cancelled"
+
+
+class IdempotencyKeyReused(AppError):
+    """An idempotency key already used for a job was sent again with a different request."""
+
+    code = "idempotency_key_reused"

@@ -39,6 +39,7 @@ from typing import Any
 
 from common.errors import AppError
 from common.rules import ChoiceRule, NumberRule, TextRule
+from common.text import disallowed_character
 
 FORMATS = ("mp3", "m4a", "opus", "flac", "wav")
 LOSSY_FORMATS = ("mp3", "m4a", "opus")
@@ -308,8 +309,9 @@ def _tag_text(text: Any, where: str, max_chars: int) -> str:
         raise RenderOptionsError(where, "must be a string")
     if len(text) > max_chars:
         raise RenderOptionsError(where, f"must be at most {max_chars} characters")
-    if any(ord(char) < 32 and char not in "\n\t" for char in text):
-        raise RenderOptionsError(where, "must not contain control characters")
+    refused_character = disallowed_character(text)
+    if refused_character is not None:
+        raise RenderOptionsError(where, f"must not contain {refused_character}")
     return text
 
 

@@ -1,6 +1,7 @@
 """``python -m web``: serve the app with uvicorn on ``HOST`` (127.0.0.1) and ``PORT`` (8000; honcho sets it).
 
-uvloop and httptools are used when installed (``uvicorn[standard]``): together they more than double the
+uvloop is used when installed; httptools (``uvicorn[standard]``) always, under ``web.http_limits``'s bounds on
+request heads, header time, idle keep-alive and concurrent connections. Together they more than double the
 requests per second of the pure-Python defaults. ``ACCESS_LOG=1`` turns on uvicorn's access log.
 """
 
@@ -9,9 +10,12 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+from functools import partial
 from typing import Any
 
 import uvicorn
+
+from web.http_limits import BoundedHttpToolsProtocol, ServerLimits
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -19,9 +23,12 @@ DEFAULT_PORT = 8000
 
 def uvicorn_options() -> dict[str, Any]:
     """The server settings, shared with ``bench/`` so a reference app runs under exactly the same ones."""
+    limits = ServerLimits.from_env()
     return {
         "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        "http": "httptools" if importlib.util.find_spec("httptools") else "h11",
+        "http": partial(BoundedHttpToolsProtocol, limits=limits),
+        "timeout_keep_alive": limits.keep_alive_timeout_s,
+        "limit_concurrency": limits.max_connections,
         "access_log": os.environ.get("ACCESS_LOG", "") == "1",
         "proxy_headers": False,
         "log_config": None,

@@ -41,7 +41,10 @@ def poll(description: str, headers: dict[str, Any] | None = None) -> dict[str, A
 
 LOCATION = {"Location": {"description": "The job's poll URL", "schema": {"type": "string"}}}
 BAD_QUERY = error("An unknown or malformed query parameter (`unknown_parameter`, `invalid_parameter`)")
-COMMON_ERRORS = {"400": BAD_QUERY, "503": error("The job store is unavailable; try again")}
+COMMON_ERRORS = {
+    "400": BAD_QUERY,
+    "503": error("The job store is unavailable or did not answer within STORE_DEADLINE_S; see Retry-After"),
+}
 
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",

@@ -15,7 +15,9 @@ from web import openapi, static_files
 from web.auth import BearerTokenMiddleware, configured_token
 from web.errors import EXCEPTION_HANDLERS
 from web.inputs import max_json_bytes
+from web.peaks_cache import RescaledPeaksCache, peaks_cache_bytes
 from web.routes import ROUTES
+from web.store_deadline import StoreDeadlineMiddleware, store_deadline_s
 from web.uploads import max_upload_bytes
 
 logger = logging.getLogger(__name__)
@@ -39,12 +41,16 @@ def create_app() -> Starlette:
     max_json_bytes()
     static_files.register_content_types()
     token = configured_token()
-    middleware = [Middleware(BearerTokenMiddleware, token=token)] if token else []
+    middleware = [Middleware(StoreDeadlineMiddleware, deadline_s=store_deadline_s())]
+    if token:
+        middleware.append(Middleware(BearerTokenMiddleware, token=token))
     if not token:
         logger.info("API_TOKEN is not set: /api and /media are open")
-    return Starlette(
+    app = Starlette(
         routes=[*ROUTES, *openapi.ROUTES, *static_files.ROUTES],
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
+    app.state.rescaled_peaks = RescaledPeaksCache(peaks_cache_bytes())
+    return app

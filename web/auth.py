@@ -1,6 +1,7 @@
 """Optional bearer token for ``/api`` and ``/media``: set ``API_TOKEN`` and every request there must carry
 ``Authorization: Bearer <token>``. Unset means open, for local use. The health check, the OpenAPI document and
-the page itself stay open so a load balancer and a browser can reach them."""
+the page itself stay open so a load balancer and a browser can reach them; the health check's job counts are
+shown only to a request that carries the token (``is_authorized``)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,18 @@ def configured_token() -> str | None:
 
 def _is_protected(path: str) -> bool:
     return path.startswith(PROTECTED_PREFIXES) or path in ("/api", "/media")
+
+
+def is_authorized(scope: Scope) -> bool:
+    """Whether this request may see what ``API_TOKEN`` protects: always when no token is configured."""
+    token = configured_token()
+    if token is None:
+        return True
+    return _presents(_presented_token(scope), token.encode())
+
+
+def _presents(presented: bytes | None, token: bytes) -> bool:
+    return presented is not None and hmac.compare_digest(presented, token)
 
 
 def _presented_token(scope: Scope) -> bytes | None:
@@ -42,7 +55,7 @@ class BearerTokenMiddleware:
             await self.app(scope, receive, send)
             return
         presented = _presented_token(scope)
-        if presented is not None and hmac.compare_digest(presented, self.token):
+        if _presents(presented, self.token):
             await self.app(scope, receive, send)
             return
         message = "send Authorization: Bearer <token>" if presented is None else "the bearer token is not valid"

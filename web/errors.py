@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from common.errors import AppError, EditListError, MediaError, StoreError
+from common.errors import AppError, EditListError, IdempotencyKeyReused, MediaError, StoreError
 from common.render_options import RenderOptionsError
 
 logger = logging.getLogger(__name__)
@@ -25,8 +25,12 @@ _STATUS_BY_ERROR_CLASS: tuple[tuple[type[AppError], int], ...] = (
     (EditListError, 422),
     (RenderOptionsError, 422),
     (MediaError, 422),
+    (IdempotencyKeyReused, 422),
     (StoreError, 503),
 )
+
+# What a 503 from the store tells a client to wait before trying again.
+STORE_RETRY_AFTER_S = 5
 
 _CODE_BY_STATUS = {
     400: "bad_request",
@@ -85,7 +89,12 @@ async def app_error_handler(request: Request, exc: Exception) -> Response:
         return await unexpected_error_handler(request, exc)
     if status_code >= 500:
         logger.warning("%s %s failed: %s: %s", request.method, request.url.path, exc.code, exc.message)
-        return error_response(status_code, exc.code, "The job store is unavailable; try again shortly.")
+        return error_response(
+            status_code,
+            exc.code,
+            "The job store is unavailable; try again shortly.",
+            headers={"Retry-After": str(STORE_RETRY_AFTER_S)},
+        )
     return error_response(status_code, exc.code, exc.message, field=getattr(exc, "field", None))
 
 

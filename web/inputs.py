@@ -3,12 +3,15 @@
 - Query parameters a route does not declare are refused (400 ``unknown_parameter`` naming the first one), so a
   misspelt ``?limt=5`` is an error rather than silently ignored.
 - JSON bodies must say ``application/json`` (415), stay under ``MAX_JSON_BYTES`` (413, decided from
-  ``Content-Length`` or while reading, before parsing) and parse to an object (400 ``invalid_json``).
+  ``Content-Length`` or while reading, before parsing) and parse to an object (400 ``invalid_json``). A string
+  (key or value) holding a lone UTF-16 surrogate such as ``"\\ud800"`` is valid JSON but not text: no store or
+  encoder can keep it, so it is refused here, for every route, as 400 ``invalid_text``.
 - Ids of any shape other than ``new_id()``'s are answered 404 without a store lookup.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterable
@@ -25,13 +28,13 @@ IDEMPOTENCY_KEY_HEADER = "idempotency-key"
 IDEMPOTENCY_KEY_MAX_CHARS = 255
 
 
-def positive_int_setting(name: str, default: int) -> int:
+def positive_int_setting(name: str, default: int, *, unit: str = "bytes") -> int:
     """A whole-number setting from the environment; a bad value is a configuration error, not a 500 later."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     if not raw.isdigit() or int(raw) < 1:
-        raise ConfigurationError(f"{name}={raw!r} must be a whole number of bytes, at least 1")
+        raise ConfigurationError(f"{name}={raw!r} must be a whole number of {unit}, at least 1")
     return int(raw)
 
 
@@ -92,7 +95,34 @@ async def read_json_object(request: Request) -> dict[str, Any]:
         raise ApiError(400, "invalid_json", f"the request body is not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+    if _holds_lone_surrogate(value):
+        raise ApiError(400, "invalid_text", "the request body holds a lone UTF-16 surrogate escape, which is not text")
     return value
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    """Whether any key or string in the parsed body is not encodable as UTF-8 (only lone surrogates are not).
+
+    Walked with a stack, not recursion: the parser accepts nesting deeper than a recursive walk could follow."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            strings: list[str] = [item]
+        elif isinstance(item, dict):
+            strings = list(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            strings = []
+            pending.extend(item)
+        else:
+            continue
+        for text in strings:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
 
 
 def check_fields(body: dict[str, Any], allowed: Iterable[str], required: Iterable[str]) -> None:
@@ -116,6 +146,13 @@ def idempotency_key(request: Request) -> str | None:
             f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_CHARS} printable ASCII characters",
         )
     return value
+
+
+def request_fingerprint(request_content: Any) -> str:
+    """A digest of what a create request asks for, kept with its ``Idempotency-Key``: the same key sent with a
+    request of another fingerprint is refused (422) rather than answered with the first request's job."""
+    canonical = json.dumps(request_content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _refuse_constant(name: str) -> Any:

@@ -3,14 +3,19 @@
 The request body is parsed as it arrives; the ``file`` part is written to ``common.media.upload_path(upload_id)``
 (a generated name: the client's filename is kept only as metadata) and nothing is held in memory but one chunk.
 A body declared larger than the limit is refused before a byte of it is read, and one that turns out larger is
-refused as soon as it crosses the limit; the rest is never read and the partial file is removed.
+refused as soon as it crosses the limit; the rest is never read and the partial file is removed. When the disk
+under MEDIA_ROOT is full the answer is 507 ``insufficient_storage``, again with the partial file removed.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import anyio
 from python_multipart.exceptions import FormParserError
@@ -29,6 +34,7 @@ MAX_FILENAME_CHARS = 255
 MAX_PART_HEADER_BYTES = 8192
 # Room for the multipart boundaries and part headers around the file itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
+_NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def max_upload_bytes() -> int:
@@ -42,6 +48,7 @@ class Upload:
     upload_id: str
     path: Path
     size_bytes: int
+    sha256: str
     filename: str
     fields: dict[str, str] = field(default_factory=dict)
 
@@ -180,9 +187,29 @@ async def receive_upload(request: Request, upload_id: str) -> Upload:
             "on_end",
         )
     }
+    with _no_space_is_507():
+        return await _stream_to_file(request, upload_id, parser_state, callbacks, boundary)
+
+
+@contextmanager
+def _no_space_is_507() -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in _NO_SPACE_ERRNOS:
+            raise
+        raise ApiError(
+            507, "insufficient_storage", "the server has no room to store this upload now; try again later"
+        ) from exc
+
+
+async def _stream_to_file(
+    request: Request, upload_id: str, parser_state: _UploadParser, callbacks: dict[str, Any], boundary: bytes
+) -> Upload:
     path = upload_path(upload_id)
     await anyio.to_thread.run_sync(lambda: path.parent.mkdir(parents=True, exist_ok=True))
     file: BinaryIO = await anyio.to_thread.run_sync(path.open, "wb")
+    digest = hashlib.sha256()
     try:
         try:
             parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
@@ -190,7 +217,7 @@ async def receive_upload(request: Request, upload_id: str) -> Upload:
                 parser.write(chunk)
                 data = parser_state.take_file_data()
                 if data:
-                    await anyio.to_thread.run_sync(file.write, data)
+                    await anyio.to_thread.run_sync(_write_and_digest, file, digest, data)
             parser.finalize()
         except FormParserError as exc:
             raise ApiError(400, "invalid_multipart", f"the multipart body is malformed: {exc}") from exc
@@ -209,9 +236,15 @@ async def receive_upload(request: Request, upload_id: str) -> Upload:
         upload_id=upload_id,
         path=path,
         size_bytes=parser_state.file_bytes,
+        sha256=digest.hexdigest(),
         filename=parser_state.filename or "",
         fields=parser_state.fields,
     )
+
+
+def _write_and_digest(file: BinaryIO, digest: hashlib._Hash, data: bytes) -> None:
+    file.write(data)
+    digest.update(data)
 
 
 def _check_complete(state: _UploadParser) -> None:

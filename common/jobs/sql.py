@@ -107,6 +107,8 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    # What the request that first used an idempotency key asked for, so a reuse with another request is refused.
+    (2, ("ALTER TABLE jobs ADD COLUMN request_fingerprint TEXT",)),
 )
 
 LATEST_SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -127,14 +129,17 @@ def set_schema_version(version: int) -> str:
 #: Returns the new row, or nothing when the idempotency key was already used for this type.
 INSERT_JOB = f"""
 INSERT INTO jobs (id, type, status, payload, progress, attempts, max_attempts, created_at, updated_at,
-                  run_after, idempotency_key)
+                  run_after, idempotency_key, request_fingerprint)
 VALUES (:id, :type, 'queued', :payload, 0, 0, :max_attempts, {NOW_MS}, {NOW_MS},
-        COALESCE(:run_after, {NOW_MS}), :idempotency_key)
+        COALESCE(:run_after, {NOW_MS}), :idempotency_key, :request_fingerprint)
 ON CONFLICT (type, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING {_COLUMNS}
 """
 
-SELECT_JOB_BY_IDEMPOTENCY_KEY = f"SELECT {_COLUMNS} FROM jobs WHERE type = :type AND idempotency_key = :idempotency_key"
+#: The job's columns, then the fingerprint of the request that created it.
+SELECT_JOB_BY_IDEMPOTENCY_KEY = f"""
+SELECT {_COLUMNS}, request_fingerprint FROM jobs WHERE type = :type AND idempotency_key = :idempotency_key
+"""
 
 SELECT_JOB = f"SELECT {_COLUMNS} FROM jobs WHERE id = :id"
 

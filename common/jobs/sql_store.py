@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from common.errors import StoreError
+from common.errors import IdempotencyKeyReused, StoreError
 from common.ids import new_id
 from common.jobs import sql
 from common.jobs.model import AssetVersion, Job, JobError, JobSnapshot, JobStatus
@@ -202,6 +202,7 @@ class SqlJobStore(JobStore):
         payload: dict[str, Any],
         *,
         idempotency_key: str | None = None,
+        request_fingerprint: str | None = None,
         max_attempts: int = 3,
         run_after: datetime | None = None,
     ) -> tuple[Job, bool]:
@@ -214,6 +215,7 @@ class SqlJobStore(JobStore):
             "max_attempts": max_attempts,
             "run_after": None if run_after is None else to_ms(run_after),
             "idempotency_key": idempotency_key,
+            "request_fingerprint": request_fingerprint if idempotency_key is not None else None,
         }
         rows = await self._execute(sql.INSERT_JOB, params)
         if rows:
@@ -228,7 +230,13 @@ class SqlJobStore(JobStore):
                 f"job with idempotency key {idempotency_key!r} vanished while being created; try again",
                 transient=True,
             )
-        return job_from_row(existing[0]), False
+        *job_row, stored_fingerprint = existing[0]
+        # A job from before fingerprints were kept has none: nothing to compare, so it is taken as the same request.
+        if request_fingerprint is not None and stored_fingerprint not in (None, request_fingerprint):
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key {idempotency_key!r} was already used with a different request; use a new key"
+            )
+        return job_from_row(tuple(job_row)), False
 
     async def get_job(self, job_id: str) -> Job | None:
         rows = await self._execute(sql.SELECT_JOB, {"id": job_id})

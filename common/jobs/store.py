@@ -39,11 +39,14 @@ class JobStore(ABC):
         payload: dict[str, Any],
         *,
         idempotency_key: str | None = None,
+        request_fingerprint: str | None = None,
         max_attempts: int = 3,
         run_after: datetime | None = None,
     ) -> tuple[Job, bool]:
         """Queue a job. Returns ``(job, created)``; with an idempotency key already used for this type, the
-        first job comes back with ``created=False`` and nothing new is queued."""
+        first job comes back with ``created=False`` and nothing new is queued. ``request_fingerprint`` (a digest of
+        what was asked) is kept with the key; reusing the key with another fingerprint raises
+        ``IdempotencyKeyReused``."""
 
     @abstractmethod
     async def get_job(self, job_id: str) -> Job | None: ...

@@ -31,9 +31,15 @@ async def test_create_poll_cancel_on_every_backend(store_env: str) -> None:
             assert created.status_code == 202, created.text
             job_id = created.json()["jobId"]
             retried = await http.post(
-                "/api/audio/ingest", files={"file": ("take.wav", b"RIFF")}, headers={"Idempotency-Key": "take-1"}
+                "/api/audio/ingest",
+                files={"file": ("take.wav", b"RIFF" + bytes(5000))},
+                headers={"Idempotency-Key": "take-1"},
             )
             assert (retried.status_code, retried.json()["jobId"]) == (200, job_id)
+            reused = await http.post(
+                "/api/audio/ingest", files={"file": ("take.wav", b"RIFF")}, headers={"Idempotency-Key": "take-1"}
+            )
+            assert (reused.status_code, reused.json()["error"]["code"]) == (422, "idempotency_key_reused")
 
             # The worker's side, done here with the store: claim it and report progress.
             claimed = await store.claim_next_job("test-worker", lease_s=60, job_types=[JobType.INGEST])

@@ -10,18 +10,19 @@ from starlette.routing import Route
 
 from common.assets import version_view
 from common.ids import is_valid_id
-from common.jobs import AssetVersion, get_job_store
+from common.jobs import AssetVersion
 from web.api_docs import COMMON_ERRORS, PathItems, error, json_response
 from web.api_docs import path_id as path_id_doc
 from web.errors import ApiError, invalid_request, not_found
 from web.inputs import check_query, path_id
+from web.store_deadline import request_job_store
 
 
 async def asset_versions(asset_id: str) -> list[AssetVersion]:
     """The asset's versions, oldest first; 404 for an id nobody issued or an asset with no version yet."""
     if not is_valid_id(asset_id):
         raise not_found(f"No asset with id {asset_id[:64]!r}.")
-    store = await get_job_store()
+    store = await request_job_store()
     versions = await store.get_asset_versions(asset_id)
     if not versions:
         raise not_found(f"No asset with id {asset_id!r}.")

@@ -11,11 +11,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from common.edits import edit_list_to_json, edit_rules_to_json, parse_edit_list
-from common.jobs import JobType, get_job_store
+from common.jobs import JobType
 from web.api_docs import BAD_QUERY, PathItems, json_create, json_response
-from web.inputs import check_fields, check_query, idempotency_key, read_json_object
+from web.inputs import check_fields, check_query, idempotency_key, read_json_object, request_fingerprint
 from web.routes.assets import requested_asset_version
 from web.routes.jobs import created_response, poll_paths, poll_routes
+from web.store_deadline import request_job_store
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +33,10 @@ def edit_route(job_type: JobType) -> Route:
         duration_s = version.info.get("durationSec")
         edits = parse_edit_list(body["edits"], float(duration_s) if duration_s is not None else None)
         payload = {"assetId": version.asset_id, "version": version.version, "edits": edit_list_to_json(edits)}
-        store = await get_job_store()
-        job, created = await store.create_job(job_type, payload, idempotency_key=key)
+        store = await request_job_store()
+        job, created = await store.create_job(
+            job_type, payload, idempotency_key=key, request_fingerprint=request_fingerprint(body)
+        )
         if created:
             logger.info(
                 "job %s: %s queued for asset %s version %d", job.id, job_type, version.asset_id, version.version

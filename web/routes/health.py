@@ -1,34 +1,38 @@
-"""``GET /healthz``: the process is up, which store it uses (so a web and a worker can be seen to share one),
-and how many jobs the store holds in each status."""
+"""``GET /healthz``: the process is up and which store it uses (so a web and a worker can be seen to share one),
+open to anyone. How many jobs the store holds in each status and type is shown only to a request that may read
+``/api`` (``web.auth.is_authorized``); without it the check does not touch the store at all."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from common.jobs import JobStatus, get_job_store
+from common.jobs import JobStatus, JobStore
 from web.api_docs import COMMON_ERRORS, PathItems, json_response
+from web.auth import is_authorized
 from web.inputs import check_query
+from web.store_deadline import request_job_store
 
 
 async def healthz(request: Request) -> Response:
     check_query(request)
-    store = await get_job_store()
+    store = await request_job_store()
+    body: dict[str, Any] = {"status": "ok", "store": {"backend": store.backend, "storeId": store.store_id}}
+    if is_authorized(request.scope):
+        body.update(await _job_counts(store))
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+async def _job_counts(store: JobStore) -> dict[str, Any]:
     counts = await store.count_jobs()
     by_status = {status.value: 0 for status in JobStatus}
     for statuses in counts.values():
         for status, count in statuses.items():
             by_status[status] = by_status.get(status, 0) + count
-    return JSONResponse(
-        {
-            "status": "ok",
-            "store": {"backend": store.backend, "storeId": store.store_id},
-            "jobs": by_status,
-            "jobsByType": counts,
-        },
-        headers={"Cache-Control": "no-store"},
-    )
+    return {"jobs": by_status, "jobsByType": counts}
 
 
 ROUTES = [Route("/healthz", healthz, methods=["GET"])]

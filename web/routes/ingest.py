@@ -10,11 +10,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from common.ids import new_id
-from common.jobs import JobType, get_job_store
+from common.jobs import JobType
+from common.text import disallowed_character
 from web.api_docs import IDEMPOTENCY_KEY, PathItems, create_responses, error, ref
 from web.errors import ApiError
-from web.inputs import check_query, idempotency_key
+from web.inputs import check_query, idempotency_key, request_fingerprint
 from web.routes.jobs import created_response, poll_paths, poll_routes
+from web.store_deadline import request_job_store
 from web.uploads import Upload, receive_upload
 
 logger = logging.getLogger(__name__)
@@ -23,9 +25,13 @@ MAX_TITLE_CHARS = 200
 
 
 def _title(upload: Upload) -> str:
+    """The title the client gave, runs of whitespace made one space; held to the rule render tags follow."""
     raw = upload.fields.get("title", "")
     if len(raw) > MAX_TITLE_CHARS:
         raise ApiError(400, "invalid_field", f"title: must be at most {MAX_TITLE_CHARS} characters", field="title")
+    refused_character = disallowed_character(raw)
+    if refused_character is not None:
+        raise ApiError(400, "invalid_field", f"title: must not contain {refused_character}", field="title")
     return " ".join(raw.split()) or upload.filename
 
 
@@ -40,8 +46,11 @@ async def create_ingest(request: Request) -> Response:
             "filename": upload.filename,
             "title": _title(upload),
         }
-        store = await get_job_store()
-        job, created = await store.create_job(JobType.INGEST, payload, idempotency_key=key)
+        store = await request_job_store()
+        fingerprint = request_fingerprint([upload.sha256, upload.filename, upload.fields])
+        job, created = await store.create_job(
+            JobType.INGEST, payload, idempotency_key=key, request_fingerprint=fingerprint
+        )
     except BaseException:
         await anyio.to_thread.run_sync(lambda: upload.path.unlink(missing_ok=True))
         raise
@@ -72,6 +81,8 @@ PATHS: PathItems = {
                     "400": error("No `file` field, an empty file, an unknown field or a malformed body"),
                     "413": error("The file is over MAX_UPLOAD_BYTES"),
                     "415": error("The body is not multipart/form-data"),
+                    "422": error("The Idempotency-Key was used before with a different upload"),
+                    "507": error("The media storage is full; nothing of the upload was kept"),
                 }
             ),
         }

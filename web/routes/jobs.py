@@ -15,11 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from common.jobs import Job, JobSnapshot, JobStatus, JobType, get_job_store, to_poll_body
+from common.jobs import Job, JobSnapshot, JobStatus, JobType, to_poll_body
 from web.api_docs import COMMON_ERRORS, PathItems, error, json_response, poll
 from web.api_docs import path_id as path_id_doc
 from web.errors import ApiError, not_found
 from web.inputs import check_query, path_id
+from web.store_deadline import request_job_store
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def _missing(job_id: str) -> ApiError:
 async def get_job_snapshot(request: Request, job_type: str | None = None) -> JobSnapshot:
     check_query(request)
     job_id = path_id(request, "jobId", "job")
-    store = await get_job_store()
+    store = await request_job_store()
     job = await store.get_job_snapshot(job_id)
     if job is None or (job_type is not None and job.type != job_type):
         raise _missing(job_id)
@@ -76,7 +77,7 @@ async def cancel_job(request: Request, job_type: str | None = None) -> Job:
         await get_job_snapshot(request, job_type)
     check_query(request)
     job_id = path_id(request, "jobId", "job")
-    store = await get_job_store()
+    store = await request_job_store()
     job = await store.cancel_job(job_id)
     if job is None:
         raise _missing(job_id)
@@ -149,7 +150,7 @@ async def list_jobs(request: Request) -> Response:
     status = _enum_param(request, "status", tuple(JobStatus))
     job_type = _enum_param(request, "type", tuple(JobType))
     limit = _limit_param(request)
-    store = await get_job_store()
+    store = await request_job_store()
     jobs = await store.list_jobs(status=JobStatus(status) if status else None, job_type=job_type, limit=limit)
     return PollResponse({"jobs": [to_poll_body(job) for job in jobs]})
 

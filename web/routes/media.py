@@ -1,28 +1,30 @@
 """``GET /media/...``: the audio, peaks and render files job results point to, with HTTP Range support.
 
-Paths are resolved by ``common.media.resolve_media_url_path``, which refuses anything outside MEDIA_ROOT
-(``..``, absolute paths, symlinks leading out). Raw uploads are never served: they are client bytes of unknown
-content, kept only until ingest has read them.
+The decision is made on the path as the app receives it, already percent-decoded once by the server: a path with
+a ``.`` or ``..`` or empty segment, a backslash or a NUL is refused outright (no file the API hands out is named
+so), then ``common.media.resolve_media_url_path`` resolves it (refusing anything outside MEDIA_ROOT, symlinks
+included) and only a file whose resolved place is under one of ``SERVED_TOP_FOLDERS`` is served: masters and peaks
+(``assets``), previews and renders. Raw uploads are never served: they are client bytes of unknown content, kept
+only until ingest has read them, and no spelling of their path reaches them.
 
 A peaks file can be asked for at a coarser zoom level with ``?samplesPerPixel=N`` (a multiple of the stored
-resolution); ``?download=1`` asks the browser to save the file rather than play it.
+resolution), rescaled off the event loop and cached (``web.peaks_cache``); ``?download=1`` asks the browser to
+save the file rather than play it.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from pathlib import Path
-from typing import Any
 
 import anyio
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, MalformedRangeHeader, RangeNotSatisfiable, Response
+from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable, Response
 from starlette.routing import Route
 
+from common.config import media_root
 from common.media import resolve_media_url_path
-from common.peaks import rescale_peaks
 from web.api_docs import PathItems, error
 from web.errors import ApiError, error_response, not_found
 from web.inputs import check_query
@@ -40,19 +42,34 @@ CONTENT_TYPES = {
     ".webm": "audio/webm",
     ".json": "application/json",
 }
-UNSERVED_TOP_FOLDERS = frozenset({"uploads"})
+SERVED_TOP_FOLDERS = frozenset({"assets", "previews", "renders"})
+_REFUSED_SEGMENTS = frozenset({"", ".", ".."})
+_REFUSED_CHARACTERS = ("\\", "\x00")
 QUERY_PARAMETERS = ("samplesPerPixel", "download")
 
 
+def _is_plain_relative_path(relative: str) -> bool:
+    return not any(char in relative for char in _REFUSED_CHARACTERS) and not any(
+        segment in _REFUSED_SEGMENTS for segment in relative.split("/")
+    )
+
+
+def _is_served(path: Path) -> bool:
+    parts = path.relative_to(media_root().resolve()).parts
+    return len(parts) > 1 and parts[0] in SERVED_TOP_FOLDERS
+
+
 def _media_file(relative: str) -> tuple[Path, os.stat_result]:
-    if relative.split("/", 1)[0] in UNSERVED_TOP_FOLDERS:
+    if not _is_plain_relative_path(relative):
         raise not_found("No such media file.")
     try:
         path = resolve_media_url_path(relative)
-        stat_result = path.stat() if path is not None else None
+        if path is None or not _is_served(path):
+            raise not_found("No such media file.")
+        stat_result = path.stat()
     except (OSError, ValueError) as exc:
         raise not_found("No such media file.") from exc
-    if path is None or stat_result is None or not stat.S_ISREG(stat_result.st_mode):
+    if not stat.S_ISREG(stat_result.st_mode):
         raise not_found("No such media file.")
     return path, stat_result
 
@@ -75,12 +92,6 @@ def _download(request: Request) -> bool:
     if raw not in ("0", "1"):
         raise ApiError(400, "invalid_parameter", "download must be 0 or 1", field="download")
     return raw == "1"
-
-
-def _rescaled_peaks(path: Path, samples_per_pixel: int) -> dict[str, Any]:
-    with path.open("rb") as file:
-        peaks = json.load(file)
-    return rescale_peaks(peaks, samples_per_pixel)
 
 
 def _range_error(request: Request, size_bytes: int) -> Response | None:
@@ -113,10 +124,10 @@ async def get_media(request: Request) -> Response:
                 400, "invalid_parameter", "samplesPerPixel applies to peaks files only", field="samplesPerPixel"
             )
         try:
-            peaks = await anyio.to_thread.run_sync(_rescaled_peaks, path, samples_per_pixel)
+            peaks_json = await request.app.state.rescaled_peaks.get(path, stat_result, samples_per_pixel)
         except ValueError as exc:
             raise ApiError(400, "invalid_parameter", f"samplesPerPixel: {exc}", field="samplesPerPixel") from exc
-        return JSONResponse(peaks)
+        return Response(peaks_json, media_type="application/json")
     range_error = _range_error(request, stat_result.st_size)
     if range_error is not None:
         return range_error

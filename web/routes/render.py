@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
-from common.jobs import JobType, get_job_store
+from common.jobs import JobType
 from common.render_options import (
     RENDER_OPTION_NAMES,
     parse_render_options,
@@ -18,9 +18,10 @@ from common.render_options import (
     render_options_to_json,
 )
 from web.api_docs import BAD_QUERY, PathItems, json_create, json_response
-from web.inputs import check_fields, check_query, idempotency_key, read_json_object
+from web.inputs import check_fields, check_query, idempotency_key, read_json_object, request_fingerprint
 from web.routes.assets import requested_asset_version
 from web.routes.jobs import created_response, poll_paths, poll_routes
+from web.store_deadline import request_job_store
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +36,10 @@ async def create_render(request: Request) -> Response:
     version = await requested_asset_version(body)
     options = parse_render_options({name: value for name, value in body.items() if name not in ASSET_FIELDS})
     payload = {"assetId": version.asset_id, "version": version.version, **render_options_to_json(options)}
-    store = await get_job_store()
-    job, created = await store.create_job(JobType.RENDER, payload, idempotency_key=key)
+    store = await request_job_store()
+    job, created = await store.create_job(
+        JobType.RENDER, payload, idempotency_key=key, request_fingerprint=request_fingerprint(body)
+    )
     if created:
         logger.info(
             "job %s: render to %s queued for asset %s version %d",
