@@ -107,6 +107,18 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    # A rename is kept beside the versions (which keep the title they were made with), so the library's title and
+    # its time of change come from here when present.
+    (
+        2,
+        (
+            """CREATE TABLE asset_titles (
+                asset_id TEXT PRIMARY KEY,
+                title TEXT NOT NULL,
+                updated_at INTEGER NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST_SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -239,3 +251,55 @@ ON CONFLICT (job_id) DO NOTHING
 SELECT_ASSET_VERSION_BY_JOB = f"SELECT {_ASSET_COLUMNS} FROM asset_versions WHERE job_id = :job_id"
 
 SELECT_ASSET_VERSIONS = f"SELECT {_ASSET_COLUMNS} FROM asset_versions WHERE asset_id = :asset_id ORDER BY version"
+
+#: What the library shows of an asset, from its versions and its rename if any: id, title, created (its first
+#: version), updated (its last version or rename), number of versions, the latest version's number, duration and
+#: loudness (JSON text), and the bytes recorded as ``sizeBytes`` in its versions' info.
+ASSET_SUMMARY_COLUMNS = (
+    "asset_id",
+    "title",
+    "created_at",
+    "updated_at",
+    "versions",
+    "latest_version",
+    "duration_sec",
+    "loudness",
+    "storage_bytes",
+)
+
+
+def _asset_summaries(version_filter: str) -> str:
+    return f"""
+SELECT v.asset_id, COALESCE(t.title, json_extract(f.info, '$.title'), ''), v.created_at,
+    MAX(v.updated_at, COALESCE(t.updated_at, 0)), v.versions, v.latest_version,
+    json_extract(l.info, '$.durationSec'), json_extract(l.info, '$.loudness'), v.storage_bytes
+FROM (
+    SELECT asset_id, MIN(created_at) AS created_at, MAX(created_at) AS updated_at, COUNT(*) AS versions,
+        MIN(version) AS first_version, MAX(version) AS latest_version,
+        COALESCE(SUM(json_extract(info, '$.sizeBytes')), 0) AS storage_bytes
+    FROM asset_versions {version_filter} GROUP BY asset_id
+) AS v
+JOIN asset_versions AS f ON f.asset_id = v.asset_id AND f.version = v.first_version
+JOIN asset_versions AS l ON l.asset_id = v.asset_id AND l.version = v.latest_version
+LEFT JOIN asset_titles AS t ON t.asset_id = v.asset_id
+"""
+
+
+_NEWEST_FIRST = "ORDER BY v.created_at DESC, v.asset_id DESC LIMIT :limit"
+
+#: Newest first; the order (creation time, then id) never changes, so a page ends where the next one starts.
+LIST_ASSETS = f"{_asset_summaries('')} {_NEWEST_FIRST}"
+
+#: The page after the asset created at ``:before_created_at`` with id ``:before_asset_id``.
+LIST_ASSETS_BEFORE = (
+    f"{_asset_summaries('')} WHERE (v.created_at, v.asset_id) < (:before_created_at, :before_asset_id) {_NEWEST_FIRST}"
+)
+
+SELECT_ASSET_SUMMARY = _asset_summaries("WHERE asset_id = :asset_id")
+
+#: Only an asset that has a version can be renamed.
+RENAME_ASSET = f"""
+INSERT INTO asset_titles (asset_id, title, updated_at)
+SELECT :asset_id, :title, {NOW_MS} WHERE EXISTS (SELECT 1 FROM asset_versions WHERE asset_id = :asset_id)
+ON CONFLICT (asset_id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at
+"""
