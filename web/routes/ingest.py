@@ -22,11 +22,16 @@ logger = logging.getLogger(__name__)
 MAX_TITLE_CHARS = 200
 
 
-def _title(upload: Upload) -> str:
-    raw = upload.fields.get("title", "")
+def clean_title(raw: str) -> str:
+    """The one rule for a recording's title (given at ingest or by a rename): runs of whitespace become one
+    space; empty when ``raw`` holds nothing else."""
     if len(raw) > MAX_TITLE_CHARS:
         raise ApiError(400, "invalid_field", f"title: must be at most {MAX_TITLE_CHARS} characters", field="title")
-    return " ".join(raw.split()) or upload.filename
+    return " ".join(raw.split())
+
+
+def _title(upload: Upload) -> str:
+    return clean_title(upload.fields.get("title", "")) or upload.filename
 
 
 async def create_ingest(request: Request) -> Response:
