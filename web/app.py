@@ -16,6 +16,8 @@ from web.auth import BearerTokenMiddleware, configured_token
 from web.errors import EXCEPTION_HANDLERS
 from web.inputs import max_json_bytes
 from web.routes import ROUTES
+from web.session import session_settings
+from web.signin_limit import FailedSignIns
 from web.uploads import max_upload_bytes
 
 logger = logging.getLogger(__name__)
@@ -39,12 +41,16 @@ def create_app() -> Starlette:
     max_json_bytes()
     static_files.register_content_types()
     token = configured_token()
-    middleware = [Middleware(BearerTokenMiddleware, token=token)] if token else []
+    sessions = session_settings(token) if token else None
+    middleware = [Middleware(BearerTokenMiddleware, token=token, sessions=sessions)] if token and sessions else []
     if not token:
         logger.info("API_TOKEN is not set: /api and /media are open")
-    return Starlette(
+    app = Starlette(
         routes=[*ROUTES, *openapi.ROUTES, *static_files.ROUTES],
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
+    app.state.sessions = sessions
+    app.state.failed_signins = FailedSignIns()
+    return app
