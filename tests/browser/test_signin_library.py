@@ -108,6 +108,7 @@ async def test_sign_in_then_upload_edit_render_download_and_use_the_library(
     await entry.get_by_role("button", name="Save").click()
     await expect(entry.locator(".library-title")).to_have_text("Episode one")
     await expect(page.locator("#editor-heading")).to_have_text("Episode one")
+    await expect(page.locator("#tag-title")).to_have_value("Episode one")
     await screenshot(page, "03-renamed")
 
     await page.goto(f"{signed_app.url}#/assets/{asset_id}")

@@ -28,10 +28,12 @@ function start() {
   const library = new LibraryPanel({
     onError: showError,
     onRenamed: (asset) => {
-      if (recording.asset && recording.asset.assetId === asset.assetId) {
-        recording.asset.title = asset.title;
-        document.getElementById("editor-heading").textContent = asset.title;
-      }
+      if (!recording.asset || recording.asset.assetId !== asset.assetId) return;
+      // The export's title tag follows the rename unless someone typed another title there.
+      const titleTag = document.getElementById("tag-title");
+      if (titleTag.value === recording.asset.title) titleTag.value = asset.title;
+      recording.asset.title = asset.title;
+      document.getElementById("editor-heading").textContent = asset.title;
     },
   });
   const refreshLibrary = () => library.refresh().catch(showError);
