@@ -107,11 +107,12 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
-    # A rename is kept beside the versions (which keep the title they were made with), so the library's title and
-    # its time of change come from here when present.
+    # The recordings library: its newest-first order, and renames kept beside the versions (which keep the title
+    # they were made with), so the library's title and its time of change come from here when present.
     (
         2,
         (
+            "CREATE INDEX asset_versions_first ON asset_versions (created_at, asset_id) WHERE version = 1",
             """CREATE TABLE asset_titles (
                 asset_id TEXT PRIMARY KEY,
                 title TEXT NOT NULL,
@@ -267,35 +268,32 @@ ASSET_SUMMARY_COLUMNS = (
     "storage_bytes",
 )
 
+# An asset is listed by its version 1 (``f``), so a page walks ``asset_versions_first`` in order and stops at
+# ``:limit``; only the page's assets are then summed up, each by its primary key.
+_ASSET_SUMMARY = """
+SELECT f.asset_id, COALESCE(t.title, json_extract(f.info, '$.title'), ''), f.created_at,
+    MAX(l.created_at, COALESCE(t.updated_at, 0)),
+    (SELECT COUNT(*) FROM asset_versions AS c WHERE c.asset_id = f.asset_id),
+    l.version, json_extract(l.info, '$.durationSec'), json_extract(l.info, '$.loudness'),
+    (SELECT COALESCE(SUM(json_extract(s.info, '$.sizeBytes')), 0) FROM asset_versions AS s
+        WHERE s.asset_id = f.asset_id)
+FROM asset_versions AS f
+JOIN asset_versions AS l ON l.asset_id = f.asset_id
+    AND l.version = (SELECT MAX(m.version) FROM asset_versions AS m WHERE m.asset_id = f.asset_id)
+LEFT JOIN asset_titles AS t ON t.asset_id = f.asset_id
+WHERE f.version = 1"""
 
-def _asset_summaries(version_filter: str) -> str:
-    return f"""
-SELECT v.asset_id, COALESCE(t.title, json_extract(f.info, '$.title'), ''), v.created_at,
-    MAX(v.updated_at, COALESCE(t.updated_at, 0)), v.versions, v.latest_version,
-    json_extract(l.info, '$.durationSec'), json_extract(l.info, '$.loudness'), v.storage_bytes
-FROM (
-    SELECT asset_id, MIN(created_at) AS created_at, MAX(created_at) AS updated_at, COUNT(*) AS versions,
-        MIN(version) AS first_version, MAX(version) AS latest_version,
-        COALESCE(SUM(json_extract(info, '$.sizeBytes')), 0) AS storage_bytes
-    FROM asset_versions {version_filter} GROUP BY asset_id
-) AS v
-JOIN asset_versions AS f ON f.asset_id = v.asset_id AND f.version = v.first_version
-JOIN asset_versions AS l ON l.asset_id = v.asset_id AND l.version = v.latest_version
-LEFT JOIN asset_titles AS t ON t.asset_id = v.asset_id
-"""
-
-
-_NEWEST_FIRST = "ORDER BY v.created_at DESC, v.asset_id DESC LIMIT :limit"
+_NEWEST_FIRST = "ORDER BY f.created_at DESC, f.asset_id DESC LIMIT :limit"
 
 #: Newest first; the order (creation time, then id) never changes, so a page ends where the next one starts.
-LIST_ASSETS = f"{_asset_summaries('')} {_NEWEST_FIRST}"
+LIST_ASSETS = f"{_ASSET_SUMMARY} {_NEWEST_FIRST}"
 
 #: The page after the asset created at ``:before_created_at`` with id ``:before_asset_id``.
 LIST_ASSETS_BEFORE = (
-    f"{_asset_summaries('')} WHERE (v.created_at, v.asset_id) < (:before_created_at, :before_asset_id) {_NEWEST_FIRST}"
+    f"{_ASSET_SUMMARY} AND (f.created_at, f.asset_id) < (:before_created_at, :before_asset_id) {_NEWEST_FIRST}"
 )
 
-SELECT_ASSET_SUMMARY = _asset_summaries("WHERE asset_id = :asset_id")
+SELECT_ASSET_SUMMARY = f"{_ASSET_SUMMARY} AND f.asset_id = :asset_id"
 
 #: Only an asset that has a version can be renamed.
 RENAME_ASSET = f"""
