@@ -17,6 +17,8 @@ from web.errors import EXCEPTION_HANDLERS
 from web.inputs import max_json_bytes
 from web.peaks_cache import RescaledPeaksCache, peaks_cache_bytes
 from web.routes import ROUTES
+from web.session import session_settings
+from web.signin_limit import FailedSignIns
 from web.store_deadline import StoreDeadlineMiddleware, store_deadline_s
 from web.uploads import max_upload_bytes
 
@@ -41,9 +43,10 @@ def create_app() -> Starlette:
     max_json_bytes()
     static_files.register_content_types()
     token = configured_token()
+    sessions = session_settings(token) if token else None
     middleware = [Middleware(StoreDeadlineMiddleware, deadline_s=store_deadline_s())]
-    if token:
-        middleware.append(Middleware(BearerTokenMiddleware, token=token))
+    if token and sessions:
+        middleware.append(Middleware(BearerTokenMiddleware, token=token, sessions=sessions))
     if not token:
         logger.info("API_TOKEN is not set: /api and /media are open")
     app = Starlette(
@@ -53,4 +56,6 @@ def create_app() -> Starlette:
         lifespan=lifespan,
     )
     app.state.rescaled_peaks = RescaledPeaksCache(peaks_cache_bytes())
+    app.state.sessions = sessions
+    app.state.failed_signins = FailedSignIns()
     return app

@@ -1,18 +1,28 @@
-"""Optional bearer token for ``/api`` and ``/media``: set ``API_TOKEN`` and every request there must carry
-``Authorization: Bearer <token>``. Unset means open, for local use. The health check, the OpenAPI document and
-the page itself stay open so a load balancer and a browser can reach them; the health check's job counts are
-shown only to a request that carries the token (``is_authorized``)."""
+"""Optional access control for ``/api`` and ``/media``: set ``API_TOKEN`` and every request there must carry
+``Authorization: Bearer <token>`` or the session cookie that signing in with the token gives (``web.session``).
+Unset means open, for local use. The health check, the OpenAPI document, the page itself and the sign-in route
+(``/api/session``) stay open so a load balancer and a browser can reach them; the health check's job counts are
+shown only to a request that carries the token (``is_authorized``).
+
+A request that the cookie alone authenticates and that can change something (any method but GET, HEAD, OPTIONS)
+must come from this site's own page (``is_same_origin``): a browser attaches cookies to requests other sites
+make, never a bearer header, so API clients are not asked.
+"""
 
 from __future__ import annotations
 
 import hmac
 import os
+import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from web.errors import error_response
+from web.session import SessionSettings, is_same_origin, presented_session, session_expiry
 
 PROTECTED_PREFIXES = ("/api/", "/media/")
+SESSION_PATH = "/api/session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def configured_token() -> str | None:
@@ -20,6 +30,8 @@ def configured_token() -> str | None:
 
 
 def _is_protected(path: str) -> bool:
+    if path == SESSION_PATH:
+        return False
     return path.startswith(PROTECTED_PREFIXES) or path in ("/api", "/media")
 
 
@@ -43,21 +55,44 @@ def _presented_token(scope: Scope) -> bytes | None:
     return None
 
 
+def token_matches(presented: bytes, token: str) -> bool:
+    """Compared in constant time, so the answer's timing says nothing about how much of it was right."""
+    return hmac.compare_digest(presented, token.encode())
+
+
 class BearerTokenMiddleware:
     """Pure ASGI (no ``BaseHTTPMiddleware``) so the poll path pays one header scan, nothing more."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, token: str, sessions: SessionSettings) -> None:
         self.app = app
-        self.token = token.encode()
+        self.token = token
+        self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _is_protected(scope["path"]):
             await self.app(scope, receive, send)
             return
         presented = _presented_token(scope)
-        if _presents(presented, self.token):
-            await self.app(scope, receive, send)
-            return
-        message = "send Authorization: Bearer <token>" if presented is None else "the bearer token is not valid"
+        if presented is not None:
+            if token_matches(presented, self.token):
+                await self.app(scope, receive, send)
+                return
+            message = "the bearer token is not valid"
+        else:
+            cookie = presented_session(scope)
+            if cookie is not None and session_expiry(self.sessions, cookie, time.time()) is not None:
+                if scope["method"] in SAFE_METHODS or is_same_origin(scope):
+                    await self.app(scope, receive, send)
+                    return
+                response = error_response(
+                    403, "cross_site_request", "a signed-in request that changes something must come from this site"
+                )
+                await response(scope, receive, send)
+                return
+            message = (
+                "the session has expired or is not valid; sign in again"
+                if cookie is not None
+                else "sign in, or send Authorization: Bearer <token>"
+            )
         response = error_response(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
         await response(scope, receive, send)

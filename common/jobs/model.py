@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from common.ids import is_valid_id
+
 
 class JobStatus(StrEnum):
     QUEUED = "queued"
@@ -89,3 +91,46 @@ class AssetVersion:
     job_id: str
     created_at: datetime
     info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AssetSummary:
+    """What the recordings library shows of an asset. ``storage_bytes`` adds up the ``sizeBytes`` its versions
+    recorded (master and peaks files); versions recorded without one count as 0."""
+
+    asset_id: str
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    versions: int
+    latest_version: int
+    duration_s: float | None
+    loudness: dict[str, Any] | None
+    storage_bytes: int
+    #: Where the page after this asset starts (``AssetCursor``), in the store's own clock of integer milliseconds.
+    created_ms: int
+
+    @property
+    def cursor(self) -> AssetCursor:
+        return AssetCursor(self.created_ms, self.asset_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AssetCursor:
+    """A place in the library's newest-first order: the assets after it are older (or as old, with a lower id)."""
+
+    created_ms: int
+    asset_id: str
+
+    def to_text(self) -> str:
+        return f"{self.created_ms}-{self.asset_id}"
+
+    @classmethod
+    def from_text(cls, text: str) -> AssetCursor | None:
+        """The cursor ``to_text`` wrote, or ``None`` for anything else."""
+        created, _, asset_id = text.partition("-")
+        if not created.isascii() or not created.isdigit() or len(created) > 15:
+            return None
+        if not is_valid_id(asset_id):
+            return None
+        return cls(int(created), asset_id)

@@ -109,6 +109,19 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     ),
     # What the request that first used an idempotency key asked for, so a reuse with another request is refused.
     (2, ("ALTER TABLE jobs ADD COLUMN request_fingerprint TEXT",)),
+    # The recordings library: its newest-first order, and renames kept beside the versions (which keep the title
+    # they were made with), so the library's title and its time of change come from here when present.
+    (
+        3,
+        (
+            "CREATE INDEX asset_versions_first ON asset_versions (created_at, asset_id) WHERE version = 1",
+            """CREATE TABLE asset_titles (
+                asset_id TEXT PRIMARY KEY,
+                title TEXT NOT NULL,
+                updated_at INTEGER NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST_SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -244,3 +257,52 @@ ON CONFLICT (job_id) DO NOTHING
 SELECT_ASSET_VERSION_BY_JOB = f"SELECT {_ASSET_COLUMNS} FROM asset_versions WHERE job_id = :job_id"
 
 SELECT_ASSET_VERSIONS = f"SELECT {_ASSET_COLUMNS} FROM asset_versions WHERE asset_id = :asset_id ORDER BY version"
+
+#: What the library shows of an asset, from its versions and its rename if any: id, title, created (its first
+#: version), updated (its last version or rename), number of versions, the latest version's number, duration and
+#: loudness (JSON text), and the bytes recorded as ``sizeBytes`` in its versions' info.
+ASSET_SUMMARY_COLUMNS = (
+    "asset_id",
+    "title",
+    "created_at",
+    "updated_at",
+    "versions",
+    "latest_version",
+    "duration_sec",
+    "loudness",
+    "storage_bytes",
+)
+
+# An asset is listed by its version 1 (``f``), so a page walks ``asset_versions_first`` in order and stops at
+# ``:limit``; only the page's assets are then summed up, each by its primary key.
+_ASSET_SUMMARY = """
+SELECT f.asset_id, COALESCE(t.title, json_extract(f.info, '$.title'), ''), f.created_at,
+    MAX(l.created_at, COALESCE(t.updated_at, 0)),
+    (SELECT COUNT(*) FROM asset_versions AS c WHERE c.asset_id = f.asset_id),
+    l.version, json_extract(l.info, '$.durationSec'), json_extract(l.info, '$.loudness'),
+    (SELECT COALESCE(SUM(json_extract(s.info, '$.sizeBytes')), 0) FROM asset_versions AS s
+        WHERE s.asset_id = f.asset_id)
+FROM asset_versions AS f
+JOIN asset_versions AS l ON l.asset_id = f.asset_id
+    AND l.version = (SELECT MAX(m.version) FROM asset_versions AS m WHERE m.asset_id = f.asset_id)
+LEFT JOIN asset_titles AS t ON t.asset_id = f.asset_id
+WHERE f.version = 1"""
+
+_NEWEST_FIRST = "ORDER BY f.created_at DESC, f.asset_id DESC LIMIT :limit"
+
+#: Newest first; the order (creation time, then id) never changes, so a page ends where the next one starts.
+LIST_ASSETS = f"{_ASSET_SUMMARY} {_NEWEST_FIRST}"
+
+#: The page after the asset created at ``:before_created_at`` with id ``:before_asset_id``.
+LIST_ASSETS_BEFORE = (
+    f"{_ASSET_SUMMARY} AND (f.created_at, f.asset_id) < (:before_created_at, :before_asset_id) {_NEWEST_FIRST}"
+)
+
+SELECT_ASSET_SUMMARY = f"{_ASSET_SUMMARY} AND f.asset_id = :asset_id"
+
+#: Only an asset that has a version can be renamed.
+RENAME_ASSET = f"""
+INSERT INTO asset_titles (asset_id, title, updated_at)
+SELECT :asset_id, :title, {NOW_MS} WHERE EXISTS (SELECT 1 FROM asset_versions WHERE asset_id = :asset_id)
+ON CONFLICT (asset_id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at
+"""

@@ -19,7 +19,7 @@ from typing import Any
 from common.errors import IdempotencyKeyReused, StoreError
 from common.ids import new_id
 from common.jobs import sql
-from common.jobs.model import AssetVersion, Job, JobError, JobSnapshot, JobStatus
+from common.jobs.model import AssetCursor, AssetSummary, AssetVersion, Job, JobError, JobSnapshot, JobStatus
 from common.jobs.store import JobStore
 
 logger = logging.getLogger(__name__)
@@ -135,6 +135,23 @@ def asset_version_from_row(row: Row) -> AssetVersion:
     asset_id, version, job_id, created_at, info = row
     return AssetVersion(
         asset_id=asset_id, version=version, job_id=job_id, created_at=from_ms(created_at), info=json.loads(info)
+    )
+
+
+def asset_summary_from_row(row: Row) -> AssetSummary:
+    """A row of ``sql.ASSET_SUMMARY_COLUMNS`` as an ``AssetSummary``."""
+    asset_id, title, created_at, updated_at, versions, latest_version, duration_sec, loudness, storage_bytes = row
+    return AssetSummary(
+        asset_id=asset_id,
+        title=str(title),
+        created_at=from_ms(created_at),
+        updated_at=from_ms(updated_at),
+        versions=int(versions),
+        latest_version=int(latest_version),
+        duration_s=None if duration_sec is None else float(duration_sec),
+        loudness=_optional_json(loudness),
+        storage_bytes=int(storage_bytes),
+        created_ms=int(created_at),
     )
 
 
@@ -367,6 +384,28 @@ class SqlJobStore(JobStore):
     async def get_asset_versions(self, asset_id: str) -> list[AssetVersion]:
         rows = await self._execute(sql.SELECT_ASSET_VERSIONS, {"asset_id": asset_id})
         return [asset_version_from_row(row) for row in rows]
+
+    async def list_assets(self, *, limit: int = 50, before: AssetCursor | None = None) -> list[AssetSummary]:
+        if before is None:
+            rows = await self._execute(sql.LIST_ASSETS, {"limit": limit})
+        else:
+            params = {"limit": limit, "before_created_at": before.created_ms, "before_asset_id": before.asset_id}
+            rows = await self._execute(sql.LIST_ASSETS_BEFORE, params)
+        return [asset_summary_from_row(row) for row in rows]
+
+    async def get_asset_summary(self, asset_id: str) -> AssetSummary | None:
+        rows = await self._execute(sql.SELECT_ASSET_SUMMARY, {"asset_id": asset_id})
+        return asset_summary_from_row(rows[0]) if rows else None
+
+    async def rename_asset(self, asset_id: str, title: str) -> AssetSummary | None:
+        params = {"asset_id": asset_id}
+        _, rows = await self._batch(
+            [(sql.RENAME_ASSET, {**params, "title": title}), (sql.SELECT_ASSET_SUMMARY, params)]
+        )
+        if not rows:
+            return None
+        logger.info("asset %s renamed", asset_id)
+        return asset_summary_from_row(rows[0])
 
     # -- the media store bound to this job store ------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from common.jobs.model import AssetVersion, Job, JobError, JobSnapshot, JobStatus
+from common.jobs.model import AssetCursor, AssetSummary, AssetVersion, Job, JobError, JobSnapshot, JobStatus
 
 
 class JobStore(ABC):
@@ -137,6 +137,17 @@ class JobStore(ABC):
     @abstractmethod
     async def get_asset_versions(self, asset_id: str) -> list[AssetVersion]:
         """Oldest first; empty for an unknown asset."""
+
+    @abstractmethod
+    async def list_assets(self, *, limit: int = 50, before: AssetCursor | None = None) -> list[AssetSummary]:
+        """Assets with at least one version, newest first (creation time, then id), starting after ``before``."""
+
+    @abstractmethod
+    async def get_asset_summary(self, asset_id: str) -> AssetSummary | None: ...
+
+    @abstractmethod
+    async def rename_asset(self, asset_id: str, title: str) -> AssetSummary | None:
+        """Give the asset a new title (its versions keep theirs); ``None`` for an asset with no version."""
 
     # -- the media store bound to this job store ------------------------------------------------------------
 

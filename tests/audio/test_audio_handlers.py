@@ -176,6 +176,20 @@ async def test_render_writes_a_named_file_and_reports_measured_loudness() -> Non
     assert result["targetsMet"] is True
 
 
+async def test_versions_record_their_size_and_renders_follow_a_rename() -> None:
+    asset_id = new_id()
+    result = await _ingested(asset_id)
+    store = await get_job_store()
+    (version,) = await store.get_asset_versions(asset_id)
+    expected_bytes = _file(result["audioUrl"]).stat().st_size + _file(result["peaksUrl"]).stat().st_size
+    assert version.info["sizeBytes"] == expected_bytes
+    assert await store.rename_asset(asset_id, "Renamed talk") is not None
+
+    rendered, _ = await _run("render", {"assetId": asset_id, "version": 1, "format": "wav"})
+
+    assert rendered["filename"] == "Renamed-talk.wav"
+
+
 async def test_cancellation_propagates_and_records_no_version() -> None:
     asset_id = new_id()
     payload = {"assetId": asset_id, "uploadId": _upload(30.0), "filename": "long.mp3", "title": "Long"}

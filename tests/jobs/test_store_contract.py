@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from common.jobs import JobError, JobStatus, JobStore, close_job_store, get_job_store, to_poll_body
+from common.jobs import AssetCursor, JobError, JobStatus, JobStore, close_job_store, get_job_store, to_poll_body
 from common.jobs.sql import LATEST_SCHEMA_VERSION
 
 SHORT_LEASE_S = 0.05
@@ -364,6 +364,77 @@ async def test_concurrent_asset_versions_get_distinct_numbers(store: JobStore) -
     asset = "d" * 32
     added = await asyncio.gather(*(store.add_asset_version(asset, f"{n:032x}", {"n": n}) for n in range(10)))
     assert sorted(version.version for version in added) == list(range(1, 11))
+
+
+async def test_assets_are_listed_newest_first_with_their_versions_summed(store: JobStore) -> None:
+    loudness = {"integratedLufs": -18.5, "truePeakDbtp": -2.0}
+    older, newer = "a" * 32, "b" * 32
+    await store.add_asset_version(older, "1" * 32, {"title": "Ünïcode talk", "durationSec": 10.0, "sizeBytes": 100})
+    await asyncio.sleep(0.01)
+    await store.add_asset_version(newer, "2" * 32, {"title": "Second", "durationSec": 3.0})
+    await asyncio.sleep(0.01)
+    latest = await store.add_asset_version(
+        older, "3" * 32, {"title": "Ünïcode talk", "durationSec": 8.5, "loudness": loudness, "sizeBytes": 40}
+    )
+    summaries = await store.list_assets()
+    assert [summary.asset_id for summary in summaries] == [newer, older]
+    second, first = summaries
+    assert (first.title, first.versions, first.latest_version, first.duration_s) == ("Ünïcode talk", 2, 2, 8.5)
+    assert (first.loudness, first.storage_bytes) == (loudness, 140)
+    assert first.created_at < second.created_at <= first.updated_at == latest.created_at
+    assert (second.title, second.versions, second.loudness, second.storage_bytes) == ("Second", 1, None, 0)
+    assert await store.get_asset_summary(older) == first
+    assert await store.get_asset_summary("c" * 32) is None
+
+
+async def test_asset_pages_follow_one_another_without_gaps_or_repeats(store: JobStore) -> None:
+    # Versions recorded within one millisecond tie on creation time: the id orders them.
+    ids = [f"{n:032x}" for n in range(7)]
+    for n, asset_id in enumerate(ids):
+        await store.add_asset_version(asset_id, f"{n + 100:032x}", {"title": f"t{n}"})
+    everything = await store.list_assets(limit=100)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = await store.list_assets(limit=3, before=cursor)
+        seen += [summary.asset_id for summary in page]
+        if len(page) < 3:
+            break
+        cursor = page[-1].cursor
+    assert seen == [summary.asset_id for summary in everything]
+    assert sorted(seen) == ids
+    assert await store.list_assets(limit=3, before=everything[-1].cursor) == []
+
+
+async def test_rename_changes_the_title_not_the_versions(store: JobStore) -> None:
+    asset = "e" * 32
+    await store.add_asset_version(asset, "1" * 32, {"title": "Old"})
+    before = await store.get_asset_summary(asset)
+    assert before is not None
+    await asyncio.sleep(0.01)
+    renamed = await store.rename_asset(asset, "Nëw name")
+    assert renamed is not None
+    assert (renamed.title, renamed.versions, renamed.created_at) == ("Nëw name", 1, before.created_at)
+    assert renamed.updated_at > before.updated_at
+    assert (await store.rename_asset(asset, "Again")).title == "Again"  # type: ignore[union-attr]
+    assert (await store.get_asset_versions(asset))[0].info == {"title": "Old"}
+    assert await store.rename_asset("f" * 32, "Nobody") is None
+    assert await store.get_asset_summary("f" * 32) is None
+
+
+def test_asset_cursor_round_trips_and_refuses_anything_else() -> None:
+    cursor = AssetCursor(1_764_000_000_123, "a" * 32)
+    assert AssetCursor.from_text(cursor.to_text()) == cursor
+    for text in (
+        "",
+        "1-",
+        "-" + "a" * 32,
+        "x-" + "a" * 32,
+        "1-" + "A" * 32,
+        "\uff11-" + "a" * 32,
+        "1" * 16 + "-" + "a" * 32,
+    ):
+        assert AssetCursor.from_text(text) is None
 
 
 # -- identity, schema, change signal ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from web.api_docs import COMMON_ERRORS, PathItems, error, json_response
 from web.api_docs import path_id as path_id_doc
 from web.errors import ApiError, invalid_request, not_found
 from web.inputs import check_query, path_id
+from web.routes.library import RENAME_OPERATION, rename_asset
 from web.store_deadline import request_job_store
 
 
@@ -63,7 +64,8 @@ async def get_asset(request: Request) -> Response:
     check_query(request)
     asset_id = path_id(request, "assetId", "asset")
     versions = await asset_versions(asset_id)
-    title = versions[0].info.get("title") or ""
+    summary = await (await request_job_store()).get_asset_summary(asset_id)
+    title = summary.title if summary is not None else ""
     return JSONResponse(
         {
             "assetId": asset_id,
@@ -75,7 +77,11 @@ async def get_asset(request: Request) -> Response:
     )
 
 
-ROUTES = [Route("/api/audio/assets/{assetId}", get_asset, methods=["GET"])]
+async def asset(request: Request) -> Response:
+    return await (rename_asset(request) if request.method == "PATCH" else get_asset(request))
+
+
+ROUTES = [Route("/api/audio/assets/{assetId}", asset, methods=["GET", "PATCH"])]
 
 PATHS: PathItems = {
     "/api/audio/assets/{assetId}": {
@@ -89,6 +95,7 @@ PATHS: PathItems = {
                 "404": error("No asset with this id"),
                 **COMMON_ERRORS,
             },
-        }
+        },
+        "patch": RENAME_OPERATION,
     }
 }

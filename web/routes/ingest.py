@@ -24,15 +24,19 @@ logger = logging.getLogger(__name__)
 MAX_TITLE_CHARS = 200
 
 
-def _title(upload: Upload) -> str:
-    """The title the client gave, runs of whitespace made one space; held to the rule render tags follow."""
-    raw = upload.fields.get("title", "")
+def clean_title(raw: str) -> str:
+    """The one rule for a recording's title (given at ingest or by a rename): held to the rule render tags follow
+    (``common.text``), runs of whitespace become one space; empty when ``raw`` holds nothing else."""
     if len(raw) > MAX_TITLE_CHARS:
         raise ApiError(400, "invalid_field", f"title: must be at most {MAX_TITLE_CHARS} characters", field="title")
     refused_character = disallowed_character(raw)
     if refused_character is not None:
         raise ApiError(400, "invalid_field", f"title: must not contain {refused_character}", field="title")
-    return " ".join(raw.split()) or upload.filename
+    return " ".join(raw.split())
+
+
+def _title(upload: Upload) -> str:
+    return clean_title(upload.fields.get("title", "")) or upload.filename
 
 
 async def create_ingest(request: Request) -> Response:

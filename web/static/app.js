@@ -3,17 +3,18 @@
 import { getEditOperations } from "./api.js";
 import { EditPanel } from "./edit-panel.js";
 import { JobsPanel } from "./jobs.js";
+import { LibraryPanel, assetIdFromHash } from "./library.js";
 import { loadRenderCatalogue } from "./loudness.js";
 import { bindNotice, showError } from "./notice.js";
 import { RecordingView } from "./recording.js";
 import { RenderPanel } from "./render-panel.js";
+import { signIn } from "./signin.js";
 import { UploadPanel } from "./upload.js";
 
 // Keys typed into these are text, not shortcuts; buttons and links keep Space for activating themselves.
 const TYPING_TARGETS = new Set(["INPUT", "TEXTAREA", "SELECT", "BUTTON", "A", "AUDIO"]);
 
 function start() {
-  bindNotice();
   const jobsPanel = new JobsPanel(document.getElementById("job-list"), document.getElementById("job-list-empty"), {
     onError: showError,
   });
@@ -24,10 +25,25 @@ function start() {
       for (const listener of versionListeners) listener.versionShown(asset, version);
     },
   });
+  const library = new LibraryPanel({
+    onError: showError,
+    onRenamed: (asset) => {
+      if (!recording.asset || recording.asset.assetId !== asset.assetId) return;
+      // The export's title tag follows the rename unless someone typed another title there.
+      const titleTag = document.getElementById("tag-title");
+      if (titleTag.value === recording.asset.title) titleTag.value = asset.title;
+      recording.asset.title = asset.title;
+      document.getElementById("editor-heading").textContent = asset.title;
+    },
+  });
+  const refreshLibrary = () => library.refresh().catch(showError);
   const editPanel = new EditPanel({
     recording,
     jobsPanel,
-    onSaved: (result) => recording.open(result.assetId, result.version).catch(showError),
+    onSaved: (result) => {
+      recording.open(result.assetId, result.version).catch(showError);
+      refreshLibrary();
+    },
   });
   const renderPanel = new RenderPanel({
     recording,
@@ -46,9 +62,13 @@ function start() {
     .catch(showError);
   new UploadPanel({
     jobsPanel,
-    onImported: (result) => recording.open(result.assetId, result.version).catch(showError),
+    onImported: (result) => {
+      recording.open(result.assetId, result.version).catch(showError);
+      refreshLibrary();
+    },
   });
   jobsPanel.start();
+  refreshLibrary();
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || TYPING_TARGETS.has(event.target.tagName)) return;
@@ -63,12 +83,19 @@ function start() {
     }
   });
 
+  // A library link (#/assets/{assetId}) opens its recording's latest version.
+  window.addEventListener("hashchange", () => {
+    const linked = assetIdFromHash(location.hash);
+    if (linked) recording.open(linked).catch(showError);
+  });
+  const linked = assetIdFromHash(location.hash);
   const params = new URLSearchParams(location.hash.slice(1));
-  const assetId = params.get("asset");
+  const assetId = linked || params.get("asset");
   if (assetId) {
     const version = Number.parseInt(params.get("version") || "", 10);
     recording.open(assetId, Number.isFinite(version) ? version : null).catch(showError);
   }
 }
 
-start();
+bindNotice();
+signIn().then(start, showError);

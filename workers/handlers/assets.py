@@ -86,9 +86,11 @@ def master_of(version: AssetVersion) -> MasterAudio:
 
 def version_info(files: VersionFiles, *, source_format: str, source_codec: str, **extra: Any) -> dict[str, Any]:
     """The ``info`` recorded for a new version (the ingest result without ``assetId``/``version``, plus
-    ``frames`` and whatever ``extra`` adds: ``title``, ``baseVersion``, ``edits``)."""
+    ``frames``, ``sizeBytes`` (its files together, for the library's storage figure) and whatever ``extra`` adds:
+    ``title``, ``baseVersion``, ``edits``)."""
     return {
         **files.to_info(),
+        "sizeBytes": files.master_path.stat().st_size + files.peaks_path.stat().st_size,
         "format": source_format,
         "codec": source_codec,
         "audioUrl": media_url(files.master_path),

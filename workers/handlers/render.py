@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from common.audio.render import render_master
-from common.jobs import Job
+from common.jobs import Job, get_job_store
 from common.media import media_url, render_dir
 from common.render_options import RENDER_OPTION_NAMES, parse_render_options, targets_to_json
 from workers.context import JobContext
@@ -20,7 +20,9 @@ async def handle_render(job: Job, ctx: JobContext) -> dict[str, Any]:
     options = parse_render_options({key: job.payload.get(key) for key in RENDER_OPTION_NAMES})
     base, master = await payload_master(job)
     asset_id = base.asset_id
-    title = options.tags.get("title") or str(base.info.get("title") or "")
+    # The asset's current title: a rename after this version was made is what the file should be called.
+    summary = await (await get_job_store()).get_asset_summary(asset_id)
+    title = options.tags.get("title") or (summary.title if summary else str(base.info.get("title") or ""))
     rendered = await asyncio.to_thread(
         render_master,
         master,
