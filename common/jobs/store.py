@@ -95,6 +95,14 @@ class JobStore(ABC):
     async def complete_job(self, job_id: str, lease_token: str, result: dict[str, Any]) -> bool: ...
 
     @abstractmethod
+    async def complete_job_with_asset_version(
+        self, job_id: str, lease_token: str, result: dict[str, Any], asset_id: str, info: dict[str, Any]
+    ) -> AssetVersion | None:
+        """``complete_job`` for a job that makes the next version of ``asset_id``: the version is recorded with
+        ``info`` in the same transaction as the completion, under the same fence, and its number is written into
+        the result's ``version``. ``None`` (nothing recorded) when the caller no longer owns the job."""
+
+    @abstractmethod
     async def fail_job(
         self,
         job_id: str,

@@ -18,7 +18,7 @@ from typing import Any
 from common.errors import MediaError, StoreError
 from common.ids import new_id
 from common.jobs.model import Job, JobStatus
-from common.media import preview_dir
+from common.media import media_url, preview_run_dir
 from workers.context import Handler, JobContext
 
 RECORD_DIR_VARIABLE = "WORKER_TEST_RECORD_DIR"
@@ -75,10 +75,11 @@ async def record(job: Job, ctx: JobContext) -> dict[str, Any]:
 
 def _work(job: Job, ctx: JobContext, seconds: float) -> None:
     """Blocking work in chunks: writes partial output, reports progress, and stops when cancelled."""
-    folder = preview_dir(job.id)
+    folder = preview_run_dir(job.id, job.lease_token or "")
     folder.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + seconds
     with open(folder / PARTIAL_FILE, "ab") as partial:
+        partial.write(b"x")
         while time.monotonic() < deadline:
             ctx.raise_if_cancelled()
             partial.write(b"x" * 1024)
@@ -92,6 +93,16 @@ async def sleep(job: Job, ctx: JobContext) -> dict[str, Any]:
     await asyncio.to_thread(_work, job, ctx, float(job.payload.get("seconds", 1.0)))
     record_run(job)
     return {"pid": os.getpid(), "attempt": job.attempts}
+
+
+async def publish(job: Job, ctx: JobContext) -> dict[str, Any]:
+    """Payload ``{"seconds": [s1, s2, ...]}``: attempt n works for the n-th time (the last one for later attempts)
+    in its own run folder, then names the file it wrote in its result."""
+    durations = [float(value) for value in job.payload.get("seconds", [0.0])]
+    seconds = durations[min(job.attempts, len(durations)) - 1]
+    await asyncio.to_thread(_work, job, ctx, seconds)
+    record_run(job)
+    return {"url": media_url(preview_run_dir(job.id, job.lease_token or "") / PARTIAL_FILE), "pid": os.getpid()}
 
 
 async def async_sleep(job: Job, ctx: JobContext) -> dict[str, Any]:
@@ -132,6 +143,7 @@ HANDLERS: dict[str, Handler] = {
     "noop": noop,
     "record": record,
     "sleep": sleep,
+    "publish": publish,
     "async_sleep": async_sleep,
     "stubborn": stubborn,
     "fail_transient": fail_transient,
