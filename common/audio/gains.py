@@ -21,12 +21,20 @@ LIMITER_ATTACK_DB_PER_BLOCK = 3.0
 LIMITER_RELEASE_DB_PER_BLOCK = 0.5
 
 
+#: The most any frame is amplified, by one curve or by all of them together (the program clamps their product):
+#: it keeps every sample, and so every loudness, peak and RMS measured from them, finite. At +120 dB everything
+#: above a 24-bit master's noise floor is far past full scale anyway.
+MAX_GAIN_DB = 120.0
+MAX_GAIN = float(10.0 ** (MAX_GAIN_DB / 20.0))
+
+
 class GainCurve(Protocol):
     def gains(self, start: int, count: int) -> np.ndarray: ...
 
 
 def db_to_gain(db: float | np.ndarray) -> np.ndarray:
-    return np.power(10.0, np.asarray(db, dtype=np.float64) / 20.0).astype(np.float32)
+    """Linear gain of ``db``, at most ``MAX_GAIN``."""
+    return np.power(10.0, np.minimum(np.asarray(db, dtype=np.float64), MAX_GAIN_DB) / 20.0).astype(np.float32)
 
 
 @dataclass(frozen=True, slots=True)

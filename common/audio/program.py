@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from common.audio.background import BackgroundConsumer
-from common.audio.gains import PEAK_BLOCK_FRAMES, REGION_RAMP_S, Fade, GainCurve, RegionGain
+from common.audio.gains import MAX_GAIN, PEAK_BLOCK_FRAMES, REGION_RAMP_S, Fade, GainCurve, RegionGain
 from common.audio.leveling import AnalysisResult, LevelTarget, plan_leveling
 from common.audio.loudness import LoudnessMeter
 from common.audio.progress import PassProgress
@@ -184,6 +184,9 @@ class Program:
         for stage_index, curve in self.curves:
             start = self.stages[stage_index].position_of(piece.source_start) + offset
             gains *= curve.gains(start, count)
+            # Each factor is finite, but their product need not be (ten +40 dB gains); a fade's 0 times an
+            # infinite product would be NaN.
+            np.minimum(gains, MAX_GAIN, out=gains)
         return gains
 
 

@@ -31,6 +31,9 @@ FALLBACK_RATE = 48000
 MAX_BAD_PACKET_FRACTION = 0.5
 IO_BUFFER_BYTES = 1 << 16
 CHUNK_FRAMES = 1 << 15
+#: Decoded samples are clipped to this magnitude (+120 dBFS) and NaN becomes silence: a float source can hold
+#: anything, and one infinite sample would make every loudness, peak and RMS measured from it infinite.
+MAX_SAMPLE = 1e6
 # A container with no audio packet is empty when it is about this small (headers only, like a 44-byte WAV or a
 # FLAC with its padding); a bigger one whose bytes yield no packet at all is corrupt.
 EMPTY_CONTAINER_MAX_BYTES = 16 * 1024
@@ -155,7 +158,7 @@ class OpenedSource:
             if pending_frames >= CHUNK_FRAMES:
                 produced += pending_frames
                 _check_length(produced, max_frames, rate)
-                yield _join(pending)
+                yield _finite(_join(pending))
                 pending, pending_frames = [], 0
         for converted in resampler.resample(None):
             pending.append(converted.to_ndarray().reshape(-1, channels))
@@ -163,7 +166,7 @@ class OpenedSource:
         produced += pending_frames
         _check_length(produced, max_frames, rate)
         if pending_frames:
-            yield _join(pending)
+            yield _finite(_join(pending))
         packets.check(produced, self._size)
 
 
@@ -263,6 +266,13 @@ def _float_samples(frame: av.AudioFrame) -> np.ndarray:
 
 def _join(blocks: list[np.ndarray]) -> np.ndarray:
     return np.ascontiguousarray(blocks[0]) if len(blocks) == 1 else np.concatenate(blocks)
+
+
+def _finite(chunk: np.ndarray) -> np.ndarray:
+    # One cheap pass for the usual chunk; NaN fails the comparison too.
+    if np.abs(chunk).max() <= MAX_SAMPLE:
+        return chunk
+    return np.clip(np.nan_to_num(chunk, nan=0.0, posinf=MAX_SAMPLE, neginf=-MAX_SAMPLE), -MAX_SAMPLE, MAX_SAMPLE)
 
 
 def _check_length(produced_frames: int, max_frames: int | None, rate: int) -> None:
