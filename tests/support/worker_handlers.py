@@ -105,6 +105,13 @@ async def publish(job: Job, ctx: JobContext) -> dict[str, Any]:
     return {"url": media_url(preview_run_dir(job.id, job.lease_token or "") / PARTIAL_FILE), "pid": os.getpid()}
 
 
+async def large_result(job: Job, ctx: JobContext) -> dict[str, Any]:
+    """Payload ``{"seconds": s, "bytes": n}``: works for s seconds, then returns a result of about n bytes."""
+    await asyncio.to_thread(_work, job, ctx, float(job.payload.get("seconds", 0.0)))
+    record_run(job)
+    return {"blob": "x" * int(job.payload.get("bytes", 0)), "attempt": job.attempts}
+
+
 async def async_sleep(job: Job, ctx: JobContext) -> dict[str, Any]:
     """Sleeps on the event loop and never checks for cancellation: only the worker can stop it."""
     await asyncio.sleep(float(job.payload.get("seconds", 1.0)))
@@ -144,6 +151,7 @@ HANDLERS: dict[str, Handler] = {
     "record": record,
     "sleep": sleep,
     "publish": publish,
+    "large_result": large_result,
     "async_sleep": async_sleep,
     "stubborn": stubborn,
     "fail_transient": fail_transient,
