@@ -82,6 +82,7 @@ class JobRun:
             error = JobError("worker_lost", "the job's earlier runs were lost with their workers, no attempts left")
             if await self._write(self._store.fail_job, job.id, self._token, error):
                 self._log(logging.WARNING, "failed", "code=worker_lost")
+                await self._remove_unpublished_runs(set())
             else:
                 await self._settle_lost()
             return

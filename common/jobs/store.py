@@ -136,8 +136,9 @@ class JobStore(ABC):
 
     @abstractmethod
     async def add_asset_version(self, asset_id: str, job_id: str, info: dict[str, Any]) -> AssetVersion:
-        """Record the next version of ``asset_id`` (1 for a new asset). Idempotent per ``job_id``: a job that
-        runs again gets its first version back instead of a second one."""
+        """Record the next version of ``asset_id`` (1 for a new asset) outside any job's completion, as an import
+        or a test does; a worker records versions with ``complete_job_with_asset_version``, under its lease.
+        Idempotent per ``job_id``: a second call gets the first version back instead of a second one."""
 
     @abstractmethod
     async def get_asset_versions(self, asset_id: str) -> list[AssetVersion]:

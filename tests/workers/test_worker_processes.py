@@ -37,6 +37,13 @@ def running_under(worker: WorkerProcess, *, with_output: bool = False) -> Callab
     return check
 
 
+async def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not hold in time"
+        await asyncio.sleep(0.02)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("store_env", LOCAL_AND_WS, indirect=True)
 async def test_a_killed_workers_job_completes_under_another_worker_exactly_once(
@@ -54,6 +61,8 @@ async def test_a_killed_workers_job_completes_under_another_worker_exactly_once(
     assert done.attempts == 2
     assert done.result == {"pid": second.pid, "attempt": 2}
     assert recorded_runs(record_dir) == {job.id: 1}
+    # The completing run then removes the killed run's partial output (and its own, which its result does not name).
+    await wait_until(lambda: not job_run_dirs(None, job.id))
 
 
 @pytest.mark.slow
