@@ -162,6 +162,7 @@ class JobRun:
             else:
                 await self._settle_lost()
         elif reason is StopReason.TIMEOUT:
+            await self._remove_outputs()
             limit_s = self._settings.timeout_for(job.type)
             error = JobError("timeout", f"the job ran longer than its limit of {limit_s:g} s")
             if await self._write(store.fail_job, job.id, self._token, error):
@@ -263,13 +264,10 @@ class JobRun:
 
     async def _remove_unpublished_runs(self, published: set[Path]) -> None:
         """The job is terminal: remove every run folder of it (this run's and others') holding no published file."""
-
-        def remove() -> None:
-            for folder in job_run_dirs(self._asset_id(), self.job.id):
-                if not holds_any(folder, published):
-                    shutil.rmtree(folder, ignore_errors=True)
-
-        await asyncio.to_thread(remove)
+        # Listing costs a few stat calls, done here: most jobs (no-op ones) have no folder, and skip the thread.
+        for folder in job_run_dirs(self._asset_id(), self.job.id):
+            if not holds_any(folder, published):
+                await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
 
     def _log(self, level: int, event: str, detail: str = "") -> None:
         job = self.job
