@@ -1,4 +1,5 @@
-"""Runs of whole-timeline level edits collapse before they run: 500 normalizes cost one measuring pass."""
+"""Edit lists cost what their audio costs: runs of whole-timeline level edits collapse before they run (500
+normalizes make one measuring pass), and a curve is evaluated only where it changes the audio."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 from common.audio.editing import MasterAudio, save_edited_version
+from common.audio.gains import Fade, GainCurve, RegionGain
 from common.audio.ingest import ingest_file
 from common.audio.program import Program, Sink, merge_edits
 from common.edits import Cut, FadeIn, Gain, Normalize, TrimSilence, parse_edit_list
@@ -85,3 +87,21 @@ def test_errors_name_the_edit_as_the_client_numbered_it(tmp_path: Path) -> None:
     with pytest.raises(EditListError) as caught:
         save(tmp_path, audio, edits, "silent")
     assert caught.value.field == "edits[2]"
+
+
+@pytest.mark.parametrize(
+    "curve",
+    [
+        RegionGain(6.0, 4000, 9000, 20000, 160),
+        RegionGain(-12.0, 0, 9000, 20000, 160),
+        RegionGain(3.0, 5000, 20000, 20000, 160),
+        Fade(0, 3000, fade_in=True),
+        Fade(17000, 3000, fade_in=False),
+    ],
+)
+def test_curves_give_the_same_gains_chunk_by_chunk_as_in_one_piece(curve: GainCurve) -> None:
+    """Chunks off a curve's span or on its flat part take a short cut; it must give exactly the full curve."""
+    whole = curve.gains(0, 20000)
+    for chunk in (1, 100, 1000, 4096):
+        pieces = np.concatenate([curve.gains(start, min(chunk, 20000 - start)) for start in range(0, 20000, chunk)])
+        np.testing.assert_array_equal(pieces, whole)
