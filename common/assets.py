@@ -4,6 +4,7 @@ here, so the two cannot drift apart."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from common.jobs import AssetVersion
@@ -24,13 +25,18 @@ VERSION_RESULT_KEYS = (
 EDIT_INFO_KEYS = ("baseVersion", "edits")
 
 
-def version_result(version: AssetVersion) -> dict[str, Any]:
-    """The ``ingest`` / ``edit.save`` job result for a recorded version."""
-    return {
-        "assetId": version.asset_id,
-        "version": version.version,
-        **{key: version.info[key] for key in VERSION_RESULT_KEYS},
-    }
+@dataclass(frozen=True, slots=True)
+class NewAssetVersion:
+    """What an ``ingest`` or ``edit.save`` handler returns: the asset version its job makes. The worker records it
+    with the job's fenced completion (``complete_job_with_asset_version``), in one transaction, so only the run
+    that completes the job ever publishes its files; the store gives the version its number then."""
+
+    asset_id: str
+    info: dict[str, Any]
+
+    def result(self) -> dict[str, Any]:
+        """The ``ingest`` / ``edit.save`` job result, less ``version``, which the store adds on completion."""
+        return {"assetId": self.asset_id, **{key: self.info[key] for key in VERSION_RESULT_KEYS}}
 
 
 def version_view(version: AssetVersion) -> dict[str, Any]:

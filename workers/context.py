@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from common.assets import NewAssetVersion
 from common.jobs.model import Job
 
 
@@ -24,4 +25,6 @@ class JobContext(Protocol):
         passed or the worker is shutting down. Call it between chunks of work."""
 
 
-Handler = Callable[[Job, JobContext], Awaitable[dict[str, Any]]]
+#: A result object for the poll body, or the asset version the job makes (recorded with its completion).
+HandlerResult = dict[str, Any] | NewAssetVersion
+Handler = Callable[[Job, JobContext], Awaitable[HandlerResult]]

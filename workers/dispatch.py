@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from typing import Any
 
+from common.assets import NewAssetVersion
 from common.errors import AppError, ConfigurationError
 from common.jobs.model import Job
-from workers.context import Handler, JobContext
+from workers.context import Handler, HandlerResult, JobContext
 
 _handlers: dict[str, Handler] = {}
 
@@ -43,12 +43,12 @@ def handled_job_types() -> list[str]:
     return sorted(_handlers)
 
 
-async def process_job(job: Job, ctx: JobContext) -> dict[str, Any]:
+async def process_job(job: Job, ctx: JobContext) -> HandlerResult:
     """Run the handler for ``job.type`` and return its result."""
     handler = _handlers.get(job.type)
     if handler is None:
         raise UnknownJobType(f"this worker has no handler for jobs of type {job.type!r}")
     result = await handler(job, ctx)
-    if not isinstance(result, dict):
+    if not isinstance(result, dict | NewAssetVersion):
         raise AppError(f"the {job.type} handler returned {type(result).__name__}, not a result object")
     return result

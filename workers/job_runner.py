@@ -5,6 +5,11 @@ that the lease is gone (``False`` from the store: cancelled through the API, or 
 the handler, as do the job's timeout and the worker's shutdown. The handler's task is cancelled at once and its
 threads are waited for (they stop at their next ``ctx.raise_if_cancelled()``) before partial output is removed,
 so nothing is written after the clean-up.
+
+Output: the run writes only into its own folders (``common.media.run_output_dirs``, named from its lease token),
+and removes only those, never a file the job's result names. Once the job is terminal (this run completed or
+failed it, or found it so), no other run can publish anything any more, so the folders of the job's other runs
+that its result does not name are removed too (left by workers that died).
 """
 
 from __future__ import annotations
@@ -16,13 +21,16 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
+from common.assets import NewAssetVersion
 from common.errors import StoreError
 from common.ids import is_valid_id
 from common.jobs.model import Job, JobError, JobStatus
 from common.jobs.store import JobStore
-from common.media import job_output_dirs
+from common.media import holds_any, job_run_dirs, published_paths, run_output_dirs
+from workers.context import HandlerResult
 from workers.dispatch import process_job
 from workers.failures import classify, retry_delay_s
 from workers.job_context import RunningJobContext, StopReason
@@ -31,9 +39,13 @@ from workers.threads import start_job_task, wait_for_threads
 
 logger = logging.getLogger(__name__)
 
-#: Final writes (complete, fail, release) are retried this many times on a transient store error.
-_WRITE_ATTEMPTS = 4
-_WRITE_RETRY_S = 0.5
+#: Final writes (complete, fail, release) are retried on a transient store error (unreachable, busy, full) with
+#: back-off from the first to the longest delay, for as long as the run's lease lasts; after that the lease lapses
+#: and the store's expiry hands the job to another run.
+_WRITE_RETRY_FIRST_S = 0.25
+_WRITE_RETRY_MAX_S = 2.0
+
+T = TypeVar("T")
 
 
 class JobRun:
@@ -45,9 +57,11 @@ class JobRun:
         self._store = store
         self._settings = settings
         self._ctx = RunningJobContext(job, asyncio.get_running_loop())
-        self._handler: asyncio.Task[dict[str, Any]] | None = None
+        self._handler: asyncio.Task[HandlerResult] | None = None
         self._threads: list[Future[Any]] = []
         self._started = time.monotonic()
+        #: When the lease lapses at the latest, as far as this process knows (moved on by each renewal).
+        self._lease_until = self._started + settings.lease_s
         #: False when a handler thread outlived the wait for it (it ignores ``raise_if_cancelled``).
         self.threads_ended = True
 
@@ -68,11 +82,10 @@ class JobRun:
             error = JobError("worker_lost", "the job's earlier runs were lost with their workers, no attempts left")
             if await self._write(self._store.fail_job, job.id, self._token, error):
                 self._log(logging.WARNING, "failed", "code=worker_lost")
+                await self._remove_unpublished_runs(set())
             else:
                 await self._settle_lost()
             return
-        if job.attempts > 1:
-            await self._remove_outputs()
         self._handler = start_job_task(process_job(job, self._ctx), self._threads)
         if self._ctx.stop_reason is not None:
             self._handler.cancel()
@@ -112,6 +125,7 @@ class JobRun:
                 self.stop(StopReason.LEASE_LOST)
                 return
             renewed = time.monotonic()
+            self._lease_until = renewed + settings.lease_s
 
     async def _write_progress(self) -> None:
         written = self.job.progress
@@ -135,14 +149,11 @@ class JobRun:
 
     # -- after the handler ended -----------------------------------------------------------------------------
 
-    async def _settle(self, handler: asyncio.Task[dict[str, Any]]) -> None:
+    async def _settle(self, handler: asyncio.Task[HandlerResult]) -> None:
         job, store, reason = self.job, self._store, self._ctx.stop_reason
         exc = None if handler.cancelled() else handler.exception()
         if not handler.cancelled() and exc is None:
-            if await self._write(store.complete_job, job.id, self._token, handler.result()):
-                self._log(logging.INFO, "completed")
-            else:
-                await self._settle_lost()
+            await self._complete(handler.result())
             return
         if reason is StopReason.SHUTDOWN:
             await self._remove_outputs()
@@ -156,12 +167,33 @@ class JobRun:
             error = JobError("timeout", f"the job ran longer than its limit of {limit_s:g} s")
             if await self._write(store.fail_job, job.id, self._token, error):
                 self._log(logging.WARNING, "failed", "code=timeout")
+                await self._remove_unpublished_runs(set())
             else:
                 await self._settle_lost()
         elif reason is StopReason.LEASE_LOST or exc is None:
             await self._settle_lost()
         else:
             await self._settle_failure(exc)
+
+    async def _complete(self, outcome: HandlerResult) -> None:
+        job, store = self.job, self._store
+        if isinstance(outcome, NewAssetVersion):
+            result = outcome.result()
+            version = await self._write(
+                store.complete_job_with_asset_version, job.id, self._token, result, outcome.asset_id, outcome.info
+            )
+            done = version is not None
+            detail = "" if version is None else f"asset={outcome.asset_id} version={version.version}"
+            published = published_paths(result)
+        else:
+            done = bool(await self._write(store.complete_job, job.id, self._token, outcome))
+            detail = ""
+            published = published_paths(outcome)
+        if not done:
+            await self._settle_lost()
+            return
+        self._log(logging.INFO, "completed", detail)
+        await self._remove_unpublished_runs(published)
 
     async def _settle_failure(self, exc: BaseException) -> None:
         job = self.job
@@ -179,11 +211,12 @@ class JobRun:
         detail = f"code={failure.error.code} message={failure.error.message!r}"
         if retry_in_s is None:
             self._log(logging.WARNING, "failed", detail)
+            await self._remove_unpublished_runs(set())
         else:
             self._log(logging.WARNING, "failed, will retry", f"{detail} retry_in={retry_in_s:.1f}s")
 
     async def _settle_lost(self) -> None:
-        """A write was refused (or failed): find out why, and remove partial output only if nobody runs the job."""
+        """A write was refused (or failed): find out why, and remove this run's output unless it was published."""
         try:
             current = await self._store.get_job(self.job.id)
         except StoreError as exc:
@@ -194,32 +227,47 @@ class JobRun:
             self._log(logging.WARNING, "abandoned", "reason=store write failed")
             return
         status = current.status if current is not None else None
-        if status is None or status.is_terminal:
+        if current is not None and status is not None and status.is_terminal:
+            # A completion of ours whose answer was lost names our files: they stay.
+            await self._remove_unpublished_runs(published_paths(current.result))
+        else:
             await self._remove_outputs()
         if status is JobStatus.CANCELLED:
             self._log(logging.INFO, "cancelled")
         else:
             self._log(logging.WARNING, "lease lost", f"status={status.value if status else 'deleted'}")
 
-    async def _write(self, write: Callable[..., Awaitable[bool]], *args: Any, **kwargs: Any) -> bool:
-        """A fenced final write, retried on transient store errors; False when refused or impossible."""
-        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+    async def _write(self, write: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T | None:
+        """A fenced final write, retried on transient store errors while the lease lasts; ``None`` when it could
+        not be made (the store's answer, ``False`` or ``None``, when it was refused)."""
+        delay_s = _WRITE_RETRY_FIRST_S
+        while True:
             try:
                 return await write(*args, **kwargs)
             except StoreError as exc:
-                if not exc.transient or attempt == _WRITE_ATTEMPTS:
+                if not exc.transient or time.monotonic() + delay_s >= self._lease_until:
                     logger.error("job %s: store write failed, the lease will lapse: %s", self.job.id, exc.message)
-                    return False
-                await asyncio.sleep(_WRITE_RETRY_S * attempt)
-        return False
+                    return None
+                logger.warning("job %s: store write failed, retrying in %.2fs: %s", self.job.id, delay_s, exc.message)
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, _WRITE_RETRY_MAX_S)
 
-    async def _remove_outputs(self) -> None:
+    def _asset_id(self) -> str | None:
         asset_id = self.job.payload.get("assetId")
         # Only a well-formed id may become part of a path that is deleted.
-        if not isinstance(asset_id, str) or not is_valid_id(asset_id):
-            asset_id = None
-        for folder in job_output_dirs(asset_id, self.job.id):
+        return asset_id if isinstance(asset_id, str) and is_valid_id(asset_id) else None
+
+    async def _remove_outputs(self) -> None:
+        """Remove this run's own folders: nothing of them was published, since the run did not complete."""
+        for folder in run_output_dirs(self._asset_id(), self.job.id, self._token):
             await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
+
+    async def _remove_unpublished_runs(self, published: set[Path]) -> None:
+        """The job is terminal: remove every run folder of it (this run's and others') holding no published file."""
+        # Listing costs a few stat calls, done here: most jobs (no-op ones) have no folder, and skip the thread.
+        for folder in job_run_dirs(self._asset_id(), self.job.id):
+            if not holds_any(folder, published):
+                await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
 
     def _log(self, level: int, event: str, detail: str = "") -> None:
         job = self.job

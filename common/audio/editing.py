@@ -14,7 +14,7 @@ import numpy as np
 from common.audio.background import BackgroundConsumer
 from common.audio.encode import AudioWriter
 from common.audio.loudness import Loudness, LoudnessMeter
-from common.audio.program import Program, apply_edits
+from common.audio.program import Program, apply_edits, merge_edits
 from common.audio.progress import PassProgress
 from common.audio.source import CancelCheck, ProgressCallback
 from common.audio.version import VersionFiles, VersionWriter
@@ -99,7 +99,8 @@ def preview_edits(
 def _build(
     master: MasterAudio, rate: int, edits: list[Edit], on_progress: ProgressCallback, check_cancel: CancelCheck
 ) -> Program:
-    passes = 1 + sum(_PASSES_PER_EDIT.get(type(edit), 0) for edit in edits)
+    merged = merge_edits(edits)
+    passes = 1 + sum(_PASSES_PER_EDIT.get(type(edit), 0) for _, edit in merged)
     program = Program(
         master.path,
         rate=rate,
@@ -108,7 +109,7 @@ def _build(
         check_cancel=check_cancel,
         progress=PassProgress(on_progress, passes),
     )
-    apply_edits(program, edits)
+    apply_edits(program, merged)
     return program
 
 

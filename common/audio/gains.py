@@ -21,12 +21,20 @@ LIMITER_ATTACK_DB_PER_BLOCK = 3.0
 LIMITER_RELEASE_DB_PER_BLOCK = 0.5
 
 
+#: The most any frame is amplified, by one curve or by all of them together (the program clamps their product):
+#: it keeps every sample, and so every loudness, peak and RMS measured from them, finite. At +120 dB everything
+#: above a 24-bit master's noise floor is far past full scale anyway.
+MAX_GAIN_DB = 120.0
+MAX_GAIN = float(10.0 ** (MAX_GAIN_DB / 20.0))
+
+
 class GainCurve(Protocol):
     def gains(self, start: int, count: int) -> np.ndarray: ...
 
 
 def db_to_gain(db: float | np.ndarray) -> np.ndarray:
-    return np.power(10.0, np.asarray(db, dtype=np.float64) / 20.0).astype(np.float32)
+    """Linear gain of ``db``, at most ``MAX_GAIN``."""
+    return np.power(10.0, np.minimum(np.asarray(db, dtype=np.float64), MAX_GAIN_DB) / 20.0).astype(np.float32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +48,16 @@ class RegionGain:
     ramp: int
 
     def gains(self, start: int, count: int) -> np.ndarray:
-        positions = np.arange(start, start + count, dtype=np.float64)
         ramp = max(1, min(self.ramp, (self.end - self.start) // 2))
+        # Most chunks lie wholly outside the region or on its flat part: one value, no curve to evaluate. Every
+        # later pass over the program evaluates every curve again, so this keeps long edit lists cheap.
+        if start + count <= self.start or start >= self.end:
+            return np.ones(count, dtype=np.float32)
+        flat_start = self.start + ramp if self.start > 0 else self.start
+        flat_end = self.end - ramp if self.end < self.timeline_frames else self.end
+        if flat_start <= start and start + count <= flat_end:
+            return np.full(count, db_to_gain(self.db), dtype=np.float32)
+        positions = np.arange(start, start + count, dtype=np.float64)
         weight = ((positions >= self.start) & (positions < self.end)).astype(np.float64)
         if self.start > 0:
             rising = (positions - self.start + 1) / (ramp + 1)
@@ -64,6 +80,8 @@ class Fade:
     fade_in: bool
 
     def gains(self, start: int, count: int) -> np.ndarray:
+        if start >= self.start + self.length if self.fade_in else start + count <= self.start:
+            return np.ones(count, dtype=np.float32)
         positions = np.arange(start, start + count, dtype=np.float64)
         if self.fade_in:
             progress = np.clip((positions - self.start) / self.length, 0.0, 1.0)

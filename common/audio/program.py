@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from common.audio.background import BackgroundConsumer
-from common.audio.gains import PEAK_BLOCK_FRAMES, REGION_RAMP_S, Fade, GainCurve, RegionGain
+from common.audio.gains import MAX_GAIN, PEAK_BLOCK_FRAMES, REGION_RAMP_S, Fade, GainCurve, RegionGain
 from common.audio.leveling import AnalysisResult, LevelTarget, plan_leveling
 from common.audio.loudness import LoudnessMeter
 from common.audio.progress import PassProgress
@@ -184,13 +184,56 @@ class Program:
         for stage_index, curve in self.curves:
             start = self.stages[stage_index].position_of(piece.source_start) + offset
             gains *= curve.gains(start, count)
+            # Each factor is finite, but their product need not be (ten +40 dB gains); a fade's 0 times an
+            # infinite product would be NaN.
+            np.minimum(gains, MAX_GAIN, out=gains)
         return gains
 
 
-def apply_edits(program: Program, edits: list[Edit]) -> None:
-    """Build ``program`` from ``edits`` in order; normalize and trimSilence measure the program so far."""
-    ramp = round(REGION_RAMP_S * program.rate)
+#: An edit with its position in the client's list, which error messages name (``edits[3]``).
+NumberedEdit = tuple[int, Edit]
+
+
+def merge_edits(edits: list[Edit]) -> list[NumberedEdit]:
+    """The edit list with every run of consecutive whole-timeline level edits (gains without a span, normalizes)
+    collapsed, so its cost does not grow with such runs (500 normalizes would be 500 measuring passes):
+
+    - gains without a span add up into one gain (their sum in dB);
+    - a normalize sets the level whatever it was, so in a run holding one, everything before its last normalize
+      is dropped: the run becomes that normalize, then the sum of the gains after it.
+
+    Both are exact but for the earlier normalizes' peak limiting, which the last normalize does again at its own
+    ceiling. Edits that change the timeline or its shape (trims, cuts, span gains, fades, trimSilence) end a run.
+    """
+    merged: list[NumberedEdit] = []
+    run: list[tuple[int, Gain | Normalize]] = []
     for index, edit in enumerate(edits):
+        if isinstance(edit, Normalize) or (isinstance(edit, Gain) and edit.start is None and edit.end is None):
+            run.append((index, edit))
+            continue
+        merged += _collapse(run)
+        run = []
+        merged.append((index, edit))
+    return merged + _collapse(run)
+
+
+def _collapse(run: list[tuple[int, Gain | Normalize]]) -> list[NumberedEdit]:
+    if not run:
+        return []
+    normalizes = [position for position, (_, edit) in enumerate(run) if isinstance(edit, Normalize)]
+    first_gain = normalizes[-1] + 1 if normalizes else 0
+    collapsed: list[NumberedEdit] = [run[normalizes[-1]]] if normalizes else []
+    total_db = sum(edit.db for _, edit in run[first_gain:] if isinstance(edit, Gain))
+    if total_db != 0:
+        collapsed.append((run[-1][0], Gain(total_db)))
+    return collapsed
+
+
+def apply_edits(program: Program, edits: list[NumberedEdit]) -> None:
+    """Build ``program`` from ``edits`` (``merge_edits``'s list) in order; normalize and trimSilence measure the
+    program so far."""
+    ramp = round(REGION_RAMP_S * program.rate)
+    for index, edit in edits:
         where = f"edits[{index}]"
         if isinstance(edit, Trim):
             program.keep(program.frames_at(edit.start), program.frames_at(edit.end), where)

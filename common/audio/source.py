@@ -1,12 +1,16 @@
 """Opening and decoding media: identify it by content, refuse what cannot be used, stream float samples.
 
-The file is handed to FFmpeg as an anonymous byte stream, so a name or extension can never sway the probe.
+The file is handed to FFmpeg as an anonymous byte stream, so a name or extension can never sway the probe. Only
+the container formats in ``ALLOWED_FORMATS`` may be opened: FFmpeg refuses any other demuxer before it reads a
+header (a ``concat`` script or an HLS playlist would otherwise open other files or URLs), and the demuxer may open
+no protocol at all (``NO_PROTOCOLS``), so nothing is read besides the upload's own bytes.
 ``decode_chunks`` yields float32 arrays shaped (frames, channels) at the requested rate and channel count and
 counts frames as they decode, so a header claiming a length is never trusted.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,9 +31,18 @@ FALLBACK_RATE = 48000
 MAX_BAD_PACKET_FRACTION = 0.5
 IO_BUFFER_BYTES = 1 << 16
 CHUNK_FRAMES = 1 << 15
+#: Decoded samples are clipped to this magnitude (+120 dBFS) and NaN becomes silence: a float source can hold
+#: anything, and one infinite sample would make every loudness, peak and RMS measured from it infinite.
+MAX_SAMPLE = 1e6
 # A container with no audio packet is empty when it is about this small (headers only, like a 44-byte WAV or a
 # FLAC with its padding); a bigger one whose bytes yield no packet at all is corrupt.
 EMPTY_CONTAINER_MAX_BYTES = 16 * 1024
+#: FFmpeg demuxer names (as ``container.format.name`` lists them) of every container we accept: WAV, Wave64, AIFF,
+#: CAF, MP3, FLAC, Ogg (Opus, Vorbis, FLAC), ADTS AAC, MP4/M4A/MOV (AAC, ALAC), Matroska/WebM and AVI.
+ALLOWED_FORMATS = ("wav", "w64", "aiff", "caf", "mp3", "flac", "ogg", "aac", "mov", "matroska", "webm", "avi")
+#: A protocol whitelist that names no protocol: a demuxer can open nothing beyond the stream it was given.
+NO_PROTOCOLS = "none"
+_OPEN_OPTIONS = {"format_whitelist": ",".join(ALLOWED_FORMATS), "protocol_whitelist": NO_PROTOCOLS}
 _IMAGE_CODECS = frozenset({"png", "mjpeg", "jpeg2000", "bmp", "gif", "webp", "tiff", "apng", "jpegls", "qoi"})
 
 ProgressCallback = Callable[[float], None]
@@ -78,10 +91,17 @@ class OpenedSource:
         self._size = size
         self._file = self.path.open("rb")
         try:
-            self._container = av.open(self._file, "r", buffer_size=IO_BUFFER_BYTES)
+            self._container = av.open(self._file, "r", buffer_size=IO_BUFFER_BYTES, options=_OPEN_OPTIONS)
         except av.FFmpegError as exc:
             head = _head(self.path)
             self.close()
+            if exc.errno == errno.EINVAL:
+                # FFmpeg recognised the content, but as a format not on the whitelist.
+                raise MediaError(
+                    "This file's format is not one we accept: upload audio (WAV, MP3, FLAC, Ogg, AAC/M4A, ALAC) "
+                    "or a video file with sound (MP4, MOV, MKV, WebM, AVI).",
+                    code="unsupported_media",
+                ) from exc
             if _has_audio_signature(head):
                 raise MediaError(
                     "This looks like an audio file, but it is damaged or cut short before any audio.",
@@ -138,7 +158,7 @@ class OpenedSource:
             if pending_frames >= CHUNK_FRAMES:
                 produced += pending_frames
                 _check_length(produced, max_frames, rate)
-                yield _join(pending)
+                yield _finite(_join(pending))
                 pending, pending_frames = [], 0
         for converted in resampler.resample(None):
             pending.append(converted.to_ndarray().reshape(-1, channels))
@@ -146,7 +166,7 @@ class OpenedSource:
         produced += pending_frames
         _check_length(produced, max_frames, rate)
         if pending_frames:
-            yield _join(pending)
+            yield _finite(_join(pending))
         packets.check(produced, self._size)
 
 
@@ -246,6 +266,13 @@ def _float_samples(frame: av.AudioFrame) -> np.ndarray:
 
 def _join(blocks: list[np.ndarray]) -> np.ndarray:
     return np.ascontiguousarray(blocks[0]) if len(blocks) == 1 else np.concatenate(blocks)
+
+
+def _finite(chunk: np.ndarray) -> np.ndarray:
+    # One cheap pass for the usual chunk; NaN fails the comparison too.
+    if np.abs(chunk).max() <= MAX_SAMPLE:
+        return chunk
+    return np.clip(np.nan_to_num(chunk, nan=0.0, posinf=MAX_SAMPLE, neginf=-MAX_SAMPLE), -MAX_SAMPLE, MAX_SAMPLE)
 
 
 def _check_length(produced_frames: int, max_frames: int | None, rate: int) -> None:

@@ -45,6 +45,11 @@ def _is_locked(exc: sqlite3.Error) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
 
+def _is_full(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF == sqlite3.SQLITE_FULL if code is not None else "is full" in str(exc)
+
+
 def _prepare_directory(path: Path) -> Path:
     path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -141,6 +146,9 @@ class LocalJobStore(SqlJobStore):
             logger.warning("job store %s busy (attempt %d), retrying: %s", self._path, attempt + 1, exc)
             await asyncio.sleep(0.05 * 2**attempt)
             return
+        if _is_full(exc):
+            # The disk (or the database's page limit) is full: a write may succeed once space is freed.
+            raise StoreError(f"job store {self._path} is full: {exc}", code="store_full", transient=True) from exc
         raise StoreError(
             f"job store {self._path}: {exc}", code="store_busy" if _is_locked(exc) else "store_error"
         ) from exc

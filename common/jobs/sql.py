@@ -254,6 +254,34 @@ FROM asset_versions WHERE asset_id = :asset_id
 ON CONFLICT (job_id) DO NOTHING
 """
 
+#: The version a job's completion records: inserted only while the job still runs under the completing lease, so
+#: a run that lost its lease can never publish its files as a version. Completion is in the same transaction.
+INSERT_COMPLETED_ASSET_VERSION = f"""
+INSERT INTO asset_versions (asset_id, version, job_id, created_at, info)
+SELECT :asset_id, next_version, :id, {NOW_MS}, :info
+FROM (SELECT COALESCE(MAX(version), 0) + 1 AS next_version FROM asset_versions WHERE asset_id = :asset_id)
+WHERE EXISTS (SELECT 1 FROM jobs WHERE {_FENCE})
+ON CONFLICT (job_id) DO NOTHING
+"""
+
+#: ``COMPLETE_JOB`` for a job whose result is a new asset version: the version number the insert above gave out
+#: goes into the result, and the job completes only if that version holds exactly this run's ``info``.
+COMPLETE_JOB_WITH_ASSET_VERSION = f"""
+UPDATE jobs SET status = 'completed',
+    result = json_set(:result, '$.version', (SELECT version FROM asset_versions WHERE job_id = :id)),
+    error_code = NULL, error_message = NULL, progress = 1,
+    finished_at = {NOW_MS}, updated_at = {NOW_MS}, lease_expires_at = NULL
+WHERE {_FENCE} AND EXISTS (SELECT 1 FROM asset_versions WHERE job_id = :id AND info = :info)
+RETURNING id
+"""
+
+#: Last in the completion's batch: should the lease have lapsed between the insert and the update, the version
+#: the insert made is taken back, so no version ever exists for a job that did not complete.
+DELETE_UNCOMPLETED_ASSET_VERSION = """
+DELETE FROM asset_versions WHERE job_id = :id
+AND NOT EXISTS (SELECT 1 FROM jobs WHERE id = :id AND status = 'completed')
+"""
+
 SELECT_ASSET_VERSION_BY_JOB = f"SELECT {_ASSET_COLUMNS} FROM asset_versions WHERE job_id = :job_id"
 
 SELECT_ASSET_VERSIONS = f"SELECT {_ASSET_COLUMNS} FROM asset_versions WHERE asset_id = :asset_id ORDER BY version"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import secrets
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
@@ -49,11 +50,31 @@ def _same_or_from_ms(value: int, known_ms: int, known: datetime) -> datetime:
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """JSON text for a column. Stored JSON never holds ``NaN`` or ``Infinity`` (other readers refuse them): a
+    non-finite number is written as ``null``."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), separators=(",", ":"), ensure_ascii=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def _non_finite_as_null(constant: str) -> None:
+    # Rows written before non-finite numbers were refused can hold ``NaN``/``Infinity``: read them as null.
+    return None
 
 
 _STATUSES = {status.value: status for status in JobStatus}
-_decode_json = json.JSONDecoder().decode
+_decode_json = json.JSONDecoder(parse_constant=_non_finite_as_null).decode
 
 
 def _status(value: str) -> JobStatus:
@@ -134,7 +155,7 @@ def job_snapshot_from_row(row: Row) -> JobSnapshot:
 def asset_version_from_row(row: Row) -> AssetVersion:
     asset_id, version, job_id, created_at, info = row
     return AssetVersion(
-        asset_id=asset_id, version=version, job_id=job_id, created_at=from_ms(created_at), info=json.loads(info)
+        asset_id=asset_id, version=version, job_id=job_id, created_at=from_ms(created_at), info=_decode_json(info)
     )
 
 
@@ -335,6 +356,26 @@ class SqlJobStore(JobStore):
         done = await self._fenced(sql.COMPLETE_JOB, job_id, lease_token, result=_dump(result))
         logger.debug("job %s completed: %s", job_id, "recorded" if done else "refused, lease lost")
         return done
+
+    async def complete_job_with_asset_version(
+        self, job_id: str, lease_token: str, result: dict[str, Any], asset_id: str, info: dict[str, Any]
+    ) -> AssetVersion | None:
+        fence = {"id": job_id, "lease_token": lease_token}
+        info_json = _dump(info)
+        _, completed, _, rows = await self._batch(
+            [
+                (sql.INSERT_COMPLETED_ASSET_VERSION, {**fence, "asset_id": asset_id, "info": info_json}),
+                (sql.COMPLETE_JOB_WITH_ASSET_VERSION, {**fence, "result": _dump(result), "info": info_json}),
+                (sql.DELETE_UNCOMPLETED_ASSET_VERSION, {"id": job_id}),
+                (sql.SELECT_ASSET_VERSION_BY_JOB, {"job_id": job_id}),
+            ]
+        )
+        if not completed:
+            logger.debug("job %s completion refused, lease lost: no version recorded", job_id)
+            return None
+        version = asset_version_from_row(rows[0])
+        logger.debug("job %s completed, recording asset %s version %d", job_id, asset_id, version.version)
+        return version
 
     async def fail_job(
         self,

@@ -98,6 +98,14 @@ class JobStore(ABC):
     async def complete_job(self, job_id: str, lease_token: str, result: dict[str, Any]) -> bool: ...
 
     @abstractmethod
+    async def complete_job_with_asset_version(
+        self, job_id: str, lease_token: str, result: dict[str, Any], asset_id: str, info: dict[str, Any]
+    ) -> AssetVersion | None:
+        """``complete_job`` for a job that makes the next version of ``asset_id``: the version is recorded with
+        ``info`` in the same transaction as the completion, under the same fence, and its number is written into
+        the result's ``version``. ``None`` (nothing recorded) when the caller no longer owns the job."""
+
+    @abstractmethod
     async def fail_job(
         self,
         job_id: str,
@@ -131,8 +139,9 @@ class JobStore(ABC):
 
     @abstractmethod
     async def add_asset_version(self, asset_id: str, job_id: str, info: dict[str, Any]) -> AssetVersion:
-        """Record the next version of ``asset_id`` (1 for a new asset). Idempotent per ``job_id``: a job that
-        runs again gets its first version back instead of a second one."""
+        """Record the next version of ``asset_id`` (1 for a new asset) outside any job's completion, as an import
+        or a test does; a worker records versions with ``complete_job_with_asset_version``, under its lease.
+        Idempotent per ``job_id``: a second call gets the first version back instead of a second one."""
 
     @abstractmethod
     async def get_asset_versions(self, asset_id: str) -> list[AssetVersion]:

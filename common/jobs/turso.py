@@ -60,6 +60,11 @@ def _is_connection_error(exc: BaseException) -> bool:
     return isinstance(exc, aiohttp.ClientError | OSError | TimeoutError)
 
 
+def _is_full(exc: BaseException) -> bool:
+    text = str(exc)
+    return isinstance(exc, libsql_client.LibsqlError) and ("SQLITE_FULL" in text or "disk is full" in text)
+
+
 def _is_busy(exc: BaseException) -> bool:
     """The server refused the call before applying it: its database is locked, or it sheds load (HTTP 429)."""
     text = str(exc)
@@ -180,6 +185,8 @@ class TursoJobStore(SqlJobStore):
             )
         if _is_busy(exc):
             return StoreError(f"job store {self.location} stayed busy: {exc}", code="store_busy", transient=True)
+        if _is_full(exc):
+            return StoreError(f"job store {self.location} is full: {exc}", code="store_full", transient=True)
         if _is_connection_error(exc):
             return StoreError(
                 f"cannot reach the job store at {self.location}: {_reason(exc)}",

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from common.assets import NewAssetVersion
 from common.errors import AppError, EditListError, JobCancelled, MediaError
 from common.ids import new_id
 from common.jobs import Job, get_job_store
@@ -49,11 +50,25 @@ class FakeContext:
 
 
 async def _run(job_type: str, payload: dict[str, Any], cancel_after: int | None = None) -> tuple[dict, FakeContext]:
+    """Claim a job, run its handler and complete it with the handler's outcome, as the worker does."""
     store = await get_job_store()
-    job, _ = await store.create_job(job_type, payload)
+    await store.create_job(job_type, payload)
+    job = await store.claim_next_job("test", 60, [job_type])
+    assert job is not None
+    assert job.lease_token is not None
     ctx = FakeContext(job, cancel_after)
-    result = await HANDLERS[job_type](job, ctx)
-    return result, ctx
+    outcome = await HANDLERS[job_type](job, ctx)
+    if isinstance(outcome, NewAssetVersion):
+        recorded = await store.complete_job_with_asset_version(
+            job.id, job.lease_token, outcome.result(), outcome.asset_id, outcome.info
+        )
+        assert recorded is not None
+    else:
+        assert await store.complete_job(job.id, job.lease_token, outcome)
+    done = await store.get_job(job.id)
+    assert done is not None
+    assert done.result is not None
+    return done.result, ctx
 
 
 def _file(url: str) -> Path:

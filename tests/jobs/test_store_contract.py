@@ -437,6 +437,53 @@ def test_asset_cursor_round_trips_and_refuses_anything_else() -> None:
         assert AssetCursor.from_text(text) is None
 
 
+async def test_a_completion_with_an_asset_version_records_it_with_its_number_in_the_result(store: JobStore) -> None:
+    asset = "e" * 32
+    await store.add_asset_version(asset, "1" * 32, {"n": 1})
+    job = await claimed_job(store)
+    assert job.lease_token is not None
+    info = {"audioUrl": "/media/assets/x/master.flac", "level": 1.5}
+    result = {"assetId": asset, "audioUrl": info["audioUrl"]}
+    version = await store.complete_job_with_asset_version(job.id, job.lease_token, result, asset, info)
+    assert version is not None
+    assert (version.version, version.job_id, version.info) == (2, job.id, info)
+    done = await store.get_job(job.id)
+    assert done is not None
+    assert done.status is JobStatus.COMPLETED
+    assert done.result == {**result, "version": 2}
+    assert [v.version for v in await store.get_asset_versions(asset)] == [1, 2]
+
+
+async def test_a_run_that_lost_its_lease_records_no_asset_version(store: JobStore) -> None:
+    asset = "f" * 32
+    job = await claimed_job(store, lease_s=SHORT_LEASE_S)
+    assert job.lease_token is not None
+    await asyncio.sleep(LEASE_LAPSE_S)
+    await store.requeue_expired_jobs()
+    rerun = await store.claim_next_job("worker-b", 30, ["ingest"])
+    assert rerun is not None
+    assert rerun.lease_token is not None
+    late = await store.complete_job_with_asset_version(job.id, job.lease_token, {}, asset, {"run": "first"})
+    assert late is None
+    assert await store.get_asset_versions(asset) == []
+    version = await store.complete_job_with_asset_version(job.id, rerun.lease_token, {}, asset, {"run": "second"})
+    assert version is not None
+    assert version.info == {"run": "second"}
+    again = await store.complete_job_with_asset_version(job.id, job.lease_token, {}, asset, {"run": "first"})
+    assert again is None
+    assert [v.info for v in await store.get_asset_versions(asset)] == [{"run": "second"}]
+
+
+async def test_non_finite_numbers_in_a_result_are_stored_as_null(store: JobStore) -> None:
+    job = await claimed_job(store)
+    assert job.lease_token is not None
+    loudness = {"rmsDb": float("inf"), "truePeakDbtp": float("nan"), "integratedLufs": -16.0}
+    assert await store.complete_job(job.id, job.lease_token, {"loudness": loudness})
+    done = await store.get_job(job.id)
+    assert done is not None
+    assert done.result == {"loudness": {"rmsDb": None, "truePeakDbtp": None, "integratedLufs": -16.0}}
+
+
 # -- identity, schema, change signal ------------------------------------------------------------------------------
 
 

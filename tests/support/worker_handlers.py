@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from common.assets import NewAssetVersion
 from common.errors import MediaError, StoreError
 from common.ids import new_id
 from common.jobs.model import Job, JobStatus
-from common.media import preview_dir
+from common.media import asset_run_dir, media_url, preview_run_dir
 from workers.context import Handler, JobContext
 
 RECORD_DIR_VARIABLE = "WORKER_TEST_RECORD_DIR"
@@ -73,12 +74,14 @@ async def record(job: Job, ctx: JobContext) -> dict[str, Any]:
     return {"pid": os.getpid()}
 
 
-def _work(job: Job, ctx: JobContext, seconds: float) -> None:
-    """Blocking work in chunks: writes partial output, reports progress, and stops when cancelled."""
-    folder = preview_dir(job.id)
+def _work(job: Job, ctx: JobContext, seconds: float, folder: Path | None = None) -> None:
+    """Blocking work in chunks: writes partial output (in the run's preview folder unless told otherwise), reports
+    progress, and stops when cancelled."""
+    folder = folder or preview_run_dir(job.id, job.lease_token or "")
     folder.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + seconds
     with open(folder / PARTIAL_FILE, "ab") as partial:
+        partial.write(b"x")
         while time.monotonic() < deadline:
             ctx.raise_if_cancelled()
             partial.write(b"x" * 1024)
@@ -92,6 +95,37 @@ async def sleep(job: Job, ctx: JobContext) -> dict[str, Any]:
     await asyncio.to_thread(_work, job, ctx, float(job.payload.get("seconds", 1.0)))
     record_run(job)
     return {"pid": os.getpid(), "attempt": job.attempts}
+
+
+async def publish(job: Job, ctx: JobContext) -> dict[str, Any]:
+    """Payload ``{"seconds": [s1, s2, ...]}``: attempt n works for the n-th time (the last one for later attempts)
+    in its own run folder, then names the file it wrote in its result."""
+    durations = [float(value) for value in job.payload.get("seconds", [0.0])]
+    seconds = durations[min(job.attempts, len(durations)) - 1]
+    await asyncio.to_thread(_work, job, ctx, seconds)
+    record_run(job)
+    return {"url": media_url(preview_run_dir(job.id, job.lease_token or "") / PARTIAL_FILE), "pid": os.getpid()}
+
+
+async def publish_version(job: Job, ctx: JobContext) -> NewAssetVersion:
+    """``publish`` for a job that makes a version of the payload's ``assetId``: the file goes into the run's asset
+    folder and is recorded as the version's audio and peaks."""
+    asset_id = str(job.payload["assetId"])
+    durations = [float(value) for value in job.payload.get("seconds", [0.0])]
+    folder = asset_run_dir(asset_id, job.id, job.lease_token or "")
+    await asyncio.to_thread(_work, job, ctx, durations[min(job.attempts, len(durations)) - 1], folder)
+    record_run(job)
+    url = media_url(folder / PARTIAL_FILE)
+    loudness = {"integratedLufs": None, "loudnessRangeLu": None, "truePeakDbtp": None, "rmsDb": None}
+    info = {"durationSec": 1.0, "sampleRate": 8000, "channels": 1, "format": "raw", "codec": "raw", "frames": 8000}
+    return NewAssetVersion(asset_id, {**info, "loudness": loudness, "audioUrl": url, "peaksUrl": url, "title": ""})
+
+
+async def large_result(job: Job, ctx: JobContext) -> dict[str, Any]:
+    """Payload ``{"seconds": s, "bytes": n}``: works for s seconds, then returns a result of about n bytes."""
+    await asyncio.to_thread(_work, job, ctx, float(job.payload.get("seconds", 0.0)))
+    record_run(job)
+    return {"blob": "x" * int(job.payload.get("bytes", 0)), "attempt": job.attempts}
 
 
 async def async_sleep(job: Job, ctx: JobContext) -> dict[str, Any]:
@@ -132,6 +166,9 @@ HANDLERS: dict[str, Handler] = {
     "noop": noop,
     "record": record,
     "sleep": sleep,
+    "publish": publish,
+    "publish_version": publish_version,
+    "large_result": large_result,
     "async_sleep": async_sleep,
     "stubborn": stubborn,
     "fail_transient": fail_transient,

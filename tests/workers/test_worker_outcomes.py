@@ -11,7 +11,7 @@ import pytest
 
 from common.errors import StoreError
 from common.jobs import JobStatus, get_job_store
-from common.media import preview_dir
+from common.media import job_run_dirs
 from tests.support.worker_handlers import recorded_runs
 from tests.support.worker_process import TEST_HANDLERS, is_finished, wait_for_job
 from workers.failures import INTERNAL_ERROR_MESSAGE
@@ -103,7 +103,7 @@ async def test_a_job_past_its_timeout_fails_with_timeout(store_env: str, record_
         assert failed.status is JobStatus.FAILED
         assert failed.error is not None
         assert failed.error.code == "timeout"
-    assert not preview_dir(blocking.id).exists()
+    assert not job_run_dirs(None, blocking.id)
     assert recorded_runs(record_dir) == {}
 
 

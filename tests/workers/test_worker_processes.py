@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from common.jobs import Job, JobStatus, get_job_store
-from common.media import preview_dir
+from common.media import job_run_dirs, preview_run_dir
 from tests.support.worker_handlers import PARTIAL_FILE, recorded_runs
 from tests.support.worker_process import WorkerProcess, WorkerStarter, is_finished, wait_for_job
 
@@ -32,9 +32,16 @@ def running_under(worker: WorkerProcess, *, with_output: bool = False) -> Callab
     def check(job: Job) -> bool:
         if job.status is not JobStatus.RUNNING or owner_pid(job) != worker.pid:
             return False
-        return not with_output or (preview_dir(job.id) / PARTIAL_FILE).exists()
+        return not with_output or (preview_run_dir(job.id, job.lease_token or "") / PARTIAL_FILE).exists()
 
     return check
+
+
+async def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not hold in time"
+        await asyncio.sleep(0.02)
 
 
 @pytest.mark.slow
@@ -54,6 +61,8 @@ async def test_a_killed_workers_job_completes_under_another_worker_exactly_once(
     assert done.attempts == 2
     assert done.result == {"pid": second.pid, "attempt": 2}
     assert recorded_runs(record_dir) == {job.id: 1}
+    # The completing run then removes the killed run's partial output (and its own, which its result does not name).
+    await wait_until(lambda: not job_run_dirs(None, job.id))
 
 
 @pytest.mark.slow
@@ -80,7 +89,7 @@ async def test_sigterm_lets_short_jobs_finish_and_releases_long_ones_to_another_
     # Released, not left running under a dead owner; and its partial output is gone.
     assert released.status is JobStatus.QUEUED
     assert released.lease_owner is None
-    assert not preview_dir(long.id).exists()
+    assert not job_run_dirs(None, long.id)
 
     second = start_worker(*FAST_LEASE)
     done = await wait_for_job(store, long.id, is_finished)
@@ -109,7 +118,7 @@ async def test_cancelling_a_running_job_stops_it_within_a_heartbeat_and_removes_
     stopped_after_s = time.monotonic() - cancelled_at
     # One heartbeat to notice, plus slack for a loaded machine: far below the 60 s the job would run.
     assert stopped_after_s < heartbeat_s + 2.0, worker.log()
-    assert not preview_dir(job.id).exists()
+    assert not job_run_dirs(None, job.id)
 
     # The worker's slot is free again, and the cancelled job never turns into anything else.
     follower, _ = await store.create_job("record", {})
@@ -118,7 +127,7 @@ async def test_cancelling_a_running_job_stops_it_within_a_heartbeat_and_removes_
     assert final is not None
     assert final.status is JobStatus.CANCELLED
     assert final.result is None
-    assert not preview_dir(job.id).exists()
+    assert not job_run_dirs(None, job.id)
     assert recorded_runs(record_dir) == {follower.id: 1}
 
 

@@ -44,6 +44,13 @@ def payload_id(job: Job, key: str) -> str:
     return value
 
 
+def run_token(job: Job) -> str:
+    """The lease token of this run of ``job``: its output folders are named from it (``common.media``)."""
+    if job.lease_token is None:
+        raise PayloadError(f"job {job.id} was not claimed: it has no lease token")
+    return job.lease_token
+
+
 def payload_version(job: Job) -> int:
     value = job.payload.get("version")
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:

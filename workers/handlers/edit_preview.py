@@ -8,9 +8,9 @@ from typing import Any
 
 from common.audio.editing import PREVIEW_ENCODING, preview_edits
 from common.jobs import Job
-from common.media import media_url, preview_dir
+from common.media import media_url, preview_run_dir
 from workers.context import JobContext
-from workers.handlers.assets import payload_edits, payload_master
+from workers.handlers.assets import payload_edits, payload_master, run_token
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ async def handle_edit_preview(job: Job, ctx: JobContext) -> dict[str, Any]:
         preview_edits,
         master,
         edits,
-        preview_dir(job.id),
+        preview_run_dir(job.id, run_token(job)),
         on_progress=ctx.report_progress,
         check_cancel=ctx.raise_if_cancelled,
     )

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
-from common.assets import version_result
+from common.assets import NewAssetVersion
 from common.audio.editing import save_edited_version
 from common.edits import edit_list_to_json
-from common.jobs import Job, get_job_store
-from common.media import asset_job_dir
+from common.jobs import Job
+from common.media import asset_run_dir
 from workers.context import JobContext
-from workers.handlers.assets import payload_edits, payload_master, version_info
+from workers.handlers.assets import payload_edits, payload_master, run_token, version_info
 
 logger = logging.getLogger(__name__)
 
 
-async def handle_edit_save(job: Job, ctx: JobContext) -> dict[str, Any]:
+async def handle_edit_save(job: Job, ctx: JobContext) -> NewAssetVersion:
     base, master = await payload_master(job)
     asset_id = base.asset_id
     edits = payload_edits(job, master)
@@ -25,7 +24,7 @@ async def handle_edit_save(job: Job, ctx: JobContext) -> dict[str, Any]:
         save_edited_version,
         master,
         edits,
-        asset_job_dir(asset_id, job.id),
+        asset_run_dir(asset_id, job.id, run_token(job)),
         on_progress=ctx.report_progress,
         check_cancel=ctx.raise_if_cancelled,
     )
@@ -37,6 +36,5 @@ async def handle_edit_save(job: Job, ctx: JobContext) -> dict[str, Any]:
         baseVersion=base.version,
         edits=edit_list_to_json(edits),
     )
-    version = await (await get_job_store()).add_asset_version(asset_id, job.id, info)
-    logger.info("job %s: asset %s version %d saved from version %d", job.id, asset_id, version.version, base.version)
-    return version_result(version)
+    logger.info("job %s: edits to asset %s version %d saved, recorded on completion", job.id, asset_id, base.version)
+    return NewAssetVersion(asset_id, info)

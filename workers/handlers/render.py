@@ -8,10 +8,10 @@ from typing import Any
 
 from common.audio.render import render_master
 from common.jobs import Job, get_job_store
-from common.media import media_url, render_dir
+from common.media import media_url, render_run_dir
 from common.render_options import RENDER_OPTION_NAMES, parse_render_options, targets_to_json
 from workers.context import JobContext
-from workers.handlers.assets import payload_master
+from workers.handlers.assets import payload_master, run_token
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ async def handle_render(job: Job, ctx: JobContext) -> dict[str, Any]:
         render_master,
         master,
         options,
-        render_dir(job.id),
+        render_run_dir(job.id, run_token(job)),
         title=title,
         on_progress=ctx.report_progress,
         check_cancel=ctx.raise_if_cancelled,
