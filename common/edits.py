@@ -87,6 +87,9 @@ MAX_TIME_S = 1_000_000.0
 # Gains add up where their spans overlap; whatever they cover, no sample moves further than one gain edit may.
 MAX_TOTAL_GAIN_DB = 40.0
 MIN_TOTAL_GAIN_DB = -60.0
+# Each normalize or trimSilence left after ``merge_edits`` is a pass over the whole program measuring it: the cap
+# keeps a list's cost within a few passes of the audio's length, whatever its size.
+MAX_MEASURING_EDITS = 8
 # Float seconds from a browser rarely land exactly on the last sample; allow a microsecond of slack.
 DURATION_SLACK_S = 1e-6
 
@@ -213,6 +216,7 @@ def parse_edit_list(raw: Any, duration_s: float | None) -> list[Edit]:
         timeline_s = _check_against_timeline(edit, f"edits[{index}]", timeline_s)
         edits.append(edit)
     _check_total_gain(edits)
+    _check_measuring_passes(edits)
     return edits
 
 
@@ -238,6 +242,7 @@ def edit_rules_to_json() -> dict[str, Any]:
         ],
         "maxEdits": MAX_EDITS,
         "totalGainDb": {"min": MIN_TOTAL_GAIN_DB, "max": MAX_TOTAL_GAIN_DB},
+        "maxMeasuringEdits": MAX_MEASURING_EDITS,
     }
 
 
@@ -280,6 +285,54 @@ def _check_total_gain(edits: list[Edit]) -> None:
             f"the gains add up to {lowered:g} dB; together they may lower the level by at most "
             f"{-MIN_TOTAL_GAIN_DB:g} dB",
         )
+
+
+def _check_measuring_passes(edits: list[Edit]) -> None:
+    measuring = sum(1 for _, edit in merge_edits(edits) if isinstance(edit, Normalize | TrimSilence))
+    if measuring > MAX_MEASURING_EDITS:
+        raise EditListError(
+            "edits",
+            f"the list needs {measuring} measuring passes over the audio (normalize and trimSilence operations "
+            f"that do not directly follow one another); at most {MAX_MEASURING_EDITS} are allowed",
+        )
+
+
+NumberedEdit = tuple[int, Edit]
+
+
+def merge_edits(edits: list[Edit]) -> list[NumberedEdit]:
+    """The edit list with every run of consecutive whole-timeline level edits (gains without a span, normalizes)
+    collapsed, so its cost does not grow with such runs (500 normalizes would be 500 measuring passes):
+
+    - gains without a span add up into one gain (their sum in dB);
+    - a normalize sets the level whatever it was, so in a run holding one, everything before its last normalize
+      is dropped: the run becomes that normalize, then the sum of the gains after it.
+
+    Both are exact but for the earlier normalizes' peak limiting, which the last normalize does again at its own
+    ceiling. Edits that change the timeline or its shape (trims, cuts, span gains, fades, trimSilence) end a run.
+    """
+    merged: list[NumberedEdit] = []
+    run: list[tuple[int, Gain | Normalize]] = []
+    for index, edit in enumerate(edits):
+        if isinstance(edit, Normalize) or (isinstance(edit, Gain) and edit.start is None and edit.end is None):
+            run.append((index, edit))
+            continue
+        merged += _collapse(run)
+        run = []
+        merged.append((index, edit))
+    return merged + _collapse(run)
+
+
+def _collapse(run: list[tuple[int, Gain | Normalize]]) -> list[NumberedEdit]:
+    if not run:
+        return []
+    normalizes = [position for position, (_, edit) in enumerate(run) if isinstance(edit, Normalize)]
+    first_gain = normalizes[-1] + 1 if normalizes else 0
+    collapsed: list[NumberedEdit] = [run[normalizes[-1]]] if normalizes else []
+    total_db = sum(edit.db for _, edit in run[first_gain:] if isinstance(edit, Gain))
+    if total_db != 0:
+        collapsed.append((run[-1][0], Gain(total_db)))
+    return collapsed
 
 
 def _check_against_timeline(edit: Edit, where: str, timeline_s: float | None) -> float | None:

@@ -14,11 +14,11 @@ import numpy as np
 from common.audio.background import BackgroundConsumer
 from common.audio.encode import AudioWriter
 from common.audio.loudness import Loudness, LoudnessMeter
-from common.audio.program import Program, apply_edits, merge_edits
+from common.audio.program import Program, apply_edits
 from common.audio.progress import PassProgress
 from common.audio.source import CancelCheck, ProgressCallback
 from common.audio.version import VersionFiles, VersionWriter
-from common.edits import Edit, Normalize, TrimSilence
+from common.edits import Edit, Normalize, TrimSilence, merge_edits
 
 PREVIEW_ENCODING = "mp3"
 PREVIEW_BITRATE_KBPS = 64

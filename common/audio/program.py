@@ -23,7 +23,7 @@ from common.audio.loudness import LoudnessMeter
 from common.audio.progress import PassProgress
 from common.audio.reader import RangeReader
 from common.audio.source import CancelCheck
-from common.edits import Cut, Edit, FadeIn, FadeOut, Gain, Normalize, Trim, TrimSilence
+from common.edits import Cut, FadeIn, FadeOut, Gain, Normalize, NumberedEdit, Trim, TrimSilence
 from common.errors import EditListError
 
 # Half the length of the crossfade at each cut.
@@ -191,44 +191,6 @@ class Program:
 
 
 #: An edit with its position in the client's list, which error messages name (``edits[3]``).
-NumberedEdit = tuple[int, Edit]
-
-
-def merge_edits(edits: list[Edit]) -> list[NumberedEdit]:
-    """The edit list with every run of consecutive whole-timeline level edits (gains without a span, normalizes)
-    collapsed, so its cost does not grow with such runs (500 normalizes would be 500 measuring passes):
-
-    - gains without a span add up into one gain (their sum in dB);
-    - a normalize sets the level whatever it was, so in a run holding one, everything before its last normalize
-      is dropped: the run becomes that normalize, then the sum of the gains after it.
-
-    Both are exact but for the earlier normalizes' peak limiting, which the last normalize does again at its own
-    ceiling. Edits that change the timeline or its shape (trims, cuts, span gains, fades, trimSilence) end a run.
-    """
-    merged: list[NumberedEdit] = []
-    run: list[tuple[int, Gain | Normalize]] = []
-    for index, edit in enumerate(edits):
-        if isinstance(edit, Normalize) or (isinstance(edit, Gain) and edit.start is None and edit.end is None):
-            run.append((index, edit))
-            continue
-        merged += _collapse(run)
-        run = []
-        merged.append((index, edit))
-    return merged + _collapse(run)
-
-
-def _collapse(run: list[tuple[int, Gain | Normalize]]) -> list[NumberedEdit]:
-    if not run:
-        return []
-    normalizes = [position for position, (_, edit) in enumerate(run) if isinstance(edit, Normalize)]
-    first_gain = normalizes[-1] + 1 if normalizes else 0
-    collapsed: list[NumberedEdit] = [run[normalizes[-1]]] if normalizes else []
-    total_db = sum(edit.db for _, edit in run[first_gain:] if isinstance(edit, Gain))
-    if total_db != 0:
-        collapsed.append((run[-1][0], Gain(total_db)))
-    return collapsed
-
-
 def apply_edits(program: Program, edits: list[NumberedEdit]) -> None:
     """Build ``program`` from ``edits`` (``merge_edits``'s list) in order; normalize and trimSilence measure the
     program so far."""

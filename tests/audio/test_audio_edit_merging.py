@@ -11,8 +11,8 @@ import pytest
 from common.audio.editing import MasterAudio, save_edited_version
 from common.audio.gains import Fade, GainCurve, RegionGain
 from common.audio.ingest import ingest_file
-from common.audio.program import Program, Sink, merge_edits
-from common.edits import Cut, FadeIn, Gain, Normalize, TrimSilence, parse_edit_list
+from common.audio.program import Program, Sink
+from common.edits import Cut, FadeIn, Gain, Normalize, TrimSilence, merge_edits, parse_edit_list
 from common.errors import EditListError
 from tests.audio.bs1770 import integrated_loudness
 from tests.support.audio_samples import read_audio, sine, write_audio

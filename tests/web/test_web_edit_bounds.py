@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from common.edits import MAX_EDITS, MAX_TIME_S, OPERATIONS, parse_edit_list
+from common.edits import MAX_EDITS, MAX_MEASURING_EDITS, MAX_TIME_S, OPERATIONS, parse_edit_list
 from common.errors import EditListError
 from common.jobs import JobStore
 from tests.web.helpers import assert_error
@@ -56,3 +56,24 @@ def test_times_are_bounded_even_without_a_known_duration() -> None:
 
     assert caught.value.field == "edits[0].end"
     assert f"at most {MAX_TIME_S:g}" in caught.value.message
+
+
+async def test_edit_lists_that_cost_more_than_a_few_passes_are_refused(
+    client: httpx.AsyncClient, store: JobStore
+) -> None:
+    asset_id = (await make_asset(store, [60.0]))[0].asset_id
+
+    async def preview(edits: object) -> httpx.Response:
+        return await client.post("/api/audio/edit/preview", json={"assetId": asset_id, "edits": edits})
+
+    normalize = {"op": "normalize", "targetLufs": -16}
+    span_gain = {"op": "gain", "db": 1, "start": 1, "end": 2}
+    # A span gain between two normalizes keeps both: each is its own measuring pass.
+    alternating = [normalize, span_gain] * (MAX_MEASURING_EDITS + 1)
+    refused = assert_error(await preview(alternating), 422, "invalid_edits", "edits")
+    assert f"{MAX_MEASURING_EDITS + 1} measuring passes" in refused["message"]
+    span_gains = [{**span_gain, "db": 0.1}] * MAX_MEASURING_EDITS
+    within = [item for pair in zip([normalize] * MAX_MEASURING_EDITS, span_gains, strict=True) for item in pair]
+    assert (await preview(within)).status_code == 202
+    # Consecutive normalizes merge into one pass, however many there are.
+    assert (await preview([normalize] * MAX_EDITS)).status_code == 202
