@@ -37,6 +37,7 @@ ENCODINGS: dict[str, Encoding] = {
 }
 
 
+MONITOR_CHUNK_FRAMES = 1 << 15
 # The decoder that reads what each encoder writes.
 _DECODERS = {
     "flac": "flac",
@@ -125,12 +126,15 @@ class AudioWriter:
 
 
 class _Monitor:
-    """Decodes the packets a writer muxes, as a player decodes the file, and feeds the samples to a consumer."""
+    """Decodes the packets a writer muxes, as a player decodes the file, and feeds the samples to a consumer in
+    chunks of about ``MONITOR_CHUNK_FRAMES`` (a codec frame at a time would cost a thread hand-off each)."""
 
     def __init__(self, stream: av.AudioStream, consumer: ChunkConsumer[Any]) -> None:
         self._stream = stream
         self._decoder: av.AudioCodecContext | None = None
         self._consumer = consumer
+        self._pending: list[np.ndarray] = []
+        self._pending_frames = 0
 
     def consume_decoded(self, packet: av.Packet | None) -> None:
         if self._decoder is None:
@@ -145,5 +149,9 @@ class _Monitor:
         channels = self._stream.codec_context.channels
         for frame in self._decoder.decode(packet):
             samples = frame.to_ndarray()
-            chunk = samples.T if frame.format.is_planar else samples.reshape(-1, channels)
-            self._consumer.consume(np.ascontiguousarray(chunk, dtype=np.float32))
+            self._pending.append(samples.T if frame.format.is_planar else samples.reshape(-1, channels))
+            self._pending_frames += frame.samples
+        if self._pending and (packet is None or self._pending_frames >= MONITOR_CHUNK_FRAMES):
+            self._consumer.consume(np.concatenate(self._pending).astype(np.float32, copy=False))
+            self._pending = []
+            self._pending_frames = 0
