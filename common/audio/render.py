@@ -121,12 +121,15 @@ def render_master(
     ceiling = targets.true_peak_db
     if ceiling is not None and lossy:
         ceiling -= LOSSY_PEAK_MARGIN_DB
+    headroom = None if measured is None else measured.headroom
+    # What moves the level besides the gain and the limiter: the lossy encoder, and whatever a miss reveals.
+    shift = 0.0
     gain_db = 0.0
-    if aim is not None and level is not None and measured is not None:
-        gain_db = leveling_gain_db(aim - level, measured.headroom, ceiling)
+    if aim is not None and level is not None:
+        gain_db = leveling_gain_db(aim - level, headroom, ceiling)
         if lossy:
             shift = codec_level_shift_db(program, path, options, bitrate, targets, gain_db=gain_db, ceiling_db=ceiling)
-            gain_db = leveling_gain_db(aim - level - shift, measured.headroom, ceiling)
+            gain_db = leveling_gain_db(aim - level - shift, headroom, ceiling)
     for attempt in range(1, MAX_RENDER_ATTEMPTS + 1):
         written = _write(program, path, options, bitrate, gain_db=gain_db, ceiling_db=ceiling, lossy=lossy)
         passes += 1
@@ -145,9 +148,11 @@ def render_master(
         )
         if abs(level_error) <= LEVEL_RETRY_DB and overshoot <= 0:
             break
-        gain_db += level_error
         if overshoot > 0 and ceiling is not None:
             ceiling -= overshoot + OVERSHOOT_EXTRA_DB
+        if aim is not None and level is not None:
+            shift -= level_error
+            gain_db = leveling_gain_db(aim - level - shift, headroom, ceiling)
     met = targets_met(targets, loudness, rate, channels)
     return RenderedFile(path, written.frames, rate, channels, bitrate, loudness, targets, met, passes)
 

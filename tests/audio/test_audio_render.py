@@ -3,6 +3,7 @@ the file is measured independently (NumPy BS.1770 reference, not the figures the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -145,6 +146,24 @@ def test_a_render_with_stored_loudness_reads_the_master_once(
 
     assert program_reads == [stored_master.path]
     assert rendered.passes == 1
+    decoded, rate = read_audio(rendered.path)
+    assert integrated_loudness(decoded, rate) == pytest.approx(-16.0, abs=0.5)
+    assert true_peak_db(decoded) <= -1.0
+    assert rendered.targets_met
+
+
+def test_a_render_that_misses_its_level_is_corrected_by_a_second_pass(
+    stored_master: MasterAudio, tmp_path: Path, program_reads: list[Path]
+) -> None:
+    # A stored measurement 2 dB off (as from an older meter): the first render misses and says so.
+    stored = stored_master.loudness
+    assert stored is not None
+    assert stored.integrated_lufs is not None
+    wrong = replace(stored_master, loudness=replace(stored, integrated_lufs=stored.integrated_lufs + 2.0))
+
+    rendered = _render(wrong, tmp_path, {"format": "flac", "preset": "podcast"})
+
+    assert len(program_reads) == rendered.passes == 2
     decoded, rate = read_audio(rendered.path)
     assert integrated_loudness(decoded, rate) == pytest.approx(-16.0, abs=0.5)
     assert true_peak_db(decoded) <= -1.0
