@@ -1,14 +1,16 @@
-"""Running a chunk consumer on its own thread, so FFmpeg work that releases the GIL (the loudness filter, an
-encoder) overlaps with decoding. The queue is short, so memory stays a few chunks whatever the duration."""
+"""Running a chunk consumer on its own thread, so FFmpeg and NumPy work that releases the GIL (the loudness
+filter, an encoder, true-peak detection) overlaps with decoding. The queue is short, so memory stays a few chunks
+whatever the duration."""
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
 from typing import Generic, TypeVar
 
 import numpy as np
+
+from common.audio.chunks import ChunkConsumer
 
 Result = TypeVar("Result")
 QUEUE_CHUNKS = 4
@@ -16,24 +18,23 @@ _END = None
 
 
 class BackgroundConsumer(Generic[Result]):
-    """Calls ``add(chunk)`` for every chunk on a worker thread, then ``finish()``; ``result()`` returns what
-    ``finish`` returned or raises what either raised."""
+    """A chunk consumer that hands every chunk to ``consumer`` on a worker thread; ``finish`` waits for it and
+    returns what ``consumer.finish()`` returned, or raises what either raised."""
 
-    def __init__(self, add: Callable[[np.ndarray], None], finish: Callable[[], Result], name: str) -> None:
-        self._add = add
-        self._finish = finish
+    def __init__(self, consumer: ChunkConsumer[Result], name: str) -> None:
+        self._consumer = consumer
         self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=QUEUE_CHUNKS)
         self._results: list[Result] = []
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def add(self, chunk: np.ndarray) -> None:
+    def consume(self, chunk: np.ndarray) -> None:
         if self._error is not None:
             self._raise()
         self._queue.put(chunk)
 
-    def result(self) -> Result:
+    def finish(self) -> Result:
         self._queue.put(_END)
         self._thread.join()
         if self._error is not None:
@@ -53,10 +54,10 @@ class BackgroundConsumer(Generic[Result]):
                 if chunk is _END:
                     break
                 if self._error is None:
-                    self._add(chunk)
+                    self._consumer.consume(chunk)
             if self._error is None:
-                self._results.append(self._finish())
-        except BaseException as exc:  # re-raised on the caller's thread by result()
+                self._results.append(self._consumer.finish())
+        except BaseException as exc:  # re-raised on the caller's thread by finish()
             self._error = exc
             self._drain()
 

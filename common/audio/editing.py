@@ -30,12 +30,13 @@ _PASSES_PER_EDIT = {Normalize: 2, TrimSilence: 1}
 
 @dataclass(frozen=True, slots=True)
 class MasterAudio:
-    """A version's master file and its measured format."""
+    """A version's master file, its measured format and, when stored with the version, its loudness."""
 
     path: Path
     sample_rate: int
     channels: int
     frames: int
+    loudness: Loudness | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,7 @@ def save_edited_version(
     """Write the edited audio as a new version (24-bit FLAC master, loudness, peaks) into ``out_dir``."""
     program = _build(master, master.sample_rate, edits, on_progress, check_cancel)
     with VersionWriter(out_dir, rate=program.rate, channels=program.channels, bits=24) as version:
-        program.play(version.add)
+        program.play(version.consume)
         return version.finish()
 
 
@@ -78,22 +79,21 @@ def preview_edits(
     program = _build(master, rate, edits, on_progress, check_cancel)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / PREVIEW_FILENAME
-    meter = LoudnessMeter(program.rate, program.channels)
-    measuring = BackgroundConsumer(meter.add, meter.finish, "loudness")
+    measuring = BackgroundConsumer(LoudnessMeter(program.rate, program.channels), "loudness")
     try:
         with AudioWriter(
             path, PREVIEW_ENCODING, rate=program.rate, channels=program.channels, bitrate_kbps=PREVIEW_BITRATE_KBPS
         ) as writer:
 
             def sink(chunk: np.ndarray) -> None:
-                writer.write(chunk)
-                measuring.add(chunk)
+                writer.consume(chunk)
+                measuring.consume(chunk)
 
             frames = program.play(sink)
     except BaseException:
         measuring.abandon()
         raise
-    return PreviewFile(path, frames, program.rate, measuring.result())
+    return PreviewFile(path, frames, program.rate, measuring.finish())
 
 
 def _build(

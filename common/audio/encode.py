@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
 
+from common.audio.chunks import ChunkConsumer
 from common.errors import MediaError
 
 
@@ -35,8 +37,21 @@ ENCODINGS: dict[str, Encoding] = {
 }
 
 
+MONITOR_CHUNK_FRAMES = 1 << 15
+# The decoder that reads what each encoder writes.
+_DECODERS = {
+    "flac": "flac",
+    "pcm_s16le": "pcm_s16le",
+    "libmp3lame": "mp3float",
+    "aac": "aac",
+    "libopus": "libopus",
+}
+
+
 class AudioWriter:
-    """Use as a context manager; ``write`` float32 chunks shaped (frames, channels)."""
+    """A chunk consumer (``common.audio.chunks``) writing float32 chunks shaped (frames, channels) to ``path``;
+    use it as a context manager. ``monitor`` gets the samples decoded back from the packets written (the file as a
+    player hears it, encoder delay included), so a lossy file is measured without reading it again."""
 
     def __init__(
         self,
@@ -47,12 +62,14 @@ class AudioWriter:
         channels: int,
         bitrate_kbps: int | None = None,
         tags: dict[str, str] | None = None,
+        monitor: ChunkConsumer[Any] | None = None,
     ) -> None:
         spec = ENCODINGS[encoding]
         self.path = path
         self.rate = rate
         self.channels = channels
         self.frames_written = 0
+        self._finished = False
         self._layout = "stereo" if channels == 2 else "mono"
         self._container = av.open(str(path), "w", format=spec.container_format)
         try:
@@ -66,6 +83,7 @@ class AudioWriter:
                 self._stream.bit_rate = bitrate_kbps * 1000
             for key, value in (tags or {}).items():
                 self._container.metadata[key] = value
+            self._monitor = None if monitor is None else _Monitor(stream, monitor)
         except (av.FFmpegError, ValueError) as exc:
             self._container.close()
             raise MediaError(f"Cannot write {encoding} at {rate} Hz: {exc}", code="encode_failed") from exc
@@ -74,12 +92,12 @@ class AudioWriter:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
-        if exc_type is None:
+        if exc_type is None and not self._finished:
             self.finish()
         else:
             self._container.close()
 
-    def write(self, chunk: np.ndarray) -> None:
+    def consume(self, chunk: np.ndarray) -> None:
         if len(chunk) == 0:
             return
         frame = av.AudioFrame.from_ndarray(
@@ -89,8 +107,51 @@ class AudioWriter:
         frame.pts = self.frames_written
         frame.time_base = Fraction(1, self.rate)
         self.frames_written += len(chunk)
-        self._container.mux(self._stream.encode(frame))
+        self._mux(self._stream.encode(frame))
 
-    def finish(self) -> None:
-        self._container.mux(self._stream.encode(None))
+    def finish(self) -> int:
+        """Flush the encoder and close the file; returns the number of frames written."""
+        self._mux(self._stream.encode(None))
         self._container.close()
+        self._finished = True
+        if self._monitor is not None:
+            self._monitor.consume_decoded(None)
+        return self.frames_written
+
+    def _mux(self, packets: list[av.Packet]) -> None:
+        self._container.mux(packets)
+        if self._monitor is not None:
+            for packet in packets:
+                self._monitor.consume_decoded(packet)
+
+
+class _Monitor:
+    """Decodes the packets a writer muxes, as a player decodes the file, and feeds the samples to a consumer in
+    chunks of about ``MONITOR_CHUNK_FRAMES`` (a codec frame at a time would cost a thread hand-off each)."""
+
+    def __init__(self, stream: av.AudioStream, consumer: ChunkConsumer[Any]) -> None:
+        self._stream = stream
+        self._decoder: av.AudioCodecContext | None = None
+        self._consumer = consumer
+        self._pending: list[np.ndarray] = []
+        self._pending_frames = 0
+
+    def consume_decoded(self, packet: av.Packet | None) -> None:
+        if self._decoder is None:
+            # Created at the first packet: only an opened encoder has its header (extradata) ready.
+            encoder = self._stream.codec_context
+            decoder = av.CodecContext.create(_DECODERS[encoder.name], "r")
+            if not isinstance(decoder, av.AudioCodecContext):
+                raise TypeError(f"{encoder.name} has no audio decoder")
+            if encoder.extradata is not None:
+                decoder.extradata = encoder.extradata
+            self._decoder = decoder
+        channels = self._stream.codec_context.channels
+        for frame in self._decoder.decode(packet):
+            samples = frame.to_ndarray()
+            self._pending.append(samples.T if frame.format.is_planar else samples.reshape(-1, channels))
+            self._pending_frames += frame.samples
+        if self._pending and (packet is None or self._pending_frames >= MONITOR_CHUNK_FRAMES):
+            self._consumer.consume(np.concatenate(self._pending).astype(np.float32, copy=False))
+            self._pending = []
+            self._pending_frames = 0

@@ -38,7 +38,7 @@ def ingest_file(
         max_frames = int(max_duration_s * rate)
         with VersionWriter(out_dir, rate=rate, channels=channels, bits=master_bits(info)) as version:
             for chunk in source.decode_chunks(rate=rate, channels=channels, max_frames=max_frames):
-                version.add(chunk)
+                version.consume(chunk)
                 on_progress(source.read_fraction())
                 check_cancel()
             files = version.finish()

@@ -1,7 +1,8 @@
 """Loudness per ITU-R BS.1770-4 / EBU R128, measured in one streaming pass.
 
-Integrated loudness, loudness range and true peak come from FFmpeg's ``ebur128`` filter (``peak=true``: 4x
-oversampled true peak) run in a PyAV filter graph; the RMS level and sample peak are summed here with NumPy. RMS is
+Integrated loudness and loudness range come from FFmpeg's ``ebur128`` filter run in a PyAV filter graph; the true
+peak (4x oversampled, ``common.audio.truepeak``, the same detector the limiter uses), the RMS level and the sample
+peak are taken here with NumPy, and so is the headroom profile (``common.audio.headroom``) a render levels by. RMS is
 over all samples of all channels, relative to full scale (a full-scale sine reads -3 dB), as ACX measures it.
 Values are ``None`` when undefined (silence has no integrated loudness).
 """
@@ -9,12 +10,15 @@ Values are ``None`` when undefined (silence has no integrated loudness).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 import av
 import numpy as np
+
+from common.audio.headroom import Headroom, HeadroomMeter
+from common.audio.truepeak import TruePeakMeter
 
 # ebur128 reports this when every block is gated out (silence).
 _EBUR128_FLOOR_LUFS = -70.0
@@ -27,6 +31,8 @@ class Loudness:
     true_peak_dbtp: float | None
     rms_db: float | None
     sample_peak_db: float | None
+    # Stored beside the loudness (``info["headroom"]``), not part of its JSON.
+    headroom: Headroom | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, float | None]:
         return {
@@ -38,9 +44,10 @@ class Loudness:
 
 
 class LoudnessMeter:
-    """Feed float32 chunks shaped (frames, channels) with ``add``; ``finish`` returns the measurement."""
+    """A chunk consumer (``common.audio.chunks``) of float32 chunks shaped (frames, channels); ``finish`` returns
+    the measurement. Without ``true_peak`` the true peak is left out (``None``), which saves its cost."""
 
-    def __init__(self, rate: int, channels: int) -> None:
+    def __init__(self, rate: int, channels: int, *, true_peak: bool = True) -> None:
         self.rate = rate
         self.channels = channels
         self._layout = "stereo" if channels == 2 else "mono"
@@ -48,7 +55,7 @@ class LoudnessMeter:
         self._source = self._graph.add_abuffer(
             format="flt", sample_rate=rate, layout=self._layout, time_base=Fraction(1, rate)
         )
-        ebur128 = self._graph.add("ebur128", "metadata=1:peak=true")
+        ebur128 = self._graph.add("ebur128", "metadata=1")
         self._sink = self._graph.add("abuffersink")
         self._source.link_to(ebur128)
         ebur128.link_to(self._sink)
@@ -57,10 +64,15 @@ class LoudnessMeter:
         self._sum_squares = 0.0
         self._sample_peak = 0.0
         self._last_metadata: dict[str, str] = {}
+        self._true_peak = TruePeakMeter(channels) if true_peak else None
+        self._headroom = HeadroomMeter(rate, channels)
 
-    def add(self, chunk: np.ndarray) -> None:
+    def consume(self, chunk: np.ndarray) -> None:
         if len(chunk) == 0:
             return
+        if self._true_peak is not None:
+            self._true_peak.consume(chunk)
+        self._headroom.consume(chunk)
         flat = np.ascontiguousarray(chunk, dtype=np.float32).reshape(1, -1)
         self._sum_squares += float(np.dot(flat[0], flat[0]))
         self._sample_peak = max(self._sample_peak, float(np.max(np.abs(flat))))
@@ -80,11 +92,10 @@ class LoudnessMeter:
         if integrated is not None and integrated <= _EBUR128_FLOOR_LUFS:
             integrated = None
         loudness_range = _float(metadata.get("lavfi.r128.LRA")) if integrated is not None else None
-        # ebur128 prints the linear true peak with three decimals; the exact sample peak is a floor for it.
-        true_peak = _to_db(max(_float(metadata.get("lavfi.r128.true_peak")) or 0.0, self._sample_peak))
+        true_peak = None if self._true_peak is None else _to_db(self._true_peak.finish())
         samples = self._frames * self.channels
         rms = _to_db(math.sqrt(self._sum_squares / samples)) if samples else None
-        return Loudness(integrated, loudness_range, true_peak, rms, _to_db(self._sample_peak))
+        return Loudness(integrated, loudness_range, true_peak, rms, _to_db(self._sample_peak), self._headroom.finish())
 
     def _drain(self) -> None:
         while True:

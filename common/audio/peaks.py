@@ -27,7 +27,7 @@ def quantize(samples: np.ndarray) -> np.ndarray:
 
 
 class PeaksBuilder:
-    """Accumulates peaks chunk by chunk; ``to_json`` gives the finished v2 document."""
+    """A chunk consumer (``common.audio.chunks``) accumulating peaks; ``finish`` gives the v2 document."""
 
     def __init__(self, sample_rate: int, channels: int) -> None:
         self.sample_rate = sample_rate
@@ -39,7 +39,7 @@ class PeaksBuilder:
         self._partial: np.ndarray | None = None
         self._partial_frames = 0
 
-    def add(self, samples: np.ndarray) -> None:
+    def consume(self, samples: np.ndarray) -> None:
         """Add float samples shaped (frames, channels). Min and max are taken before quantizing (the same
         result, as quantizing is monotonic), so only the extremes are converted."""
         if samples.shape[0] == 0:
@@ -63,7 +63,7 @@ class PeaksBuilder:
             start = end
             self._push(quantize(np.stack([blocks.min(axis=1), blocks.max(axis=1)], axis=-1)))
 
-    def to_json(self) -> dict[str, Any]:
+    def finish(self) -> dict[str, Any]:
         if self._partial_frames:
             self._push(self._take_partial()[np.newaxis])
         pixels = self._pixels()

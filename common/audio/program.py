@@ -231,15 +231,14 @@ def analyse(program: Program, *, with_loudness: bool, extra: GainCurve | None = 
     peaks = BlockPeaks()
     meter = None
     if with_loudness:
-        loudness_meter = LoudnessMeter(program.rate, program.channels)
-        meter = BackgroundConsumer(loudness_meter.add, loudness_meter.finish, "loudness")
+        meter = BackgroundConsumer(LoudnessMeter(program.rate, program.channels), "loudness")
     if extra is not None:
         program.add_curve(extra)
 
     def sink(chunk: np.ndarray) -> None:
-        peaks.add(chunk)
+        peaks.consume(chunk)
         if meter is not None:
-            meter.add(chunk)
+            meter.consume(chunk)
 
     try:
         program.play(sink)
@@ -252,18 +251,19 @@ def analyse(program: Program, *, with_loudness: bool, extra: GainCurve | None = 
             program.curves.pop()
     if meter is None:
         return AnalysisResult(peaks.finish())
-    loudness = meter.result()
+    loudness = meter.finish()
     return AnalysisResult(peaks.finish(), loudness.integrated_lufs, loudness.true_peak_dbtp, loudness.rms_db)
 
 
 class BlockPeaks:
-    """The sample peak (dB, over channels) of every ``PEAK_BLOCK_FRAMES`` block of a stream."""
+    """A chunk consumer (``common.audio.chunks``): the sample peak (dB, over channels) of every
+    ``PEAK_BLOCK_FRAMES`` block of a stream."""
 
     def __init__(self) -> None:
         self._blocks: list[np.ndarray] = []
         self._carry: np.ndarray | None = None
 
-    def add(self, chunk: np.ndarray) -> None:
+    def consume(self, chunk: np.ndarray) -> None:
         magnitudes = np.max(np.abs(chunk), axis=1)
         if self._carry is not None:
             magnitudes = np.concatenate([self._carry, magnitudes])

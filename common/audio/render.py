@@ -1,26 +1,40 @@
 """Rendering a version to a delivery file: format, rate, channels, level targets and tags (see
-``common.render_options``), then measuring the file written, so the result shows whether the targets were met.
+``common.render_options``), measured as a player hears it, so the result shows whether the targets were met.
 
-The level is set in two passes (measure, then apply with a limiter if peaks need it). A lossy encoder lets true
-peaks overshoot a little; the render keeps ``LOSSY_PEAK_MARGIN_DB`` of room and, if the file written still
-overshoots, renders once more with more room.
+The render plan (``docs/architecture.md``):
+
+1. The level: the loudness and headroom profile ingest or edit-save stored for the version, when the render keeps
+   its channels (a change of rate leaves speech's loudness within a few hundredths of a LU); otherwise one analysis
+   pass (no true peak: the limiter takes care of peaks). The gain is the gap to the target plus what the limiter
+   will take off at that gain, read from the headroom profile (``common.audio.headroom``), and, for a lossy
+   format, what the encoder takes off (its low-pass), measured on a ``PROBE_S`` excerpt.
+2. One pass: the program, times the gain to the target, through the look-ahead true-peak limiter
+   (``common.audio.limiter``, correct by construction) to the encoder on its own thread; the loudness meter, on a
+   third thread, reads what the encoder's packets decode to (lossy) or the samples written (lossless).
+3. Only when that measurement misses (limiting took off more than ``LEVEL_RETRY_DB``, or a lossy encoder pushed a
+   true peak over the ceiling despite ``LOSSY_PEAK_MARGIN_DB``) is the file rendered again, corrected.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.audio.background import BackgroundConsumer
+from common.audio.chunks import Tee
 from common.audio.editing import MasterAudio
 from common.audio.encode import ENCODINGS, AudioWriter
-from common.audio.leveling import AnalysisResult, LevelTarget
+from common.audio.headroom import Headroom
+from common.audio.limiter import HOLDS_PEAKS_AT_DB, TruePeakLimiter
 from common.audio.loudness import Loudness, LoudnessMeter
-from common.audio.program import Program, level
+from common.audio.program import Program
 from common.audio.progress import PassProgress
-from common.audio.source import CancelCheck, ProgressCallback, open_source
+from common.audio.reader import RangeReader
+from common.audio.source import CancelCheck, ProgressCallback
 from common.render_options import LOSSY_FORMATS, RenderOptions, RenderTargets
 
 logger = logging.getLogger(__name__)
@@ -31,6 +45,11 @@ PEAK_TOLERANCE_DB = 0.05
 MAX_RENDER_ATTEMPTS = 3
 # A file further than this from the level aimed at is rendered again with the gain corrected.
 LEVEL_RETRY_DB = 0.25
+GAIN_SOLVER_STEPS = 20
+# The excerpt a lossy encoder's effect on the level is measured on.
+PROBE_S = 30.0
+# Extra room a lossy re-render leaves under the ceiling beyond the overshoot it saw.
+OVERSHOOT_EXTRA_DB = 0.2
 MP3_MAX_RATE = 48000
 MP3_FULL_RATE_MIN = 32000
 MP3_LOW_RATE_MAX_KBPS = 160
@@ -47,10 +66,18 @@ class RenderedFile:
     loudness: Loudness
     targets: RenderTargets
     targets_met: bool
+    # How often the program was read: an analysis pass (when no stored measurement fits) plus each render.
+    passes: int
 
     @property
     def duration_s(self) -> float:
         return self.frames / self.sample_rate
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    frames: int
+    loudness: Loudness
 
 
 def render_master(
@@ -69,9 +96,10 @@ def render_master(
     lossy = options.format in LOSSY_FORMATS
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{file_stem(title)}.{ENCODINGS[options.format].extension}"
-    margin = LOSSY_PEAK_MARGIN_DB if lossy else 0.0
-    leveled = targets.integrated_lufs is not None or targets.rms_db_aim is not None or targets.true_peak_db is not None
-    progress = PassProgress(on_progress, (3 if leveled else 1) + 1)
+    aim = targets.integrated_lufs if targets.integrated_lufs is not None else targets.rms_db_aim
+    stored = _stored_loudness(master, targets, channels)
+    analyse = aim is not None and stored is None
+    progress = PassProgress(on_progress, 2 if analyse else 1)
     program = Program(
         master.path,
         rate=rate,
@@ -80,48 +108,179 @@ def render_master(
         check_cancel=check_cancel,
         progress=progress,
     )
-    aim = targets.integrated_lufs if targets.integrated_lufs is not None else targets.rms_db_aim
     bitrate = options.resolved_bitrate_kbps
     if options.format == "mp3" and bitrate is not None and rate < MP3_FULL_RATE_MIN:
         # MPEG-2 layer III (below 32 kHz) tops out at 160 kbit/s; LAME would clamp silently.
         bitrate = min(bitrate, MP3_LOW_RATE_MAX_KBPS)
-    first: AnalysisResult | None = None
-    offset = 0.0
+    passes = 0
+    measured = stored
+    if analyse:
+        measured = measure_program(program)
+        passes += 1
+    level = None if measured is None else _level(targets, measured)
+    ceiling = targets.true_peak_db
+    if ceiling is not None and lossy:
+        ceiling -= LOSSY_PEAK_MARGIN_DB
+    headroom = None if measured is None else measured.headroom
+    # What moves the level besides the gain and the limiter: the lossy encoder, and whatever a miss reveals.
+    shift = 0.0
+    gain_db = 0.0
+    if aim is not None and level is not None:
+        gain_db = leveling_gain_db(aim - level, headroom, ceiling)
+        if lossy:
+            shift = codec_level_shift_db(program, path, options, bitrate, targets, gain_db=gain_db, ceiling_db=ceiling)
+            gain_db = leveling_gain_db(aim - level - shift, headroom, ceiling)
     for attempt in range(1, MAX_RENDER_ATTEMPTS + 1):
-        if leveled:
-            if first is not None:
-                program.curves.pop()
-            target = LevelTarget(
-                integrated_lufs=None if targets.integrated_lufs is None else targets.integrated_lufs + offset,
-                rms_db=None if targets.integrated_lufs is not None or aim is None else aim + offset,
-                ceiling_db=targets.true_peak_db,
-                margin_db=margin,
-            )
-            first = level(program, target, first)
-        with AudioWriter(
-            path, options.format, rate=rate, channels=channels, bitrate_kbps=bitrate, tags=options.tags
-        ) as writer:
-            program.play(writer.write)
-        frames, file_rate, file_channels, loudness = measure_file(path, progress, check_cancel)
-        measured = loudness.integrated_lufs if targets.integrated_lufs is not None else loudness.rms_db
-        level_error = 0.0 if aim is None or measured is None else aim - measured
+        written = _write(program, path, options, bitrate, gain_db=gain_db, ceiling_db=ceiling, lossy=lossy)
+        passes += 1
+        loudness = written.loudness
+        measured_level = _level(targets, loudness)
+        level_error = 0.0 if aim is None or measured_level is None or level is None else aim - measured_level
         overshoot = 0.0
         if targets.true_peak_db is not None and loudness.true_peak_dbtp is not None:
             overshoot = loudness.true_peak_dbtp - targets.true_peak_db
         logger.debug(
-            "render attempt %d: %.2f dB from the level aimed at, true peak %.2f dB over",
+            "render attempt %d: gain %.2f dB, %.2f dB from the level aimed at, true peak %.2f dB over",
             attempt,
+            gain_db,
             level_error,
             overshoot,
         )
         if abs(level_error) <= LEVEL_RETRY_DB and overshoot <= 0:
             break
-        # The encoder changed the level or the peaks (MP3 comes out about 0.4 dB quieter): correct and redo.
-        offset += level_error
-        if overshoot > 0:
-            margin += overshoot + 0.2
-    met = targets_met(targets, loudness, file_rate, file_channels)
-    return RenderedFile(path, frames, file_rate, file_channels, bitrate, loudness, targets, met)
+        if overshoot > 0 and ceiling is not None:
+            ceiling -= overshoot + OVERSHOOT_EXTRA_DB
+        if aim is not None and level is not None:
+            shift -= level_error
+            gain_db = leveling_gain_db(aim - level - shift, headroom, ceiling)
+    met = targets_met(targets, loudness, rate, channels)
+    return RenderedFile(path, written.frames, rate, channels, bitrate, loudness, targets, met, passes)
+
+
+def codec_level_shift_db(
+    program: Program,
+    path: Path,
+    options: RenderOptions,
+    bitrate: int | None,
+    targets: RenderTargets,
+    *,
+    gain_db: float,
+    ceiling_db: float | None,
+) -> float:
+    """How far the lossy encoder moves the level (its low-pass takes off what the program has above it), measured
+    on the first ``PROBE_S`` of the program leveled as the render will level it, before and after a round trip
+    through the encoder. A render's program is its master as it is, so the excerpt is read straight from it."""
+    frames = min(program.frames, round(PROBE_S * program.rate))
+    with RangeReader(program.master, rate=program.rate, channels=program.channels) as reader:
+        excerpt = reader.read(0, frames)
+    decoded = LoudnessMeter(program.rate, program.channels, true_peak=False)
+    probe = path.with_name(f".probe-{path.name}")
+    writer = AudioWriter(
+        probe, options.format, rate=program.rate, channels=program.channels, bitrate_kbps=bitrate, monitor=decoded
+    )
+    try:
+        limiter = TruePeakLimiter(
+            Tee(writer, LoudnessMeter(program.rate, program.channels, true_peak=False)),
+            rate=program.rate,
+            channels=program.channels,
+            gain_db=gain_db,
+            ceiling_db=ceiling_db,
+        )
+        limiter.consume(excerpt)
+        _frames, before = limiter.finish()
+    except BaseException as exc:
+        writer.__exit__(type(exc))
+        raise
+    finally:
+        probe.unlink(missing_ok=True)
+    level_before = _level(targets, before)
+    level_after = _level(targets, decoded.finish())
+    if level_before is None or level_after is None:
+        return 0.0
+    logger.debug("the encoder moves the level by %.2f dB", level_after - level_before)
+    return level_after - level_before
+
+
+def measure_program(program: Program) -> Loudness:
+    """The analysis pass: the program's loudness and RMS level (its true peak is the limiter's business)."""
+    meter = BackgroundConsumer(LoudnessMeter(program.rate, program.channels, true_peak=False), "loudness")
+    try:
+        program.play(meter.consume)
+    except BaseException:
+        meter.abandon()
+        raise
+    return meter.finish()
+
+
+def _write(
+    program: Program,
+    path: Path,
+    options: RenderOptions,
+    bitrate: int | None,
+    *,
+    gain_db: float,
+    ceiling_db: float | None,
+    lossy: bool,
+) -> _Written:
+    """Play the program through the gain and limiter into the file, measuring what a player will hear."""
+    meter = BackgroundConsumer(LoudnessMeter(program.rate, program.channels), "loudness")
+    writer = AudioWriter(
+        path,
+        options.format,
+        rate=program.rate,
+        channels=program.channels,
+        bitrate_kbps=bitrate,
+        tags=options.tags,
+        monitor=meter if lossy else None,
+    )
+    encoder = BackgroundConsumer(writer, "encoder")
+    try:
+        if lossy:
+            lossy_limiter = TruePeakLimiter(
+                encoder, rate=program.rate, channels=program.channels, gain_db=gain_db, ceiling_db=ceiling_db
+            )
+            program.play(lossy_limiter.consume)
+            frames = lossy_limiter.finish()
+            return _Written(frames, meter.finish())
+        limiter = TruePeakLimiter(
+            Tee(encoder, meter), rate=program.rate, channels=program.channels, gain_db=gain_db, ceiling_db=ceiling_db
+        )
+        program.play(limiter.consume)
+        frames, loudness = limiter.finish()
+        return _Written(frames, loudness)
+    except BaseException as exc:
+        encoder.abandon()
+        meter.abandon()
+        writer.__exit__(type(exc))
+        raise
+
+
+def leveling_gain_db(level_gap_db: float, headroom: Headroom | None, ceiling_db: float | None) -> float:
+    """The gain that moves the program by ``level_gap_db`` once the limiter has taken its share: the fixed point
+    of ``gain = gap + loss(gain)`` (the loss grows more slowly than the gain, so it converges)."""
+    if headroom is None or ceiling_db is None:
+        return level_gap_db
+    gain = level_gap_db
+    for _ in range(GAIN_SOLVER_STEPS):
+        gain = level_gap_db + headroom.loss_db(gain, ceiling_db + HOLDS_PEAKS_AT_DB)
+    return gain
+
+
+def _stored_loudness(master: MasterAudio, targets: RenderTargets, channels: int) -> Loudness | None:
+    """The version's stored loudness when it holds for the render: same channels (a downmix changes loudness),
+    a usable level (a number, or ``None`` for silence) and, when peaks are limited, its headroom profile."""
+    if master.loudness is None or channels != master.channels:
+        return None
+    if targets.true_peak_db is not None and master.loudness.headroom is None:
+        return None
+    level = _level(targets, master.loudness)
+    if level is not None and not (isinstance(level, int | float) and math.isfinite(level)):
+        return None
+    return master.loudness
+
+
+def _level(targets: RenderTargets, loudness: Loudness) -> float | None:
+    return loudness.integrated_lufs if targets.integrated_lufs is not None else loudness.rms_db
 
 
 def output_rate(options: RenderOptions, master_rate: int) -> int:
@@ -130,22 +289,6 @@ def output_rate(options: RenderOptions, master_rate: int) -> int:
     if options.format == "mp3" and rate > MP3_MAX_RATE:
         return MP3_MAX_RATE
     return rate
-
-
-def measure_file(path: Path, progress: PassProgress, check_cancel: CancelCheck) -> tuple[int, int, int, Loudness]:
-    """Decode a written file as any player would and measure it: frames, rate, channels, loudness."""
-    progress.start_pass()
-    with open_source(path) as source:
-        rate = source.info.sample_rate
-        channels = source.info.master_channels
-        meter = LoudnessMeter(rate, channels)
-        frames = 0
-        for chunk in source.decode_chunks(rate=rate, channels=channels):
-            meter.add(chunk)
-            frames += len(chunk)
-            progress(source.read_fraction())
-            check_cancel()
-    return frames, rate, channels, meter.finish()
 
 
 def targets_met(targets: RenderTargets, loudness: Loudness, rate: int, channels: int) -> bool:

@@ -43,11 +43,13 @@ class VersionFiles:
             "sampleRate": self.sample_rate,
             "channels": self.channels,
             "loudness": self.loudness.to_json(),
+            "headroom": None if self.loudness.headroom is None else self.loudness.headroom.to_json(),
         }
 
 
 class VersionWriter:
-    """Use as a context manager; ``add`` float32 chunks shaped (frames, channels), then ``finish``."""
+    """A chunk consumer (``common.audio.chunks``) of float32 chunks shaped (frames, channels); use it as a context
+    manager."""
 
     def __init__(self, out_dir: Path, *, rate: int, channels: int, bits: int = 16) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -57,8 +59,7 @@ class VersionWriter:
         self._master = AudioWriter(
             out_dir / MASTER_FILENAME, "flac24" if bits > 16 else "flac", rate=rate, channels=channels
         )
-        meter = LoudnessMeter(rate, channels)
-        self._meter = BackgroundConsumer(meter.add, meter.finish, "loudness")
+        self._meter = BackgroundConsumer(LoudnessMeter(rate, channels), "loudness")
         self._peaks = PeaksBuilder(rate, channels)
 
     def __enter__(self) -> VersionWriter:
@@ -69,16 +70,16 @@ class VersionWriter:
             self._meter.abandon()
             self._master.__exit__(exc_type)
 
-    def add(self, chunk: np.ndarray) -> None:
-        self._master.write(chunk)
-        self._meter.add(chunk)
-        self._peaks.add(chunk)
+    def consume(self, chunk: np.ndarray) -> None:
+        self._master.consume(chunk)
+        self._meter.consume(chunk)
+        self._peaks.consume(chunk)
 
     def finish(self) -> VersionFiles:
         self._master.finish()
-        loudness = self._meter.result()
+        loudness = self._meter.finish()
         peaks_path = self.out_dir / PEAKS_FILENAME
-        peaks_path.write_text(json.dumps(self._peaks.to_json(), separators=(",", ":")))
+        peaks_path.write_text(json.dumps(self._peaks.finish(), separators=(",", ":")))
         return VersionFiles(
             master_path=self._master.path,
             peaks_path=peaks_path,

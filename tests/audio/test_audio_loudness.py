@@ -21,7 +21,7 @@ def _nothing(*_args: object) -> None:
 def _measure(samples: np.ndarray, rate: int):
     meter = LoudnessMeter(rate, samples.shape[1])
     for start in range(0, len(samples), 10_000):
-        meter.add(samples[start : start + 10_000])
+        meter.consume(samples[start : start + 10_000])
     return meter.finish()
 
 

@@ -7,9 +7,12 @@ URLs back under MEDIA_ROOT, the one rule for both directions. ``frames`` keeps t
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 from common.audio.editing import MasterAudio
+from common.audio.headroom import headroom_from_json
+from common.audio.loudness import loudness_from_json
 from common.audio.version import VersionFiles
 from common.edits import Edit, parse_edit_list
 from common.errors import AppError, ConfigurationError, MediaError
@@ -88,7 +91,11 @@ def master_of(version: AssetVersion) -> MasterAudio:
         raise AppError(f"version {version.version} of asset {version.asset_id} has no master", code="version_not_found")
     if not path.is_file():
         raise MediaError(f"the master of version {version.version} is missing", code="media_missing")
-    return MasterAudio(path, int(info["sampleRate"]), int(info["channels"]), int(info["frames"]))
+    loudness = info.get("loudness")
+    stored = None
+    if isinstance(loudness, dict):
+        stored = replace(loudness_from_json(loudness), headroom=headroom_from_json(info.get("headroom")))
+    return MasterAudio(path, int(info["sampleRate"]), int(info["channels"]), int(info["frames"]), stored)
 
 
 def version_info(files: VersionFiles, *, source_format: str, source_codec: str, **extra: Any) -> dict[str, Any]:
