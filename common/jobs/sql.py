@@ -301,14 +301,20 @@ ASSET_SUMMARY_COLUMNS = (
     "storage_bytes",
 )
 
+def _json_field(column: str, path: str) -> str:
+    """``json_extract`` that reads a row it cannot parse (an old row holding ``NaN``/``Infinity``, which SQLite
+    before 3.42 refuses) as NULL instead of failing the whole statement."""
+    return f"CASE WHEN json_valid({column}) THEN json_extract({column}, '{path}') END"
+
+
 # An asset is listed by its version 1 (``f``), so a page walks ``asset_versions_first`` in order and stops at
 # ``:limit``; only the page's assets are then summed up, each by its primary key.
-_ASSET_SUMMARY = """
-SELECT f.asset_id, COALESCE(t.title, json_extract(f.info, '$.title'), ''), f.created_at,
+_ASSET_SUMMARY = f"""
+SELECT f.asset_id, COALESCE(t.title, {_json_field("f.info", "$.title")}, ''), f.created_at,
     MAX(l.created_at, COALESCE(t.updated_at, 0)),
     (SELECT COUNT(*) FROM asset_versions AS c WHERE c.asset_id = f.asset_id),
-    l.version, json_extract(l.info, '$.durationSec'), json_extract(l.info, '$.loudness'),
-    (SELECT COALESCE(SUM(json_extract(s.info, '$.sizeBytes')), 0) FROM asset_versions AS s
+    l.version, {_json_field("l.info", "$.durationSec")}, {_json_field("l.info", "$.loudness")},
+    (SELECT COALESCE(SUM({_json_field("s.info", "$.sizeBytes")}), 0) FROM asset_versions AS s
         WHERE s.asset_id = f.asset_id)
 FROM asset_versions AS f
 JOIN asset_versions AS l ON l.asset_id = f.asset_id

@@ -44,9 +44,9 @@ def all_finite_or_null(loudness: dict[str, Any]) -> bool:
     return all(value is None or math.isfinite(value) for value in loudness.values())
 
 
-async def test_ten_loud_gains_and_a_fade_measure_finite_and_the_asset_is_served() -> None:
+async def test_the_loudest_gains_allowed_measure_finite_and_the_asset_is_served() -> None:
     first = await ingested(sine(2.0, rate=16000))
-    edits = [{"op": "gain", "db": 40}] * 10 + [{"op": "fadeIn", "duration": 0.5}]
+    edits = [{"op": "gain", "db": 20}] * 2 + [{"op": "fadeIn", "duration": 0.5}]
     saved = await run_job("edit.save", {"assetId": first["assetId"], "version": 1, "edits": edits})
     assert saved["version"] == 2
     assert set(saved["loudness"]) == {"integratedLufs", "loudnessRangeLu", "truePeakDbtp", "rmsDb"}
@@ -55,6 +55,21 @@ async def test_ten_loud_gains_and_a_fade_measure_finite_and_the_asset_is_served(
         asset = await web.get(f"/api/audio/assets/{first['assetId']}")
     assert asset.status_code == 200, asset.text
     assert all(all_finite_or_null(version["loudness"]) for version in asset.json()["versions"])
+
+
+async def test_a_queued_list_beyond_the_gain_bound_fails_clearly() -> None:
+    # Ten +40 dB gains once made the stored loudness Infinity; a job queued with them fails on the worker's check.
+    first = await ingested(sine(2.0, rate=16000))
+    store = await get_job_store()
+    edits = [{"op": "gain", "db": 40}] * 10
+    job, _ = await store.create_job("edit.save", {"assetId": first["assetId"], "version": 1, "edits": edits})
+    await asyncio.wait_for(Worker(WorkerSettings()).run(burst=True), 60)
+    done = await store.get_job(job.id)
+    assert done is not None
+    assert done.status is JobStatus.FAILED
+    assert done.error is not None
+    assert done.error.code == "invalid_edits"
+    assert [version.version for version in await store.get_asset_versions(first["assetId"])] == [1]
 
 
 async def test_a_float_upload_holding_infinity_and_nan_measures_finite() -> None:
