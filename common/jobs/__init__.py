@@ -4,19 +4,33 @@ Everything outside this package gets its store from ``await get_job_store()``; n
 """
 
 from common.jobs.factory import close_job_store, get_job_store
-from common.jobs.model import TERMINAL_STATUSES, AssetVersion, Job, JobError, JobSnapshot, JobStatus, JobType
+from common.jobs.model import (
+    TERMINAL_STATUSES,
+    AssetVersion,
+    DurationHistogram,
+    Job,
+    JobError,
+    JobSnapshot,
+    JobStatus,
+    JobStoreMetrics,
+    JobType,
+    QueueStats,
+)
 from common.jobs.poll import to_poll_body
 from common.jobs.store import JobStore
 
 __all__ = [
     "TERMINAL_STATUSES",
     "AssetVersion",
+    "DurationHistogram",
     "Job",
     "JobError",
     "JobSnapshot",
     "JobStatus",
     "JobStore",
+    "JobStoreMetrics",
     "JobType",
+    "QueueStats",
     "close_job_store",
     "get_job_store",
     "to_poll_body",

@@ -135,6 +135,11 @@ SELECT_JOB = f"SELECT {_COLUMNS} FROM jobs WHERE id = :id"
 
 SELECT_JOB_SNAPSHOT = f"SELECT {', '.join(JOB_SNAPSHOT_COLUMNS)} FROM jobs WHERE id = :id"
 
+#: The poll fields of several jobs in one read (``:ids`` is a JSON array); ids that are not in the store are absent.
+SELECT_JOB_SNAPSHOTS = (
+    f"SELECT {', '.join(JOB_SNAPSHOT_COLUMNS)} FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))"
+)
+
 CANCEL_JOB = f"""
 UPDATE jobs SET status = 'cancelled', finished_at = {NOW_MS}, updated_at = {NOW_MS}, lease_expires_at = NULL
 WHERE id = :id AND status IN ('queued', 'running')
@@ -150,6 +155,51 @@ def list_jobs(*, by_status: bool, by_type: bool) -> str:
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     return f"SELECT {_COLUMNS} FROM jobs {where} ORDER BY created_at DESC, rowid DESC LIMIT :limit"
 
+
+#: An operator's retry: a failed job runs again from scratch, with a fresh attempt budget.
+RETRY_JOB = f"""
+UPDATE jobs SET status = 'queued', attempts = 0, progress = 0, result = NULL, error_code = NULL,
+    error_message = NULL, run_after = {NOW_MS}, started_at = NULL, finished_at = NULL, lease_owner = NULL,
+    lease_token = NULL, lease_expires_at = NULL, updated_at = {NOW_MS}
+WHERE id = :id AND status = 'failed'
+RETURNING {_COLUMNS}
+"""
+
+# -- what the store reports about itself (metrics) ------------------------------------------------------------
+
+#: Per type: queued jobs, and how long the longest-waiting runnable one has waited (ms; NULL when none is due:
+#: a job waiting out a retry back-off is not late).
+QUEUE_STATS = f"""
+SELECT type, COUNT(*), {NOW_MS} - MIN(CASE WHEN run_after <= {NOW_MS} THEN run_after END)
+FROM jobs WHERE status = 'queued' GROUP BY type
+"""
+
+COUNT_FAILURES = "SELECT type, error_code, COUNT(*) FROM jobs WHERE status = 'failed' GROUP BY type, error_code"
+
+
+def job_duration_histogram(bucket_bounds_ms: tuple[int, ...]) -> str:
+    """Per type and terminal status of the jobs that ran: count, total run time (ms) and one cumulative count per
+    bucket bound, ``finished_at - started_at <= bound``. The bounds are integers written into the statement."""
+    duration = "(finished_at - started_at)"
+    buckets = "".join(f", SUM({duration} <= {int(bound)})" for bound in bucket_bounds_ms)
+    return f"""
+SELECT type, status, COUNT(*), SUM({duration}){buckets}
+FROM jobs INDEXED BY jobs_finished
+WHERE finished_at IS NOT NULL AND started_at IS NOT NULL
+GROUP BY type, status
+"""
+
+
+#: Counters kept in ``meta`` under ``counter.<name>``, so every process reports the same totals.
+INCREMENT_COUNTER = """
+INSERT INTO meta (key, value) VALUES ('counter.' || :name, CAST(:amount AS TEXT))
+ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + :amount AS TEXT)
+"""
+
+READ_COUNTERS = "SELECT substr(key, 9), CAST(value AS INTEGER) FROM meta WHERE key LIKE 'counter.%'"
+
+#: The counter ``requeue_expired_jobs`` adds to: leases that lapsed because their worker stopped renewing them.
+LEASES_EXPIRED_COUNTER = "leases_expired"
 
 # -- jobs, as a worker sees them ------------------------------------------------------------------------------
 
