@@ -10,10 +10,11 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from common.jobs import close_job_store, get_job_store
-from web import openapi, static_files
+from web import metrics, openapi, static_files
 from web.auth import BearerTokenMiddleware, configured_token
 from web.errors import EXCEPTION_HANDLERS
 from web.inputs import max_json_bytes
+from web.longpoll import JobChangeWatcher, answer_waiters_on_exit_signals
 from web.routes import ROUTES
 from web.uploads import max_upload_bytes
 
@@ -23,10 +24,13 @@ logger = logging.getLogger(__name__)
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     # Opened at start-up so a misconfigured store stops the process at once instead of failing every request.
-    await get_job_store()
+    watcher = JobChangeWatcher(await get_job_store())
+    app.state.job_watcher = watcher
     try:
-        yield
+        with answer_waiters_on_exit_signals(watcher):
+            yield
     finally:
+        watcher.close()
         await close_job_store()
 
 
@@ -40,7 +44,7 @@ def create_app() -> Starlette:
     if not token:
         logger.info("API_TOKEN is not set: /api and /media are open")
     return Starlette(
-        routes=[*ROUTES, *openapi.ROUTES, *static_files.ROUTES],
+        routes=[*ROUTES, *metrics.ROUTES, *openapi.ROUTES, *static_files.ROUTES],
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

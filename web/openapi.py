@@ -16,6 +16,7 @@ from common.edits import MAX_EDITS
 from common.jobs import JobStatus, JobType
 from web.auth import configured_token
 from web.inputs import IDEMPOTENCY_KEY_MAX_CHARS, check_query
+from web.longpoll import OPENAPI_PARAMETERS as LONG_POLL_PARAMETERS
 from web.routes.jobs import MAX_LIST_LIMIT
 
 ID_PATTERN = "^[0-9a-f]{32}$"
@@ -75,7 +76,7 @@ def _poll_operations(tag: str, what: str) -> dict[str, Any]:
             "tags": [tag],
             "summary": f"Poll a {what} job",
             "operationId": f"poll_{tag.replace('.', '_')}",
-            "parameters": [job_id],
+            "parameters": [job_id, *LONG_POLL_PARAMETERS],
             "responses": {"200": _poll("The job"), "404": not_found, **_COMMON_ERRORS},
         },
         "delete": {

@@ -13,6 +13,7 @@ from common.ids import new_id
 from common.jobs import JobType, get_job_store
 from web.errors import ApiError
 from web.inputs import check_query, idempotency_key
+from web.metrics import count_upload
 from web.routes.jobs import created_response, poll_routes
 from web.uploads import Upload, receive_upload
 
@@ -45,6 +46,7 @@ async def create_ingest(request: Request) -> Response:
         await anyio.to_thread.run_sync(lambda: upload.path.unlink(missing_ok=True))
         raise
     if created:
+        count_upload(upload.size_bytes)
         logger.info("job %s: ingest queued, upload %s, %d bytes", job.id, upload.upload_id, upload.size_bytes)
     else:
         # The first request with this key already has its upload; this copy would never be read.

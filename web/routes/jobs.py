@@ -1,5 +1,7 @@
 """Polling, cancelling and listing jobs. Every answer that holds a job is ``to_poll_body(job)``, nothing else.
 
+A poll may wait for the job to change (``?waitForChange=<updatedAt>&timeout=<s>``, see ``web.longpoll``).
+
 The typed routes (``/api/audio/ingest/{jobId}`` and the like) are the same two endpoints bound to one job type:
 a job of another type is as unknown to them as an id nobody issued.
 """
@@ -18,6 +20,8 @@ from starlette.routing import Route
 from common.jobs import Job, JobSnapshot, JobStatus, JobType, get_job_store, to_poll_body
 from web.errors import ApiError, not_found
 from web.inputs import check_query, path_id
+from web.longpoll import QUERY_PARAMETERS, JobChangeWatcher, wait_request
+from web.metrics import count_poll
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +63,6 @@ def _missing(job_id: str) -> ApiError:
 
 
 async def get_job_snapshot(request: Request, job_type: str | None = None) -> JobSnapshot:
-    check_query(request)
     job_id = path_id(request, "jobId", "job")
     store = await get_job_store()
     job = await store.get_job_snapshot(job_id)
@@ -68,11 +71,26 @@ async def get_job_snapshot(request: Request, job_type: str | None = None) -> Job
     return job
 
 
+async def poll_job(request: Request, job_type: str | None = None) -> JobSnapshot:
+    """The job now, or (long-poll) once it has changed from the ``updatedAt`` the client names."""
+    check_query(request, QUERY_PARAMETERS)
+    wait = wait_request(request)
+    count_poll(waited=wait is not None)
+    job = await get_job_snapshot(request, job_type)
+    if wait is None:
+        return job
+    watcher: JobChangeWatcher = request.app.state.job_watcher
+    changed = await watcher.wait(job, wait, request.receive)
+    if changed is None:
+        raise _missing(job.id)
+    return changed
+
+
 async def cancel_job(request: Request, job_type: str | None = None) -> Job:
+    check_query(request)
     if job_type is not None:
         # The type check needs the job before cancelling, or a typed route could cancel a job of another type.
         await get_job_snapshot(request, job_type)
-    check_query(request)
     job_id = path_id(request, "jobId", "job")
     store = await get_job_store()
     job = await store.cancel_job(job_id)
@@ -90,7 +108,7 @@ def poll_routes(prefix: str, job_type: str | None) -> list[Route]:
     async def poll_or_cancel(request: Request) -> Response:
         if request.method == "DELETE":
             return poll_response(await cancel_job(request, job_type))
-        return poll_response(await get_job_snapshot(request, job_type))
+        return poll_response(await poll_job(request, job_type))
 
     return [Route(prefix + "/{jobId}", poll_or_cancel, methods=["GET", "DELETE"])]
 
