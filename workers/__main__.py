@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from common.errors import AppError
 from common.jobs import close_job_store
+from common.logs import configure_logging, set_worker_id
 from workers.settings import build_parser, settings_from_args
 from workers.worker import Worker
 
@@ -31,11 +32,10 @@ async def _serve(worker: Worker) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=str(args.log_level).upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
     try:
+        configure_logging(args.log_level)
         worker = Worker(settings_from_args(args), handle_signals=True)
+        set_worker_id(worker.worker_id)
         asyncio.run(_serve(worker))
     except AppError as exc:
         logger.error("worker cannot run: %s", exc.message)
