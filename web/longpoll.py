@@ -6,7 +6,8 @@ after ``timeout`` seconds (default 25, at most 30), always with the ordinary pol
 
 The change is made by a worker, possibly on another host, so it is seen through the store. One
 ``JobChangeWatcher`` per web process checks every waiting request together: each tick it reads the snapshots of
-all jobs waited on in one statement (``get_job_snapshots``) and answers the waiters whose job moved. When the
+all jobs waited on in one statement (``get_changed_job_snapshots``, which sends back only the jobs that moved)
+and answers their waiters; everyone waiting on one job shares one watch. When the
 store has a commit signal (the local store's ``PRAGMA data_version``) the read is skipped while nothing at all was
 committed, so idle waiters cost a few microseconds a tick. A client that goes away frees its waiter at once; at
 shutdown every waiter is answered with what it last saw.
@@ -23,7 +24,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from types import FrameType
 from typing import Any
 
@@ -44,7 +44,7 @@ DEFAULT_TIMEOUT_S = 25.0
 MAX_TIMEOUT_S = 30.0
 #: How often waiters are checked. With a commit signal a tick that finds nothing committed costs no read, so it
 #: can be short; without one (sqld) every tick is a round trip to the server.
-TICK_WITH_COMMIT_SIGNAL_S = 0.02
+TICK_WITH_COMMIT_SIGNAL_S = 0.04
 TICK_WITHOUT_COMMIT_SIGNAL_S = 0.1
 _UPDATED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 
@@ -110,10 +110,18 @@ def _timeout_s(raw: str) -> float:
 
 
 @dataclass(eq=False, slots=True)
-class _Waiter:
-    known_updated_at: datetime
-    latest: JobSnapshot | None
-    answered: asyncio.Event = field(default_factory=asyncio.Event)
+class _JobWatch:
+    """Everyone waiting on one job: they all hold the same ``updatedAt`` and are answered together."""
+
+    snapshot: JobSnapshot
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    waiters: int = 0
+    #: The answer: the job once it changed (``None``: deleted); until then the snapshot they started from.
+    latest: JobSnapshot | None = None
+
+    def answer(self, latest: JobSnapshot | None) -> None:
+        self.latest = latest
+        self.changed.set()
 
 
 class JobChangeWatcher:
@@ -121,48 +129,59 @@ class JobChangeWatcher:
 
     def __init__(self, store: JobStore) -> None:
         self._store = store
-        self._waiters: dict[str, set[_Waiter]] = {}
+        self._watches: dict[str, _JobWatch] = {}
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        #: A waiter registered since the last read: its first check must not be skipped by the commit signal.
+        #: A job was added since the last read: its first check must not be skipped by the commit signal.
         self._read_due = False
 
     @property
     def waiting(self) -> int:
-        return sum(len(waiters) for waiters in self._waiters.values())
+        return sum(watch.waiters for watch in self._watches.values())
 
     async def wait(self, snapshot: JobSnapshot, wait: WaitRequest, receive: Receive) -> JobSnapshot | None:
         """The job's snapshot once its ``updatedAt`` differs from ``wait.updated_at``, or when the time is up,
         the client went away or the process stops (then the newest snapshot seen). ``None``: the job was deleted."""
         if self._closing or snapshot.status.is_terminal or iso_utc(snapshot.updated_at) != wait.updated_at:
             return snapshot
-        waiter = _Waiter(snapshot.updated_at, snapshot)
-        self._waiters.setdefault(snapshot.id, set()).add(waiter)
-        self._read_due = True
+        watch = self._watch_for(snapshot)
+        if watch is None:
+            return self._watches[snapshot.id].snapshot
+        watch.waiters += 1
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._watch(), name="job-change-watcher")
+            self._task = asyncio.create_task(self._watch_loop(), name="job-change-watcher")
         disconnected = asyncio.create_task(_client_gone(receive))
-        answered = asyncio.create_task(waiter.answered.wait())
+        changed = asyncio.create_task(watch.changed.wait())
         try:
-            await asyncio.wait({disconnected, answered}, timeout=wait.timeout_s, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({disconnected, changed}, timeout=wait.timeout_s, return_when=asyncio.FIRST_COMPLETED)
         finally:
             disconnected.cancel()
-            answered.cancel()
-            self._forget(snapshot.id, waiter)
-        return waiter.latest
+            changed.cancel()
+            watch.waiters -= 1
+            if watch.waiters == 0 and self._watches.get(snapshot.id) is watch:
+                del self._watches[snapshot.id]
+        return watch.latest if watch.changed.is_set() else watch.snapshot
 
-    def _forget(self, job_id: str, waiter: _Waiter) -> None:
-        waiters = self._waiters.get(job_id)
-        if waiters is not None:
-            waiters.discard(waiter)
-            if not waiters:
-                del self._waiters[job_id]
+    def _watch_for(self, snapshot: JobSnapshot) -> _JobWatch | None:
+        """The watch to join for ``snapshot``; ``None`` when others already hold a newer state of the job."""
+        watch = self._watches.get(snapshot.id)
+        if watch is not None and watch.snapshot.updated_at == snapshot.updated_at:
+            return watch
+        if watch is not None:
+            if watch.snapshot.updated_at > snapshot.updated_at:
+                return None
+            # This request read a newer state than the others wait from: they are answered with it.
+            watch.answer(snapshot)
+        watch = _JobWatch(snapshot)
+        self._watches[snapshot.id] = watch
+        self._read_due = True
+        return watch
 
-    async def _watch(self) -> None:
+    async def _watch_loop(self) -> None:
         """Runs while anyone waits: one commit-signal check and at most one batched read per tick."""
         token: int | None = None
         tick_s = TICK_WITH_COMMIT_SIGNAL_S
-        while self._waiters and not self._closing:
+        while self._watches and not self._closing:
             await asyncio.sleep(tick_s)
             try:
                 # Read before the snapshots: a commit landing in between is caught by the next tick.
@@ -171,20 +190,18 @@ class JobChangeWatcher:
                 if current is not None and current == token and not self._read_due:
                     continue
                 self._read_due = False
-                snapshots = await self._store.get_job_snapshots(list(self._waiters))
+                watches = dict(self._watches)
+                known = {job_id: watch.snapshot.updated_at for job_id, watch in watches.items()}
+                changed = await self._store.get_changed_job_snapshots(known)
             except StoreError as exc:
                 logger.warning("long-poll check failed, will retry: %s", exc.message)
                 continue
             token = current
-            self._answer_changed(snapshots)
-
-    def _answer_changed(self, snapshots: dict[str, JobSnapshot]) -> None:
-        for job_id, waiters in list(self._waiters.items()):
-            snapshot = snapshots.get(job_id)
-            for waiter in waiters:
-                if snapshot is None or snapshot.updated_at != waiter.known_updated_at:
-                    waiter.latest = snapshot
-                    waiter.answered.set()
+            for job_id, latest in changed.items():
+                watch = watches[job_id]
+                watch.answer(latest)
+                if self._watches.get(job_id) is watch:
+                    del self._watches[job_id]
 
     def close(self) -> None:
         """Answer every waiter now with what it last saw, and every later long-poll at once."""
@@ -192,9 +209,8 @@ class JobChangeWatcher:
             return
         self._closing = True
         count = self.waiting
-        for waiters in self._waiters.values():
-            for waiter in waiters:
-                waiter.answered.set()
+        for watch in self._watches.values():
+            watch.answer(watch.snapshot)
         if count:
             logger.info("shutting down: answered %d waiting long-poll request(s)", count)
         if self._task is not None:

@@ -50,6 +50,10 @@ JOB_SNAPSHOT_COLUMNS = (
 ASSET_VERSION_COLUMNS = ("asset_id", "version", "job_id", "created_at", "info")
 _ASSET_COLUMNS = ", ".join(ASSET_VERSION_COLUMNS)
 
+#: Every update moves ``updated_at`` forward, even two in the same millisecond, so a client waiting for the job to
+#: differ from the ``updatedAt`` it holds sees every change (``web.longpoll``).
+_TOUCH = f"updated_at = MAX({NOW_MS}, updated_at + 1)"
+
 # -- schema ---------------------------------------------------------------------------------------------------
 
 # Run first on open, in one batch; each is idempotent. ``store_id`` is written once, by whichever process
@@ -135,13 +139,17 @@ SELECT_JOB = f"SELECT {_COLUMNS} FROM jobs WHERE id = :id"
 
 SELECT_JOB_SNAPSHOT = f"SELECT {', '.join(JOB_SNAPSHOT_COLUMNS)} FROM jobs WHERE id = :id"
 
-#: The poll fields of several jobs in one read (``:ids`` is a JSON array); ids that are not in the store are absent.
-SELECT_JOB_SNAPSHOTS = (
-    f"SELECT {', '.join(JOB_SNAPSHOT_COLUMNS)} FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))"
-)
+#: The poll fields of the jobs whose ``updated_at`` differs from the one given (``:known`` is a JSON object
+#: ``{id: updated_at}``), in one read; unchanged jobs cost a lookup and send nothing back. A job no longer in the
+#: store comes back as its id with every other column NULL.
+SELECT_CHANGED_JOB_SNAPSHOTS = f"""
+SELECT known.key, {", ".join("jobs." + column for column in JOB_SNAPSHOT_COLUMNS)}
+FROM json_each(:known) AS known LEFT JOIN jobs ON jobs.id = known.key
+WHERE jobs.id IS NULL OR jobs.updated_at != known.value
+"""
 
 CANCEL_JOB = f"""
-UPDATE jobs SET status = 'cancelled', finished_at = {NOW_MS}, updated_at = {NOW_MS}, lease_expires_at = NULL
+UPDATE jobs SET status = 'cancelled', finished_at = {NOW_MS}, {_TOUCH}, lease_expires_at = NULL
 WHERE id = :id AND status IN ('queued', 'running')
 """
 
@@ -160,7 +168,7 @@ def list_jobs(*, by_status: bool, by_type: bool) -> str:
 RETRY_JOB = f"""
 UPDATE jobs SET status = 'queued', attempts = 0, progress = 0, result = NULL, error_code = NULL,
     error_message = NULL, run_after = {NOW_MS}, started_at = NULL, finished_at = NULL, lease_owner = NULL,
-    lease_token = NULL, lease_expires_at = NULL, updated_at = {NOW_MS}
+    lease_token = NULL, lease_expires_at = NULL, {_TOUCH}
 WHERE id = :id AND status = 'failed'
 RETURNING {_COLUMNS}
 """
@@ -212,7 +220,7 @@ def claim_next_job(*, by_type: bool) -> str:
     return f"""
 UPDATE jobs SET status = 'running', attempts = attempts + 1, progress = 0, lease_owner = :worker_id,
     lease_token = :lease_token, lease_expires_at = {NOW_MS} + :lease_ms, started_at = {NOW_MS},
-    updated_at = {NOW_MS}
+    {_TOUCH}
 WHERE id = (
     SELECT id FROM jobs INDEXED BY jobs_runnable WHERE status = 'queued' AND run_after <= {NOW_MS} {type_filter}
     ORDER BY run_after, created_at, rowid LIMIT 1
@@ -226,11 +234,11 @@ _FENCE = f"id = :id AND status = 'running' AND lease_token = :lease_token AND le
 
 HEARTBEAT = f"UPDATE jobs SET lease_expires_at = {NOW_MS} + :lease_ms WHERE {_FENCE} RETURNING id"
 
-SET_PROGRESS = f"UPDATE jobs SET progress = :progress, updated_at = {NOW_MS} WHERE {_FENCE} RETURNING id"
+SET_PROGRESS = f"UPDATE jobs SET progress = :progress, {_TOUCH} WHERE {_FENCE} RETURNING id"
 
 COMPLETE_JOB = f"""
 UPDATE jobs SET status = 'completed', result = :result, error_code = NULL, error_message = NULL, progress = 1,
-    finished_at = {NOW_MS}, updated_at = {NOW_MS}, lease_expires_at = NULL
+    finished_at = {NOW_MS}, {_TOUCH}, lease_expires_at = NULL
 WHERE {_FENCE} RETURNING id
 """
 
@@ -241,14 +249,14 @@ UPDATE jobs SET
     status = CASE WHEN :retry_at IS NOT NULL AND attempts < max_attempts THEN 'queued' ELSE 'failed' END,
     run_after = CASE WHEN :retry_at IS NOT NULL AND attempts < max_attempts THEN :retry_at ELSE run_after END,
     finished_at = CASE WHEN :retry_at IS NOT NULL AND attempts < max_attempts THEN NULL ELSE {NOW_MS} END,
-    error_code = :error_code, error_message = :error_message, lease_expires_at = NULL, updated_at = {NOW_MS}
+    error_code = :error_code, error_message = :error_message, lease_expires_at = NULL, {_TOUCH}
 WHERE {_FENCE} RETURNING id
 """
 
 #: The job keeps its ``run_after``, so it keeps its place at the front of the queue.
 RELEASE_JOB = f"""
 UPDATE jobs SET status = 'queued', attempts = MAX(attempts - 1, 0), progress = 0, started_at = NULL,
-    lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = {NOW_MS}
+    lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, {_TOUCH}
 WHERE {_FENCE} RETURNING id
 """
 
@@ -259,7 +267,7 @@ UPDATE jobs INDEXED BY jobs_leased SET
     error_message = CASE WHEN attempts < max_attempts THEN error_message
         ELSE 'the worker running this job stopped renewing its lease, and no attempts are left' END,
     finished_at = CASE WHEN attempts < max_attempts THEN NULL ELSE {NOW_MS} END,
-    lease_expires_at = NULL, updated_at = {NOW_MS}
+    lease_expires_at = NULL, {_TOUCH}
 WHERE status = 'running' AND lease_expires_at <= {NOW_MS}
 RETURNING id
 """

@@ -9,7 +9,7 @@ overwrite newer state.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -53,8 +53,10 @@ class JobStore(ABC):
         """The fields a poll shows, read by themselves: the same values ``get_job`` would give at that moment."""
 
     @abstractmethod
-    async def get_job_snapshots(self, job_ids: Sequence[str]) -> dict[str, JobSnapshot]:
-        """``get_job_snapshot`` for many jobs in one read, keyed by id; unknown ids are left out."""
+    async def get_changed_job_snapshots(self, known: Mapping[str, datetime]) -> dict[str, JobSnapshot | None]:
+        """In one read, ``get_job_snapshot`` of each job in ``known`` (id -> the ``updated_at`` the caller has)
+        whose ``updated_at`` is now different; ``None`` for a job no longer in the store. Unchanged jobs are
+        left out."""
 
     @abstractmethod
     async def cancel_job(self, job_id: str) -> Job | None:

@@ -409,16 +409,22 @@ async def test_change_token(store: JobStore, store_env: str, tmp_path) -> None:
 # -- reads for long-polling, operators and metrics ----------------------------------------------------------------
 
 
-async def test_snapshots_of_many_jobs_in_one_read(store: JobStore) -> None:
-    first, _ = await store.create_job("ingest", {"n": 1})
+async def test_changed_snapshots_of_many_jobs_in_one_read(store: JobStore) -> None:
+    queued, _ = await store.create_job("ingest", {"n": 1})
     running = await claimed_job(store, job_type="render")
+    gone, _ = await store.create_job("ingest", {"n": 2})
+    known = {queued.id: queued.updated_at, running.id: running.updated_at, gone.id: gone.updated_at}
+    assert await store.get_changed_job_snapshots(known) == {}
     assert await store.set_progress(running.id, running.lease_token or "", 0.5)
-    snapshots = await store.get_job_snapshots([first.id, running.id, "0" * 32, first.id])
-    assert set(snapshots) == {first.id, running.id}
-    for job_id, snapshot in snapshots.items():
-        assert snapshot == await store.get_job_snapshot(job_id)
-    assert snapshots[running.id].progress == 0.5
-    assert await store.get_job_snapshots([]) == {}
+    await store.cancel_job(gone.id)
+    assert await store.prune_jobs(-60) == 1
+    changed = await store.get_changed_job_snapshots({**known, "0" * 32: queued.updated_at})
+    assert changed == {running.id: await store.get_job_snapshot(running.id), gone.id: None, "0" * 32: None}
+    snapshot = changed[running.id]
+    assert snapshot is not None
+    assert snapshot.progress == 0.5
+    assert await store.get_changed_job_snapshots({running.id: snapshot.updated_at}) == {}
+    assert await store.get_changed_job_snapshots({}) == {}
 
 
 async def test_commit_token_moves_with_this_stores_own_writes(store: JobStore, store_env: str) -> None:
