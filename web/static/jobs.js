@@ -1,10 +1,15 @@
 // Jobs: following one job until it ends, and the panel listing recent jobs with their status and a cancel button.
 
-import { cancelJob, listJobs, waitForJobChange } from "./api.js";
+import { cancelJob, getJob, listJobs, waitForJobChange } from "./api.js";
 import { formatClock, formatPercent } from "./format.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const RETRY_DELAY_MS = 1000;
+// A browser opens at most six HTTP/1.1 connections to one server: more long-polls than this would hold up every
+// other request (uploads, waveforms, audio), so jobs beyond them are polled once a second instead.
+const MAX_LONG_POLLS = 4;
+const PLAIN_POLL_MS = 1000;
+let longPolls = 0;
 const MAX_FAILURES = 10;
 // Followed jobs update the panel as they change; the list is read only to find jobs started elsewhere.
 const LIST_INTERVAL_MS = 5000;
@@ -59,12 +64,12 @@ async function longPoll(entry) {
   while (!isTerminal(entry.latest)) {
     let next;
     try {
-      next = await waitForJobChange(entry.latest.jobId, entry.latest.updatedAt);
+      next = await nextState(entry.latest);
       failures = 0;
     } catch (error) {
       failures += 1;
       if (error.status === 404 || failures >= MAX_FAILURES) throw error;
-      await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
+      await sleep(RETRY_DELAY_MS);
       continue;
     }
     if (next.updatedAt === entry.latest.updatedAt) continue;
@@ -72,6 +77,23 @@ async function longPoll(entry) {
     for (const listener of entry.listeners) listener(next);
   }
   return entry.latest;
+}
+
+function sleep(delayMs) {
+  return new Promise((resolve) => setTimeout(resolve, delayMs));
+}
+
+async function nextState(job) {
+  if (longPolls >= MAX_LONG_POLLS) {
+    await sleep(PLAIN_POLL_MS);
+    return getJob(job.jobId);
+  }
+  longPolls += 1;
+  try {
+    return await waitForJobChange(job.jobId, job.updatedAt);
+  } finally {
+    longPolls -= 1;
+  }
 }
 
 export class JobsPanel {
