@@ -8,13 +8,13 @@ requests per second of the pure-Python defaults. ``ACCESS_LOG=1`` turns on uvico
 from __future__ import annotations
 
 import importlib.util
-import logging
 import os
 from functools import partial
 from typing import Any
 
 import uvicorn
 
+from common.logs import configure_logging
 from web.http_limits import BoundedHttpToolsProtocol, ServerLimits
 
 DEFAULT_HOST = "127.0.0.1"
@@ -33,12 +33,6 @@ def uvicorn_options() -> dict[str, Any]:
         "proxy_headers": False,
         "log_config": None,
     }
-
-
-def configure_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
 
 
 def main() -> None:

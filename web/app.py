@@ -11,10 +11,11 @@ from starlette.middleware import Middleware
 
 from common.jobs import close_job_store, get_job_store
 from common.media_store import check_media_identity, close_media_store, get_media_store
-from web import openapi, static_files
+from web import metrics, openapi, static_files
 from web.auth import BearerTokenMiddleware, configured_token
 from web.errors import EXCEPTION_HANDLERS
 from web.inputs import max_json_bytes
+from web.longpoll import JobChangeWatcher, answer_waiters_on_exit_signals
 from web.peaks_cache import RescaledPeaksCache, peaks_cache_bytes
 from web.routes import ROUTES
 from web.session import session_settings
@@ -31,7 +32,13 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     job_store = await get_job_store()
     try:
         await check_media_identity(job_store, await get_media_store())
-        yield
+        watcher = JobChangeWatcher(job_store)
+        app.state.job_watcher = watcher
+        try:
+            with answer_waiters_on_exit_signals(watcher):
+                yield
+        finally:
+            watcher.close()
     finally:
         await close_media_store()
         await close_job_store()
@@ -50,7 +57,7 @@ def create_app() -> Starlette:
     if not token:
         logger.info("API_TOKEN is not set: /api and /media are open")
     app = Starlette(
-        routes=[*ROUTES, *openapi.ROUTES, *static_files.ROUTES],
+        routes=[*ROUTES, *metrics.ROUTES, *openapi.ROUTES, *static_files.ROUTES],
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

@@ -1,4 +1,6 @@
-"""``python -m workers``: the Procfile's worker process. ``--help`` lists every setting and its default."""
+"""``python -m workers``: the Procfile's worker process. ``--help`` lists every setting and its default.
+
+``python -m workers jobs ...`` is the operators' jobs command instead (``workers/cli.py``)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from collections.abc import Sequence
 
 from common.errors import AppError
 from common.jobs import close_job_store, get_job_store
+from common.logs import configure_logging, set_worker_id
 from common.media_store import check_media_identity, close_media_store, get_media_store
+from workers import cli
 from workers.settings import build_parser, settings_from_args
 from workers.worker import Worker
 
@@ -33,12 +37,14 @@ async def _serve(worker: Worker) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=str(args.log_level).upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments[:1] == ["jobs"]:
+        return cli.main(arguments[1:])
+    args = build_parser().parse_args(arguments)
     try:
+        configure_logging(args.log_level)
         worker = Worker(settings_from_args(args), handle_signals=True)
+        set_worker_id(worker.worker_id)
         asyncio.run(_serve(worker))
     except AppError as exc:
         logger.error("worker cannot run: %s", exc.message)

@@ -32,7 +32,13 @@ DIRECT_READ_BUSY_TIMEOUT_MS = 20
 #: is the file itself, so it is never stale (SQLite still reads newer pages from the WAL).
 READER_MMAP_BYTES = 1 << 30
 DIRECT_READS = frozenset(
-    {sql.SELECT_JOB, sql.SELECT_JOB_SNAPSHOT, sql.SELECT_JOB_BY_IDEMPOTENCY_KEY, sql.SELECT_ASSET_VERSIONS}
+    {
+        sql.SELECT_JOB,
+        sql.SELECT_JOB_SNAPSHOT,
+        sql.SELECT_CHANGED_JOB_SNAPSHOTS,
+        sql.SELECT_JOB_BY_IDEMPOTENCY_KEY,
+        sql.SELECT_ASSET_VERSIONS,
+    }
 )
 LOCKED_RETRIES = 5
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
@@ -156,6 +162,16 @@ class LocalJobStore(SqlJobStore):
     async def change_token(self) -> int | None:
         rows = await self._execute("PRAGMA data_version", {})
         return int(rows[0][0])
+
+    async def commit_token(self) -> int | None:
+        # ``data_version`` moves when another connection commits; every write goes through the writer connection,
+        # so on the read-only one it moves for this process's writes too. Read directly: no thread hand-off.
+        if self._reader is not None:
+            try:
+                return int(self._reader.execute("PRAGMA data_version").fetchone()[0])
+            except sqlite3.Error as exc:
+                raise StoreError(f"job store {self._path}: {exc}") from exc
+        return await self.change_token()
 
     async def _close(self) -> None:
         reader, self._reader = self._reader, None

@@ -134,3 +134,33 @@ class AssetCursor:
         if not is_valid_id(asset_id):
             return None
         return cls(int(created), asset_id)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """The queued jobs of one type: how many, and how long the longest-waiting runnable one has waited."""
+
+    depth: int
+    oldest_runnable_age_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DurationHistogram:
+    """Run times (``finished_at - started_at``) of the finished jobs of one type and terminal status still in the
+    store. ``bucket_counts[i]`` counts the runs of at most ``bucket_bounds_s[i]`` seconds (cumulative)."""
+
+    count: int
+    sum_s: float
+    bucket_counts: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class JobStoreMetrics:
+    """What the store reports about itself, read together for ``/metrics``; every process reads the same values."""
+
+    jobs: dict[str, dict[str, int]]
+    queues: dict[str, QueueStats]
+    failures: dict[tuple[str, str], int]
+    durations: dict[tuple[str, str], DurationHistogram]
+    bucket_bounds_s: tuple[float, ...]
+    counters: dict[str, int]

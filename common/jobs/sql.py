@@ -50,6 +50,10 @@ JOB_SNAPSHOT_COLUMNS = (
 ASSET_VERSION_COLUMNS = ("asset_id", "version", "job_id", "created_at", "info")
 _ASSET_COLUMNS = ", ".join(ASSET_VERSION_COLUMNS)
 
+#: Every update moves ``updated_at`` forward, even two in the same millisecond, so a client waiting for the job to
+#: differ from the ``updatedAt`` it holds sees every change (``web.longpoll``).
+_TOUCH = f"updated_at = MAX({NOW_MS}, updated_at + 1)"
+
 # -- schema ---------------------------------------------------------------------------------------------------
 
 # Run first on open, in one batch; each is idempotent. ``store_id`` is written once, by whichever process
@@ -158,8 +162,17 @@ SELECT_JOB = f"SELECT {_COLUMNS} FROM jobs WHERE id = :id"
 
 SELECT_JOB_SNAPSHOT = f"SELECT {', '.join(JOB_SNAPSHOT_COLUMNS)} FROM jobs WHERE id = :id"
 
+#: The poll fields of the jobs whose ``updated_at`` differs from the one given (``:known`` is a JSON object
+#: ``{id: updated_at}``), in one read; unchanged jobs cost a lookup and send nothing back. A job no longer in the
+#: store comes back as its id with every other column NULL.
+SELECT_CHANGED_JOB_SNAPSHOTS = f"""
+SELECT known.key, {", ".join("jobs." + column for column in JOB_SNAPSHOT_COLUMNS)}
+FROM json_each(:known) AS known LEFT JOIN jobs ON jobs.id = known.key
+WHERE jobs.id IS NULL OR jobs.updated_at != known.value
+"""
+
 CANCEL_JOB = f"""
-UPDATE jobs SET status = 'cancelled', finished_at = {NOW_MS}, updated_at = {NOW_MS}, lease_expires_at = NULL
+UPDATE jobs SET status = 'cancelled', finished_at = {NOW_MS}, {_TOUCH}, lease_expires_at = NULL
 WHERE id = :id AND status IN ('queued', 'running')
 """
 
@@ -174,6 +187,51 @@ def list_jobs(*, by_status: bool, by_type: bool) -> str:
     return f"SELECT {_COLUMNS} FROM jobs {where} ORDER BY created_at DESC, rowid DESC LIMIT :limit"
 
 
+#: An operator's retry: a failed job runs again from scratch, with a fresh attempt budget.
+RETRY_JOB = f"""
+UPDATE jobs SET status = 'queued', attempts = 0, progress = 0, result = NULL, error_code = NULL,
+    error_message = NULL, run_after = {NOW_MS}, started_at = NULL, finished_at = NULL, lease_owner = NULL,
+    lease_token = NULL, lease_expires_at = NULL, {_TOUCH}
+WHERE id = :id AND status = 'failed'
+RETURNING {_COLUMNS}
+"""
+
+# -- what the store reports about itself (metrics) ------------------------------------------------------------
+
+#: Per type: queued jobs, and how long the longest-waiting runnable one has waited (ms; NULL when none is due:
+#: a job waiting out a retry back-off is not late).
+QUEUE_STATS = f"""
+SELECT type, COUNT(*), {NOW_MS} - MIN(CASE WHEN run_after <= {NOW_MS} THEN run_after END)
+FROM jobs WHERE status = 'queued' GROUP BY type
+"""
+
+COUNT_FAILURES = "SELECT type, error_code, COUNT(*) FROM jobs WHERE status = 'failed' GROUP BY type, error_code"
+
+
+def job_duration_histogram(bucket_bounds_ms: tuple[int, ...]) -> str:
+    """Per type and terminal status of the jobs that ran: count, total run time (ms) and one cumulative count per
+    bucket bound, ``finished_at - started_at <= bound``. The bounds are integers written into the statement."""
+    duration = "(finished_at - started_at)"
+    buckets = "".join(f", SUM({duration} <= {int(bound)})" for bound in bucket_bounds_ms)
+    return f"""
+SELECT type, status, COUNT(*), SUM({duration}){buckets}
+FROM jobs INDEXED BY jobs_finished
+WHERE finished_at IS NOT NULL AND started_at IS NOT NULL
+GROUP BY type, status
+"""
+
+
+#: Counters kept in ``meta`` under ``counter.<name>``, so every process reports the same totals.
+INCREMENT_COUNTER = """
+INSERT INTO meta (key, value) VALUES ('counter.' || :name, CAST(:amount AS TEXT))
+ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + :amount AS TEXT)
+"""
+
+READ_COUNTERS = "SELECT substr(key, 9), CAST(value AS INTEGER) FROM meta WHERE key LIKE 'counter.%'"
+
+#: The counter ``requeue_expired_jobs`` adds to: leases that lapsed because their worker stopped renewing them.
+LEASES_EXPIRED_COUNTER = "leases_expired"
+
 # -- jobs, as a worker sees them ------------------------------------------------------------------------------
 
 
@@ -185,7 +243,7 @@ def claim_next_job(*, by_type: bool) -> str:
     return f"""
 UPDATE jobs SET status = 'running', attempts = attempts + 1, progress = 0, lease_owner = :worker_id,
     lease_token = :lease_token, lease_expires_at = {NOW_MS} + :lease_ms, started_at = {NOW_MS},
-    updated_at = {NOW_MS}
+    {_TOUCH}
 WHERE id = (
     SELECT id FROM jobs INDEXED BY jobs_runnable WHERE status = 'queued' AND run_after <= {NOW_MS} {type_filter}
     ORDER BY run_after, created_at, rowid LIMIT 1
@@ -199,11 +257,11 @@ _FENCE = f"id = :id AND status = 'running' AND lease_token = :lease_token AND le
 
 HEARTBEAT = f"UPDATE jobs SET lease_expires_at = {NOW_MS} + :lease_ms WHERE {_FENCE} RETURNING id"
 
-SET_PROGRESS = f"UPDATE jobs SET progress = :progress, updated_at = {NOW_MS} WHERE {_FENCE} RETURNING id"
+SET_PROGRESS = f"UPDATE jobs SET progress = :progress, {_TOUCH} WHERE {_FENCE} RETURNING id"
 
 COMPLETE_JOB = f"""
 UPDATE jobs SET status = 'completed', result = :result, error_code = NULL, error_message = NULL, progress = 1,
-    finished_at = {NOW_MS}, updated_at = {NOW_MS}, lease_expires_at = NULL
+    finished_at = {NOW_MS}, {_TOUCH}, lease_expires_at = NULL
 WHERE {_FENCE} RETURNING id
 """
 
@@ -214,14 +272,14 @@ UPDATE jobs SET
     status = CASE WHEN :retry_at IS NOT NULL AND attempts < max_attempts THEN 'queued' ELSE 'failed' END,
     run_after = CASE WHEN :retry_at IS NOT NULL AND attempts < max_attempts THEN :retry_at ELSE run_after END,
     finished_at = CASE WHEN :retry_at IS NOT NULL AND attempts < max_attempts THEN NULL ELSE {NOW_MS} END,
-    error_code = :error_code, error_message = :error_message, lease_expires_at = NULL, updated_at = {NOW_MS}
+    error_code = :error_code, error_message = :error_message, lease_expires_at = NULL, {_TOUCH}
 WHERE {_FENCE} RETURNING id
 """
 
 #: The job keeps its ``run_after``, so it keeps its place at the front of the queue.
 RELEASE_JOB = f"""
 UPDATE jobs SET status = 'queued', attempts = MAX(attempts - 1, 0), progress = 0, started_at = NULL,
-    lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = {NOW_MS}
+    lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, {_TOUCH}
 WHERE {_FENCE} RETURNING id
 """
 
@@ -232,7 +290,7 @@ UPDATE jobs INDEXED BY jobs_leased SET
     error_message = CASE WHEN attempts < max_attempts THEN error_message
         ELSE 'the worker running this job stopped renewing its lease, and no attempts are left' END,
     finished_at = CASE WHEN attempts < max_attempts THEN NULL ELSE {NOW_MS} END,
-    lease_expires_at = NULL, updated_at = {NOW_MS}
+    lease_expires_at = NULL, {_TOUCH}
 WHERE status = 'running' AND lease_expires_at <= {NOW_MS}
 RETURNING id
 """
@@ -270,7 +328,7 @@ COMPLETE_JOB_WITH_ASSET_VERSION = f"""
 UPDATE jobs SET status = 'completed',
     result = json_set(:result, '$.version', (SELECT version FROM asset_versions WHERE job_id = :id)),
     error_code = NULL, error_message = NULL, progress = 1,
-    finished_at = {NOW_MS}, updated_at = {NOW_MS}, lease_expires_at = NULL
+    finished_at = {NOW_MS}, {_TOUCH}, lease_expires_at = NULL
 WHERE {_FENCE} AND EXISTS (SELECT 1 FROM asset_versions WHERE job_id = :id AND info = :info)
 RETURNING id
 """
@@ -300,6 +358,7 @@ ASSET_SUMMARY_COLUMNS = (
     "loudness",
     "storage_bytes",
 )
+
 
 def _json_field(column: str, path: str) -> str:
     """``json_extract`` that reads a row it cannot parse (an old row holding ``NaN``/``Infinity``, which SQLite

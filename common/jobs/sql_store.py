@@ -20,7 +20,18 @@ from typing import Any
 from common.errors import IdempotencyKeyReused, StoreError
 from common.ids import new_id
 from common.jobs import sql
-from common.jobs.model import AssetCursor, AssetSummary, AssetVersion, Job, JobError, JobSnapshot, JobStatus
+from common.jobs.model import (
+    AssetCursor,
+    AssetSummary,
+    AssetVersion,
+    DurationHistogram,
+    Job,
+    JobError,
+    JobSnapshot,
+    JobStatus,
+    JobStoreMetrics,
+    QueueStats,
+)
 from common.jobs.store import JobStore
 
 logger = logging.getLogger(__name__)
@@ -284,6 +295,13 @@ class SqlJobStore(JobStore):
         rows = await self._execute(sql.SELECT_JOB_SNAPSHOT, {"id": job_id})
         return job_snapshot_from_row(rows[0]) if rows else None
 
+    async def get_changed_job_snapshots(self, known: Mapping[str, datetime]) -> dict[str, JobSnapshot | None]:
+        if not known:
+            return {}
+        known_ms = _dump({job_id: to_ms(updated_at) for job_id, updated_at in known.items()})
+        rows = await self._execute(sql.SELECT_CHANGED_JOB_SNAPSHOTS, {"known": known_ms})
+        return {row[0]: None if row[1] is None else job_snapshot_from_row(row[1:]) for row in rows}
+
     async def cancel_job(self, job_id: str) -> Job | None:
         params = {"id": job_id}
         _, rows = await self._batch([(sql.CANCEL_JOB, params), (sql.SELECT_JOB, params)])
@@ -313,6 +331,38 @@ class SqlJobStore(JobStore):
         for job_type, status, count in await self._execute(sql.COUNT_JOBS, {}):
             counts.setdefault(job_type, {})[status] = count
         return counts
+
+    async def retry_job(self, job_id: str) -> Job | None:
+        rows = await self._execute(sql.RETRY_JOB, {"id": job_id})
+        if not rows:
+            return None
+        logger.info("job %s queued again by an operator, with a fresh attempt budget", job_id)
+        return job_from_row(rows[0])
+
+    async def get_metrics(self, duration_bucket_bounds_s: Sequence[float]) -> JobStoreMetrics:
+        bounds_s = tuple(float(bound) for bound in duration_bucket_bounds_s)
+        histogram = sql.job_duration_histogram(tuple(round(bound * 1000) for bound in bounds_s))
+        queues = {
+            job_type: QueueStats(depth=depth, oldest_runnable_age_s=None if age_ms is None else max(age_ms, 0) / 1000)
+            for job_type, depth, age_ms in await self._execute(sql.QUEUE_STATS, {})
+        }
+        failure_rows = await self._execute(sql.COUNT_FAILURES, {})
+        failures = {(job_type, code or "unknown"): count for job_type, code, count in failure_rows}
+        durations = {
+            (job_type, status): DurationHistogram(
+                count=count, sum_s=(total_ms or 0) / 1000, bucket_counts=tuple(int(n or 0) for n in buckets)
+            )
+            for job_type, status, count, total_ms, *buckets in await self._execute(histogram, {})
+        }
+        counters = {name: int(value) for name, value in await self._execute(sql.READ_COUNTERS, {})}
+        return JobStoreMetrics(
+            jobs=await self.count_jobs(),
+            queues=queues,
+            failures=failures,
+            durations=durations,
+            bucket_bounds_s=bounds_s,
+            counters=counters,
+        )
 
     # -- jobs, as a worker sees them -------------------------------------------------------------------------
 
@@ -401,6 +451,9 @@ class SqlJobStore(JobStore):
         rows = await self._execute(sql.REQUEUE_EXPIRED_JOBS, {})
         for (job_id,) in rows:
             logger.warning("job %s lease expired: its worker is gone", job_id)
+        if rows:
+            # A separate statement: a crash in between loses a count, never a job.
+            await self._execute(sql.INCREMENT_COUNTER, {"name": sql.LEASES_EXPIRED_COUNTER, "amount": len(rows)})
         return len(rows)
 
     async def prune_jobs(self, older_than_s: float) -> int:

@@ -9,11 +9,20 @@ overwrite newer state.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from common.jobs.model import AssetCursor, AssetSummary, AssetVersion, Job, JobError, JobSnapshot, JobStatus
+from common.jobs.model import (
+    AssetCursor,
+    AssetSummary,
+    AssetVersion,
+    Job,
+    JobError,
+    JobSnapshot,
+    JobStatus,
+    JobStoreMetrics,
+)
 
 
 class JobStore(ABC):
@@ -56,6 +65,12 @@ class JobStore(ABC):
         """The fields a poll shows, read by themselves: the same values ``get_job`` would give at that moment."""
 
     @abstractmethod
+    async def get_changed_job_snapshots(self, known: Mapping[str, datetime]) -> dict[str, JobSnapshot | None]:
+        """In one read, ``get_job_snapshot`` of each job in ``known`` (id -> the ``updated_at`` the caller has)
+        whose ``updated_at`` is now different; ``None`` for a job no longer in the store. Unchanged jobs are
+        left out."""
+
+    @abstractmethod
     async def cancel_job(self, job_id: str) -> Job | None:
         """A queued or running job becomes ``cancelled`` at once; a terminal job is returned unchanged.
         ``None`` for an unknown id."""
@@ -73,6 +88,16 @@ class JobStore(ABC):
     @abstractmethod
     async def count_jobs(self) -> dict[str, dict[str, int]]:
         """``{job_type: {status: count}}`` for every type and status present."""
+
+    @abstractmethod
+    async def retry_job(self, job_id: str) -> Job | None:
+        """A ``failed`` job goes back to ``queued`` to run again from scratch: attempts, progress, error and
+        result are cleared. ``None`` when there is no such job or it has not failed (nothing changes)."""
+
+    @abstractmethod
+    async def get_metrics(self, duration_bucket_bounds_s: Sequence[float]) -> JobStoreMetrics:
+        """Counts by type and status, queue depth and wait per type, failures by error code, run-time histograms
+        (cumulative buckets at the given bounds, in seconds) and the store's counters."""
 
     # -- jobs, as a worker sees them ----------------------------------------------------------------------
 
@@ -124,7 +149,8 @@ class JobStore(ABC):
     @abstractmethod
     async def requeue_expired_jobs(self) -> int:
         """Running jobs whose lease lapsed (their worker died) go back to ``queued``, or end ``failed`` with
-        code ``worker_lost`` when they have used all their attempts. Returns how many were touched."""
+        code ``worker_lost`` when they have used all their attempts; each adds one to the ``leases_expired``
+        counter. Returns how many were touched."""
 
     @abstractmethod
     async def prune_jobs(self, older_than_s: float) -> int:
@@ -134,6 +160,11 @@ class JobStore(ABC):
     async def change_token(self) -> int | None:
         """A cheap value that changes when another connection commits, so an idle worker can skip a claim
         when nothing changed. ``None`` when the backend has no such signal (poll instead)."""
+
+    @abstractmethod
+    async def commit_token(self) -> int | None:
+        """Like ``change_token``, but this process's own writes move it too: a reader waiting for any change can
+        skip its read while it stays put. ``None`` when the backend has no such signal."""
 
     # -- assets ---------------------------------------------------------------------------------------------
 

@@ -215,6 +215,9 @@ class TursoJobStore(SqlJobStore):
     async def change_token(self) -> int | None:
         return None
 
+    async def commit_token(self) -> int | None:
+        return None
+
     async def _close(self) -> None:
         self._closed = True
         client, self._client = self._client, None

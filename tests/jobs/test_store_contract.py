@@ -522,3 +522,81 @@ async def test_change_token(store: JobStore, store_env: str, tmp_path) -> None:
     after = await store.change_token()
     assert before != after
     assert await store.change_token() == after
+
+
+# -- reads for long-polling, operators and metrics ----------------------------------------------------------------
+
+
+async def test_changed_snapshots_of_many_jobs_in_one_read(store: JobStore) -> None:
+    queued, _ = await store.create_job("ingest", {"n": 1})
+    running = await claimed_job(store, job_type="render")
+    gone, _ = await store.create_job("ingest", {"n": 2})
+    known = {queued.id: queued.updated_at, running.id: running.updated_at, gone.id: gone.updated_at}
+    assert await store.get_changed_job_snapshots(known) == {}
+    assert await store.set_progress(running.id, running.lease_token or "", 0.5)
+    await store.cancel_job(gone.id)
+    assert await store.prune_jobs(-60) == 1
+    changed = await store.get_changed_job_snapshots({**known, "0" * 32: queued.updated_at})
+    assert changed == {running.id: await store.get_job_snapshot(running.id), gone.id: None, "0" * 32: None}
+    snapshot = changed[running.id]
+    assert snapshot is not None
+    assert snapshot.progress == 0.5
+    assert await store.get_changed_job_snapshots({running.id: snapshot.updated_at}) == {}
+    assert await store.get_changed_job_snapshots({}) == {}
+
+
+async def test_commit_token_moves_with_this_stores_own_writes(store: JobStore, store_env: str) -> None:
+    if store_env != "local":
+        assert await store.commit_token() is None
+        return
+    before = await store.commit_token()
+    await store.create_job("ingest", {})
+    after = await store.commit_token()
+    assert after != before
+    assert await store.commit_token() == after
+
+
+async def test_retry_requeues_only_a_failed_job_with_a_fresh_budget(store: JobStore) -> None:
+    job = await claimed_job(store, max_attempts=1)
+    assert await store.retry_job(job.id) is None
+    assert await store.fail_job(job.id, job.lease_token or "", JobError("corrupt_media", "cannot decode"))
+    retried = await store.retry_job(job.id)
+    assert retried is not None
+    assert (retried.status, retried.attempts, retried.error, retried.result) == (JobStatus.QUEUED, 0, None, None)
+    assert (retried.finished_at, retried.lease_token, retried.max_attempts) == (None, None, 1)
+    assert await store.retry_job(job.id) is None
+    again = await store.claim_next_job("worker-b", 30, ["ingest"])
+    assert again is not None
+    assert (again.id, again.attempts) == (job.id, 1)
+    assert await store.retry_job("0" * 32) is None
+
+
+async def test_metrics_describe_the_queue_failures_and_run_times(store: JobStore) -> None:
+    await store.create_job("render", {})
+    await store.create_job("render", {})
+    await store.create_job("render", {}, run_after=now() + timedelta(hours=1))
+    completed = await claimed_job(store, job_type="ingest")
+    assert await store.complete_job(completed.id, completed.lease_token or "", {})
+    failed = await claimed_job(store, job_type="ingest")
+    assert await store.fail_job(failed.id, failed.lease_token or "", JobError("corrupt_media", "cannot decode"))
+    await claimed_job(store, job_type="edit.save", lease_s=SHORT_LEASE_S, max_attempts=1)
+    await asyncio.sleep(LEASE_LAPSE_S)
+    assert await store.requeue_expired_jobs() == 1
+
+    metrics = await store.get_metrics([0.001, 3600.0])
+    assert metrics.jobs == await store.count_jobs()
+    assert metrics.queues["render"].depth == 3
+    age = metrics.queues["render"].oldest_runnable_age_s
+    assert age is not None
+    assert 0 <= age < 60
+    assert "ingest" not in metrics.queues
+    assert metrics.failures == {("ingest", "corrupt_media"): 1, ("edit.save", "worker_lost"): 1}
+    assert metrics.bucket_bounds_s == (0.001, 3600.0)
+    ingest_done = metrics.durations[("ingest", "completed")]
+    assert ingest_done.count == 1
+    assert ingest_done.bucket_counts[-1] == 1
+    assert ingest_done.bucket_counts[0] <= ingest_done.bucket_counts[-1]
+    assert metrics.durations[("ingest", "failed")].count == 1
+    assert metrics.durations[("edit.save", "failed")].count == 1
+    assert metrics.counters == {"leases_expired": 1}
+    assert (await store.get_metrics([1.0])).counters == {"leases_expired": 1}

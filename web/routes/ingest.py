@@ -15,6 +15,7 @@ from common.text import disallowed_character
 from web.api_docs import IDEMPOTENCY_KEY, PathItems, create_responses, error, ref
 from web.errors import ApiError
 from web.inputs import check_query, idempotency_key, request_fingerprint
+from web.metrics import count_upload
 from web.routes.jobs import created_response, poll_paths, poll_routes
 from web.store_deadline import request_job_store
 from web.uploads import Upload, receive_upload
@@ -59,6 +60,7 @@ async def create_ingest(request: Request) -> Response:
         await anyio.to_thread.run_sync(lambda: upload.path.unlink(missing_ok=True))
         raise
     if created:
+        count_upload(upload.size_bytes)
         logger.info("job %s: ingest queued, upload %s, %d bytes", job.id, upload.upload_id, upload.size_bytes)
     else:
         # The first request with this key already has its upload; this copy would never be read.

@@ -1,5 +1,7 @@
 """Polling, cancelling and listing jobs. Every answer that holds a job is ``to_poll_body(job)``, nothing else.
 
+A poll may wait for the job to change (``?waitForChange=<updatedAt>&timeout=<s>``, see ``web.longpoll``).
+
 The typed routes (``/api/audio/ingest/{jobId}`` and the like) are the same two endpoints bound to one job type:
 a job of another type is as unknown to them as an id nobody issued.
 """
@@ -20,6 +22,9 @@ from web.api_docs import COMMON_ERRORS, PathItems, error, json_response, poll
 from web.api_docs import path_id as path_id_doc
 from web.errors import ApiError, not_found
 from web.inputs import check_query, path_id
+from web.longpoll import OPENAPI_PARAMETERS as LONG_POLL_PARAMETERS
+from web.longpoll import QUERY_PARAMETERS, JobChangeWatcher, wait_request
+from web.metrics import count_poll
 from web.store_deadline import request_job_store
 
 logger = logging.getLogger(__name__)
@@ -62,7 +67,6 @@ def _missing(job_id: str) -> ApiError:
 
 
 async def get_job_snapshot(request: Request, job_type: str | None = None) -> JobSnapshot:
-    check_query(request)
     job_id = path_id(request, "jobId", "job")
     store = await request_job_store()
     job = await store.get_job_snapshot(job_id)
@@ -71,11 +75,26 @@ async def get_job_snapshot(request: Request, job_type: str | None = None) -> Job
     return job
 
 
+async def poll_job(request: Request, job_type: str | None = None) -> JobSnapshot:
+    """The job now, or (long-poll) once it has changed from the ``updatedAt`` the client names."""
+    check_query(request, QUERY_PARAMETERS)
+    wait = wait_request(request)
+    count_poll(waited=wait is not None)
+    job = await get_job_snapshot(request, job_type)
+    if wait is None:
+        return job
+    watcher: JobChangeWatcher = request.app.state.job_watcher
+    changed = await watcher.wait(job, wait, request.receive)
+    if changed is None:
+        raise _missing(job.id)
+    return changed
+
+
 async def cancel_job(request: Request, job_type: str | None = None) -> Job:
+    check_query(request)
     if job_type is not None:
         # The type check needs the job before cancelling, or a typed route could cancel a job of another type.
         await get_job_snapshot(request, job_type)
-    check_query(request)
     job_id = path_id(request, "jobId", "job")
     store = await request_job_store()
     job = await store.cancel_job(job_id)
@@ -93,7 +112,7 @@ def poll_routes(prefix: str, job_type: str | None) -> list[Route]:
     async def poll_or_cancel(request: Request) -> Response:
         if request.method == "DELETE":
             return poll_response(await cancel_job(request, job_type))
-        return poll_response(await get_job_snapshot(request, job_type))
+        return poll_response(await poll_job(request, job_type))
 
     return [Route(prefix + "/{jobId}", poll_or_cancel, methods=["GET", "DELETE"])]
 
@@ -109,7 +128,7 @@ def poll_paths(prefix: str, tag: str, what: str) -> PathItems:
                 "tags": [tag],
                 "summary": f"Poll a {what} job",
                 "operationId": f"poll_{operation_id}",
-                "parameters": [job_id],
+                "parameters": [job_id, *LONG_POLL_PARAMETERS],
                 "responses": {"200": poll("The job"), "404": not_found_doc, **COMMON_ERRORS},
             },
             "delete": {

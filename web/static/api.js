@@ -8,6 +8,8 @@ export class ApiError extends Error {
   }
 }
 
+// Below the server's 30 s limit and below the idle time-outs of common proxies.
+const LONG_POLL_TIMEOUT_S = 25;
 const UNREACHABLE_MESSAGE = "The server could not be reached. Check that it is running, then try again.";
 
 function errorFromBody(status, statusText, body) {
@@ -76,6 +78,12 @@ export function uploadAudio(file, title, onProgress) {
 }
 
 export const getJob = (jobId) => request("GET", jobPath(jobId));
+
+// A long-poll: the server answers once the job's updatedAt differs from `updatedAt` (or after `timeoutS`).
+export function waitForJobChange(jobId, updatedAt, timeoutS = LONG_POLL_TIMEOUT_S) {
+  const query = new URLSearchParams({ waitForChange: updatedAt, timeout: String(timeoutS) });
+  return request("GET", `${jobPath(jobId)}?${query}`);
+}
 export const cancelJob = (jobId) => request("DELETE", jobPath(jobId));
 export const listJobs = () => request("GET", "/api/audio/jobs");
 export const getAsset = (assetId) => request("GET", `/api/audio/assets/${encodeURIComponent(assetId)}`);

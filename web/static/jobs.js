@@ -1,12 +1,18 @@
 // Jobs: following one job until it ends, and the panel listing recent jobs with their status and a cancel button.
 
-import { cancelJob, getJob, listJobs } from "./api.js";
+import { cancelJob, getJob, listJobs, waitForJobChange } from "./api.js";
 import { formatClock, formatPercent } from "./format.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
-const FOLLOW_INTERVAL_MS = 400;
-const LIST_INTERVAL_ACTIVE_MS = 1000;
-const LIST_INTERVAL_IDLE_MS = 5000;
+const RETRY_DELAY_MS = 1000;
+// A browser opens at most six HTTP/1.1 connections to one server: more long-polls than this would hold up every
+// other request (uploads, waveforms, audio), so jobs beyond them are polled once a second instead.
+const MAX_LONG_POLLS = 4;
+const PLAIN_POLL_MS = 1000;
+let longPolls = 0;
+const MAX_FAILURES = 10;
+// Followed jobs update the panel as they change; the list is read only to find jobs started elsewhere.
+const LIST_INTERVAL_MS = 5000;
 
 export const JOB_LABELS = {
   ingest: "Import",
@@ -36,24 +42,58 @@ export function statusText(job) {
   }
 }
 
-// Poll one job until it reaches a terminal status; `onUpdate` sees every poll body, the promise the last one.
-export async function followJob(job, onUpdate) {
-  let current = job;
-  onUpdate(current);
+// One long-poll per job however many parts of the page follow it: jobId -> { listeners, latest, done }.
+const following = new Map();
+
+// Follow one job until it reaches a terminal status; `onUpdate` sees every new poll body, the promise the last
+// one. Each request waits on the server for the next change, so updates arrive as they happen.
+export function followJob(job, onUpdate) {
+  let entry = following.get(job.jobId);
+  if (!entry) {
+    entry = { listeners: new Set(), latest: job };
+    following.set(job.jobId, entry);
+    entry.done = longPoll(entry).finally(() => following.delete(job.jobId));
+  }
+  entry.listeners.add(onUpdate);
+  onUpdate(entry.latest.updatedAt >= job.updatedAt ? entry.latest : job);
+  return entry.done;
+}
+
+async function longPoll(entry) {
   let failures = 0;
-  while (!isTerminal(current)) {
-    await new Promise((resolve) => setTimeout(resolve, FOLLOW_INTERVAL_MS));
+  while (!isTerminal(entry.latest)) {
+    let next;
     try {
-      current = await getJob(current.jobId);
+      next = await nextState(entry.latest);
       failures = 0;
     } catch (error) {
       failures += 1;
-      if (error.status === 404 || failures >= 10) throw error;
+      if (error.status === 404 || failures >= MAX_FAILURES) throw error;
+      await sleep(RETRY_DELAY_MS);
       continue;
     }
-    onUpdate(current);
+    if (next.updatedAt === entry.latest.updatedAt) continue;
+    entry.latest = next;
+    for (const listener of entry.listeners) listener(next);
   }
-  return current;
+  return entry.latest;
+}
+
+function sleep(delayMs) {
+  return new Promise((resolve) => setTimeout(resolve, delayMs));
+}
+
+async function nextState(job) {
+  if (longPolls >= MAX_LONG_POLLS) {
+    await sleep(PLAIN_POLL_MS);
+    return getJob(job.jobId);
+  }
+  longPolls += 1;
+  try {
+    return await waitForJobChange(job.jobId, job.updatedAt);
+  } finally {
+    longPolls -= 1;
+  }
 }
 
 export class JobsPanel {
@@ -63,8 +103,8 @@ export class JobsPanel {
     this.onError = onError;
     this.jobs = new Map();
     this.timer = 0;
-    this.nextRefreshAt = 0;
     this.lastErrorMessage = null;
+    this.followed = new Set();
   }
 
   start() {
@@ -75,7 +115,21 @@ export class JobsPanel {
   track(job) {
     this.remember(job);
     this.render();
-    if (this.nextRefreshAt - Date.now() > LIST_INTERVAL_ACTIVE_MS) this.schedule(LIST_INTERVAL_ACTIVE_MS);
+    this.follow(job);
+  }
+
+  // Every running or queued job in the panel is followed, so its row changes as soon as the job does.
+  follow(job) {
+    if (isTerminal(job) || this.followed.has(job.jobId)) return;
+    this.followed.add(job.jobId);
+    const update = (next) => {
+      this.remember(next);
+      this.render();
+    };
+    // A job that cannot be followed (deleted, server down) keeps the state the next list refresh reads.
+    followJob(job, update)
+      .catch(() => {})
+      .finally(() => this.followed.delete(job.jobId));
   }
 
   async refresh() {
@@ -83,14 +137,14 @@ export class JobsPanel {
       const body = await listJobs();
       for (const job of body.jobs || []) this.remember(job);
       this.render();
+      for (const job of this.jobs.values()) this.follow(job);
       this.lastErrorMessage = null;
     } catch (error) {
       // A server that is down fails every refresh; say so once, not every second.
       if (error.message !== this.lastErrorMessage) this.onError(error);
       this.lastErrorMessage = error.message;
     }
-    const active = [...this.jobs.values()].some((job) => !isTerminal(job));
-    this.schedule(active ? LIST_INTERVAL_ACTIVE_MS : LIST_INTERVAL_IDLE_MS);
+    this.schedule(LIST_INTERVAL_MS);
   }
 
   // Answers can arrive out of order (a list started before a cancel answers after it): keep the newest state.
@@ -101,7 +155,6 @@ export class JobsPanel {
 
   schedule(delayMs) {
     clearTimeout(this.timer);
-    this.nextRefreshAt = Date.now() + delayMs;
     this.timer = setTimeout(() => this.refresh(), delayMs);
   }
 

@@ -1,0 +1,253 @@
+"""Long-polling: a poll that waits for the job to change instead of answering at once.
+
+``GET <poll route>?waitForChange=<updatedAt>&timeout=<s>`` answers at once when the job's ``updatedAt`` differs
+from the one given (or the job has ended: it never changes again), otherwise as soon as it changes, otherwise
+after ``timeout`` seconds (default 25, at most 30), always with the ordinary poll body.
+
+The change is made by a worker, possibly on another host, so it is seen through the store. One
+``JobChangeWatcher`` per web process checks every waiting request together: each tick it reads the snapshots of
+all jobs waited on in one statement (``get_changed_job_snapshots``, which sends back only the jobs that moved)
+and answers their waiters; everyone waiting on one job shares one watch. When the
+store has a commit signal (the local store's ``PRAGMA data_version``) the read is skipped while nothing at all was
+committed, so idle waiters cost a few microseconds a tick. A client that goes away frees its waiter at once; at
+shutdown every waiter is answered with what it last saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from starlette.requests import Request
+from starlette.types import Receive
+
+from common.errors import StoreError
+from common.jobs import JobSnapshot, JobStore
+from common.jobs.poll import iso_utc
+from web.errors import ApiError
+
+logger = logging.getLogger(__name__)
+
+WAIT_FOR_CHANGE_PARAMETER = "waitForChange"
+TIMEOUT_PARAMETER = "timeout"
+QUERY_PARAMETERS = (WAIT_FOR_CHANGE_PARAMETER, TIMEOUT_PARAMETER)
+DEFAULT_TIMEOUT_S = 25.0
+MAX_TIMEOUT_S = 30.0
+#: How often waiters are checked. With a commit signal a tick that finds nothing committed costs no read, so it
+#: can be short; without one (sqld) every tick is a round trip to the server.
+TICK_WITH_COMMIT_SIGNAL_S = 0.04
+TICK_WITHOUT_COMMIT_SIGNAL_S = 0.1
+_UPDATED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+
+#: The query parameters as the OpenAPI document declares them on every poll route.
+OPENAPI_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": WAIT_FOR_CHANGE_PARAMETER,
+        "in": "query",
+        "description": "The `updatedAt` of the poll body the client has: the answer waits until the job's differs",
+        "schema": {"type": "string", "pattern": f"^{_UPDATED_AT.pattern}$"},
+    },
+    {
+        "name": TIMEOUT_PARAMETER,
+        "in": "query",
+        "description": f"Seconds to wait at most (default {DEFAULT_TIMEOUT_S:g}); "
+        f"without `{WAIT_FOR_CHANGE_PARAMETER}` it has no effect",
+        "schema": {"type": "number", "minimum": 0, "maximum": MAX_TIMEOUT_S},
+    },
+]
+
+
+@dataclass(frozen=True, slots=True)
+class WaitRequest:
+    updated_at: str
+    timeout_s: float
+
+
+def wait_request(request: Request) -> WaitRequest | None:
+    """The long-poll parameters of a poll request (``None``: a plain poll). Bad values are a 400."""
+    if not request.scope.get("query_string"):
+        return None
+    query = request.query_params
+    updated_at = query.get(WAIT_FOR_CHANGE_PARAMETER)
+    raw_timeout = query.get(TIMEOUT_PARAMETER)
+    if updated_at is None:
+        # Checked all the same, but alone it changes nothing: there is no change to wait for.
+        if raw_timeout is not None:
+            _timeout_s(raw_timeout)
+        return None
+    if not _UPDATED_AT.fullmatch(updated_at):
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"{WAIT_FOR_CHANGE_PARAMETER} must be the updatedAt of a poll body, e.g. 2026-11-29T13:08:42.123Z",
+            field=WAIT_FOR_CHANGE_PARAMETER,
+        )
+    return WaitRequest(updated_at, DEFAULT_TIMEOUT_S if raw_timeout is None else _timeout_s(raw_timeout))
+
+
+def _timeout_s(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= MAX_TIMEOUT_S:  # also refuses NaN
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"{TIMEOUT_PARAMETER} must be a number of seconds from 0 to {MAX_TIMEOUT_S:g}",
+            field=TIMEOUT_PARAMETER,
+        )
+    return value
+
+
+@dataclass(eq=False, slots=True)
+class _JobWatch:
+    """Everyone waiting on one job: they all hold the same ``updatedAt`` and are answered together."""
+
+    snapshot: JobSnapshot
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    waiters: int = 0
+    #: The answer: the job once it changed (``None``: deleted); until then the snapshot they started from.
+    latest: JobSnapshot | None = None
+
+    def answer(self, latest: JobSnapshot | None) -> None:
+        self.latest = latest
+        self.changed.set()
+
+
+class JobChangeWatcher:
+    """Answers long-polls for one web process. ``wait`` is what a poll route awaits; ``close`` answers everyone."""
+
+    def __init__(self, store: JobStore) -> None:
+        self._store = store
+        self._watches: dict[str, _JobWatch] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        #: A job was added since the last read: its first check must not be skipped by the commit signal.
+        self._read_due = False
+
+    @property
+    def waiting(self) -> int:
+        return sum(watch.waiters for watch in self._watches.values())
+
+    async def wait(self, snapshot: JobSnapshot, wait: WaitRequest, receive: Receive) -> JobSnapshot | None:
+        """The job's snapshot once its ``updatedAt`` differs from ``wait.updated_at``, or when the time is up,
+        the client went away or the process stops (then the newest snapshot seen). ``None``: the job was deleted."""
+        if self._closing or snapshot.status.is_terminal or iso_utc(snapshot.updated_at) != wait.updated_at:
+            return snapshot
+        watch = self._watch_for(snapshot)
+        if watch is None:
+            return self._watches[snapshot.id].snapshot
+        watch.waiters += 1
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._watch_loop(), name="job-change-watcher")
+        disconnected = asyncio.create_task(_client_gone(receive))
+        changed = asyncio.create_task(watch.changed.wait())
+        try:
+            await asyncio.wait({disconnected, changed}, timeout=wait.timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            disconnected.cancel()
+            changed.cancel()
+            watch.waiters -= 1
+            if watch.waiters == 0 and self._watches.get(snapshot.id) is watch:
+                del self._watches[snapshot.id]
+        return watch.latest if watch.changed.is_set() else watch.snapshot
+
+    def _watch_for(self, snapshot: JobSnapshot) -> _JobWatch | None:
+        """The watch to join for ``snapshot``; ``None`` when others already hold a newer state of the job."""
+        watch = self._watches.get(snapshot.id)
+        if watch is not None and watch.snapshot.updated_at == snapshot.updated_at:
+            return watch
+        if watch is not None:
+            if watch.snapshot.updated_at > snapshot.updated_at:
+                return None
+            # This request read a newer state than the others wait from: they are answered with it.
+            watch.answer(snapshot)
+        watch = _JobWatch(snapshot)
+        self._watches[snapshot.id] = watch
+        self._read_due = True
+        return watch
+
+    async def _watch_loop(self) -> None:
+        """Runs while anyone waits: one commit-signal check and at most one batched read per tick."""
+        token: int | None = None
+        tick_s = TICK_WITH_COMMIT_SIGNAL_S
+        while self._watches and not self._closing:
+            await asyncio.sleep(tick_s)
+            try:
+                # Read before the snapshots: a commit landing in between is caught by the next tick.
+                current = await self._store.commit_token()
+                tick_s = TICK_WITHOUT_COMMIT_SIGNAL_S if current is None else TICK_WITH_COMMIT_SIGNAL_S
+                if current is not None and current == token and not self._read_due:
+                    continue
+                self._read_due = False
+                watches = dict(self._watches)
+                known = {job_id: watch.snapshot.updated_at for job_id, watch in watches.items()}
+                changed = await self._store.get_changed_job_snapshots(known)
+            except StoreError as exc:
+                logger.warning("long-poll check failed, will retry: %s", exc.message)
+                continue
+            token = current
+            for job_id, latest in changed.items():
+                watch = watches[job_id]
+                watch.answer(latest)
+                if self._watches.get(job_id) is watch:
+                    del self._watches[job_id]
+
+    def close(self) -> None:
+        """Answer every waiter now with what it last saw, and every later long-poll at once."""
+        if self._closing:
+            return
+        self._closing = True
+        count = self.waiting
+        for watch in self._watches.values():
+            watch.answer(watch.snapshot)
+        if count:
+            logger.info("shutting down: answered %d waiting long-poll request(s)", count)
+        if self._task is not None:
+            self._task.cancel()
+
+
+async def _client_gone(receive: Receive) -> None:
+    """Returns when the client disconnects (a GET's body, already complete, is read and ignored first)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+@contextmanager
+def answer_waiters_on_exit_signals(watcher: JobChangeWatcher) -> Iterator[None]:
+    """While in the block, SIGTERM and SIGINT first answer every waiter, then reach the handler that was there
+    before (uvicorn's, which starts the shutdown). Uvicorn waits for open requests before the app's lifespan
+    ends, so without this a shutdown would wait for every long-poll's timeout."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    exit_signals = (signal.SIGTERM, signal.SIGINT)
+    previous: dict[int, Any] = {signum: signal.getsignal(signum) for signum in exit_signals}
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(watcher.close)
+        handler = previous[signum]
+        if callable(handler):
+            handler(signum, frame)
+        else:
+            signal.signal(signum, handler)
+            signal.raise_signal(signum)
+
+    for exit_signal in exit_signals:
+        signal.signal(exit_signal, on_signal)
+    try:
+        yield
+    finally:
+        for exit_signal in exit_signals:
+            signal.signal(exit_signal, previous[exit_signal])

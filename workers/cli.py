@@ -1,0 +1,161 @@
+"""``python -m workers jobs ...``: look at and repair jobs in the configured store (local or turso, chosen the way
+every process chooses it, through ``get_job_store()``).
+
+Exit codes: 0 done; 1 no such job, or the store refused the change (e.g. retrying a job that has not failed);
+2 usage or configuration error; 3 the store could not be reached or failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from enum import Enum
+from typing import Any, TextIO
+
+from common.errors import AppError, ConfigurationError, StoreError
+from common.jobs import Job, JobStatus, close_job_store, get_job_store
+from common.jobs.poll import iso_utc
+from common.logs import configure_logging
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+EXIT_STORE = 3
+DEFAULT_LIST_LIMIT = 50
+
+
+class Refused(Exception):
+    """The command cannot do what was asked (no such job, wrong status); the message says why."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m workers jobs",
+        description="Inspect and repair jobs in the configured job store.",
+        epilog="Exit codes: 0 done, 1 no such job or refused, 2 usage or configuration, 3 store unavailable.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    listing = commands.add_parser("list", help="recent jobs, newest first")
+    listing.add_argument("--status", choices=[status.value for status in JobStatus])
+    listing.add_argument("--type", dest="job_type", metavar="TYPE")
+    listing.add_argument("--limit", type=_positive_int, default=DEFAULT_LIST_LIMIT)
+    for name, text in (
+        ("show", "the whole job as JSON, payload and error included"),
+        ("retry", "queue a failed job again with a fresh attempt budget"),
+        ("cancel", "cancel a queued or running job"),
+    ):
+        commands.add_parser(name, help=text).add_argument("job_id", metavar="JOB_ID")
+    commands.add_parser("requeue-expired", help="give the jobs of lost workers (lapsed leases) back to the queue")
+    prune = commands.add_parser("prune", help="delete finished jobs older than the given age")
+    prune.add_argument("--older-than-days", type=_non_negative_float, required=True, metavar="DAYS")
+    return parser
+
+
+def _positive_int(raw: str) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number of at least 1")
+    return int(raw)
+
+
+def _non_negative_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number of at least 0")
+    return value
+
+
+def job_as_dict(job: Job) -> dict[str, Any]:
+    """Every field of the job, times as ISO-8601 UTC."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return iso_utc(value)
+        if isinstance(value, Enum):
+            return value.value
+        return value
+
+    fields = dataclasses.asdict(job)
+    return {name: plain(value) for name, value in fields.items()}
+
+
+def _job_line(job: Job) -> str:
+    error = f" error={job.error.code}" if job.error else ""
+    return (
+        f"{job.id}  {job.type:<13} {job.status.value:<9} {job.progress * 100:5.1f}%  "
+        f"attempt {job.attempts}/{job.max_attempts}  created {iso_utc(job.created_at)}{error}"
+    )
+
+
+async def _job_or_refuse(job_id: str) -> Job:
+    job = await (await get_job_store()).get_job(job_id)
+    if job is None:
+        raise Refused(f"no job with id {job_id!r}")
+    return job
+
+
+async def run_command(args: argparse.Namespace, out: TextIO) -> None:
+    store = await get_job_store()
+    command = args.command
+    if command == "list":
+        status = JobStatus(args.status) if args.status else None
+        for job in await store.list_jobs(status=status, job_type=args.job_type, limit=args.limit):
+            print(_job_line(job), file=out)
+    elif command == "show":
+        print(json.dumps(job_as_dict(await _job_or_refuse(args.job_id)), indent=2, ensure_ascii=False), file=out)
+    elif command == "retry":
+        job = await _job_or_refuse(args.job_id)
+        retried = await store.retry_job(job.id)
+        if retried is None:
+            raise Refused(f"job {job.id} is {job.status.value}: only a failed job can be retried")
+        print(f"job {retried.id} queued again (attempts reset, {retried.max_attempts} allowed)", file=out)
+    elif command == "cancel":
+        job = await _job_or_refuse(args.job_id)
+        if job.status.is_terminal:
+            raise Refused(f"job {job.id} is already {job.status.value}")
+        cancelled = await store.cancel_job(job.id)
+        if cancelled is None or cancelled.status is not JobStatus.CANCELLED:
+            ended = cancelled.status.value if cancelled else "deleted"
+            raise Refused(f"job {job.id} ended ({ended}) before it could be cancelled")
+        print(f"job {job.id} cancelled", file=out)
+    elif command == "requeue-expired":
+        print(f"{await store.requeue_expired_jobs()} job(s) with a lapsed lease handed back", file=out)
+    elif command == "prune":
+        pruned = await store.prune_jobs(args.older_than_days * 86400)
+        print(f"{pruned} finished job(s) older than {args.older_than_days:g} day(s) deleted", file=out)
+
+
+async def _run_and_close(args: argparse.Namespace, out: TextIO) -> None:
+    try:
+        await run_command(args, out)
+    finally:
+        await close_job_store()
+
+
+def main(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    args = build_parser().parse_args(argv)
+    # Only warnings and errors on stderr: stdout is the command's answer.
+    configure_logging(logging.WARNING)
+    try:
+        asyncio.run(_run_and_close(args, out))
+    except Refused as exc:
+        print(f"refused: {exc}", file=err)
+        return EXIT_REFUSED
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc.message}", file=err)
+        return EXIT_USAGE
+    except StoreError as exc:
+        print(f"job store error ({exc.code}): {exc.message}", file=err)
+        return EXIT_STORE
+    except AppError as exc:
+        print(f"error ({exc.code}): {exc.message}", file=err)
+        return EXIT_STORE
+    return EXIT_OK
