@@ -26,7 +26,13 @@ def _title(upload: Upload) -> str:
     raw = upload.fields.get("title", "")
     if len(raw) > MAX_TITLE_CHARS:
         raise ApiError(400, "invalid_field", f"title: must be at most {MAX_TITLE_CHARS} characters", field="title")
-    return " ".join(raw.split()) or upload.filename
+    return " ".join(raw.split()) or _title_from_filename(upload.filename)
+
+
+def _title_from_filename(filename: str) -> str:
+    """The file's name without its extension ("Episode 3.mp3" is titled "Episode 3")."""
+    stem, dot, extension = filename.rpartition(".")
+    return stem if dot and stem.strip() and extension else filename
 
 
 async def create_ingest(request: Request) -> Response:
