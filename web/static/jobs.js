@@ -2,6 +2,7 @@
 
 import { cancelJob, getJob, listJobs } from "./api.js";
 import { formatClock, formatPercent } from "./format.js";
+import { knownJobs, openedRecordings, readSetting, writeSetting } from "./memory.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const FOLLOW_INTERVAL_MS = 400;
@@ -15,6 +16,18 @@ export const JOB_LABELS = {
   render: "Export",
 };
 
+// A running job's label with its stage when the poll body names one; at 100% and still running, it is finishing.
+export function withStage(label, job) {
+  if (typeof job.stage === "string" && job.stage) return `${label}: ${job.stage}`;
+  if (job.status === "running" && job.progress >= 1) return `${label}: finishing`;
+  return label;
+}
+
+// The link that downloads a finished export.
+export function downloadHref(result) {
+  return `${result.url}${result.url.includes("?") ? "&" : "?"}download=1`;
+}
+
 export function isTerminal(job) {
   return TERMINAL.has(job.status);
 }
@@ -24,7 +37,7 @@ export function statusText(job) {
     case "queued":
       return "Waiting to start";
     case "running":
-      return `Running, ${formatPercent(job.progress)}`;
+      return withStage(`Running, ${formatPercent(job.progress)}`, job);
     case "completed":
       return "Done";
     case "cancelled":
@@ -57,10 +70,17 @@ export async function followJob(job, onUpdate) {
 }
 
 export class JobsPanel {
-  constructor(list, emptyText, { onError }) {
+  constructor(list, emptyText, { onError, onOpen }) {
     this.list = list;
     this.emptyText = emptyText;
     this.onError = onError;
+    this.onOpen = onOpen;
+    this.showAll = document.getElementById("jobs-show-all");
+    this.showAll.checked = readSetting("jobs.showAll", false);
+    this.showAll.addEventListener("change", () => {
+      writeSetting("jobs.showAll", this.showAll.checked);
+      this.render();
+    });
     this.jobs = new Map();
     this.timer = 0;
     this.nextRefreshAt = 0;
@@ -115,8 +135,29 @@ export class JobsPanel {
     }
   }
 
+  // What a job belongs to and does: from this browser's memory of the jobs it started, else from the result.
+  describe(job) {
+    const remembered = knownJobs()[job.jobId];
+    const known = remembered || {};
+    const assetId = known.assetId || job.result?.assetId || null;
+    const title = known.title || (assetId ? openedRecordings()[assetId] : null) || null;
+    let what = known.what || null;
+    if (!what && job.type === "render" && job.result) what = `${job.result.format.toUpperCase()} of version ${job.result.version}`;
+    if (!what && job.result?.version) what = `Version ${job.result.version}`;
+    return { assetId, title, what, known: Boolean(remembered) };
+  }
+
+  // Only the jobs of recordings this browser opened, unless the user asks for every job on the server.
+  visible(job) {
+    if (this.showAll.checked) return true;
+    const { assetId, known } = this.describe(job);
+    return known || (assetId !== null && assetId in openedRecordings());
+  }
+
   render() {
-    const jobs = [...this.jobs.values()].sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+    const jobs = [...this.jobs.values()]
+      .filter((job) => this.visible(job))
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
     this.emptyText.hidden = jobs.length > 0;
     // Rebuilding the list must not take keyboard focus away from a cancel button.
     const focusedJobId = this.list.contains(document.activeElement)
@@ -145,11 +186,41 @@ export class JobsPanel {
     time.className = "job-time muted";
     time.textContent = formatClock(job.createdAt);
     header.append(name, time);
+    item.append(header);
+
+    const { assetId, title, what } = this.describe(job);
+    if (title || what) {
+      const about = document.createElement("p");
+      about.className = "job-about";
+      if (title && assetId) {
+        const open = document.createElement("a");
+        open.href = `#asset=${encodeURIComponent(assetId)}`;
+        open.textContent = title;
+        open.addEventListener("click", (event) => {
+          event.preventDefault();
+          this.onOpen?.(assetId, job.result?.version ?? null);
+        });
+        about.append(open);
+      } else if (title) {
+        about.append(title);
+      }
+      if (what) about.append(title ? ` · ${what}` : what);
+      item.append(about);
+    }
 
     const status = document.createElement("p");
     status.className = "job-status";
     status.textContent = statusText(job);
-    item.append(header, status);
+    item.append(status);
+
+    if (job.type === "render" && job.status === "completed" && job.result?.url) {
+      const link = document.createElement("a");
+      link.className = "job-download";
+      link.href = downloadHref(job.result);
+      link.download = job.result.filename || "";
+      link.textContent = `Download ${job.result.filename || job.result.format}`;
+      item.append(link);
+    }
 
     if (!isTerminal(job)) {
       const row = document.createElement("div");

@@ -3,6 +3,7 @@
 import { uploadAudio } from "./api.js";
 import { formatBytes } from "./format.js";
 import { followJob } from "./jobs.js";
+import { rememberJob } from "./memory.js";
 import { hideNotice, showError, showNotice } from "./notice.js";
 import { ProgressBlock } from "./progress.js";
 
@@ -57,6 +58,7 @@ export class UploadPanel {
       });
       this.uploadProgress.hide();
       this.jobId = job.jobId;
+      rememberJob(job.jobId, { assetId: null, title: name, what: "Import" });
       const last = await followJob(job, (update) => {
         this.jobsPanel.track(update);
         const text = update.status === "queued" ? `Waiting to import “${name}”` : `Importing “${name}”`;
