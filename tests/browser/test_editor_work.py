@@ -299,3 +299,60 @@ async def test_exports_and_jobs_stay_listed_after_a_reload_and_a_version_switch_
         await expect(stranger.locator("#job-list")).to_contain_text(re.compile("Download"))
     finally:
         await other.close()
+
+
+async def test_a_long_recording_paints_from_coarse_peaks_and_fetches_the_stored_ones_on_zoom(
+    app: RunningApp, page: Page, tmp_path: Path
+) -> None:
+    # 20 minutes at 16 kHz: past the length where the stored peaks are worth waiting for.
+    source = write_audio(
+        tmp_path / "long.mp3", speech_like(1200.0, rate=16000, channels=1), rate=16000, kind="mp3", bitrate_kbps=32
+    )
+    peaks_requests: list[str] = []
+    page.on("request", lambda request: peaks_requests.append(request.url) if ".json" in request.url else None)
+    await page.goto(app.url)
+    await open_file(page, source)
+    await wait_for_version(page, 1)
+    assert len(peaks_requests) == 1
+    assert "samplesPerPixel=" in peaks_requests[0]
+
+    # Zoomed in, the stored peaks are fetched once and the view stays where it was.
+    await page.locator("#wave-canvas").scroll_into_view_if_needed()
+    await type_selection(page, 600, 602)
+    await page.click("#zoom-selection")
+    await expect(page.locator("#wave-canvas")).to_have_attribute("data-samples-per-pixel", "256")
+    assert "samplesPerPixel=" not in peaks_requests[1]
+    start, end = await shown_view(page)
+    assert start < 600
+    assert end > 602
+    await page.click("#zoom-in")
+    await page.click("#zoom-in")
+    # The coarse peaks (2048 samples a bin) allow no less than about 14 s across the view; the stored ones do.
+    await page.wait_for_function(
+        "(([start, end]) => end - start < 4)(document.getElementById('wave-canvas').dataset.view.split(' '))"
+    )
+    assert len(peaks_requests) == 2
+
+
+async def test_playhead_follow_leaves_alone_a_user_who_scrolled_away(
+    app: RunningApp, page: Page, tmp_path: Path
+) -> None:
+    await page.goto(app.url)
+    await open_file(page, speech_wav(tmp_path))
+    await wait_for_version(page, 1)
+    await page.locator("#wave-canvas").scroll_into_view_if_needed()
+    await type_selection(page, 0.5, 2.5)
+    await page.click("#zoom-selection")
+    await page.click("#selection-clear")
+    await page.click("#play-button")
+    await expect(page.locator("#play-button")).to_have_text("Pause")
+    # Scroll to the end with the slider while it plays: the view must stay there, not jump back to the playhead.
+    await page.eval_on_selector(
+        "#wave-scroll", "input => { input.value = input.max; input.dispatchEvent(new Event('input')); }"
+    )
+    playing_from = await page.evaluate("document.getElementById('audio').currentTime")
+    await page.wait_for_function(f"document.getElementById('audio').currentTime > {playing_from + 1}")
+    start, end = await shown_view(page)
+    assert end == pytest.approx(SPEECH_S, abs=0.05)
+    assert start > 8
+    await page.click("#play-button")

@@ -140,7 +140,7 @@ export class JobsPanel {
     const remembered = knownJobs()[job.jobId];
     const known = remembered || {};
     const assetId = known.assetId || job.result?.assetId || null;
-    const title = known.title || (assetId ? openedRecordings()[assetId] : null) || null;
+    const title = (assetId ? openedRecordings()[assetId] : null) || known.title || null;
     let what = known.what || null;
     if (!what && job.type === "render" && job.result) what = `${job.result.format.toUpperCase()} of version ${job.result.version}`;
     if (!what && job.result?.version) what = `Version ${job.result.version}`;
@@ -189,13 +189,13 @@ export class JobsPanel {
     item.append(header);
 
     const { assetId, title, what } = this.describe(job);
-    if (title || what) {
+    if (title || what || assetId) {
       const about = document.createElement("p");
       about.className = "job-about";
-      if (title && assetId) {
+      if (assetId) {
         const open = document.createElement("a");
         open.href = `#asset=${encodeURIComponent(assetId)}`;
-        open.textContent = title;
+        open.textContent = title || "Open the recording";
         open.addEventListener("click", (event) => {
           event.preventDefault();
           this.onOpen?.(assetId, job.result?.version ?? null);
@@ -204,7 +204,7 @@ export class JobsPanel {
       } else if (title) {
         about.append(title);
       }
-      if (what) about.append(title ? ` · ${what}` : what);
+      if (what) about.append(title || assetId ? ` · ${what}` : what);
       item.append(about);
     }
 

@@ -82,3 +82,18 @@ export function envelopeAt(peaks, from, to) {
 export function binsPerSecond(peaks) {
   return peaks.sampleRate / peaks.samplesPerPixel;
 }
+
+// Bins of the first, coarse peaks of a long recording: enough for a sharp fitted view on any screen.
+const COARSE_BINS = 16384;
+// Below this many samples per coarse bin the stored peaks are small enough to fetch at once.
+const MIN_COARSE_SAMPLES_PER_PIXEL = 1024;
+
+// The URL of coarse peaks to paint a long recording at once, or null when the stored ones are small. The server
+// stores a power of two samples per pixel, at most 2^19 pixels, and rescales to any multiple: a power of two at
+// least 32 times the stored 2^19-pixel resolution is one.
+export function coarsePeaksUrl(peaksUrl, durationSec, sampleRate) {
+  const frames = durationSec * sampleRate;
+  const samplesPerPixel = 2 ** Math.ceil(Math.log2(Math.max(1, frames / COARSE_BINS)));
+  if (samplesPerPixel < MIN_COARSE_SAMPLES_PER_PIXEL) return null;
+  return `${peaksUrl}${peaksUrl.includes("?") ? "&" : "?"}samplesPerPixel=${samplesPerPixel}`;
+}

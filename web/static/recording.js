@@ -5,7 +5,7 @@ import { formatNumber, formatTime, parseTime } from "./format.js";
 import { targetNote } from "./loudness.js";
 import { rememberRecording } from "./memory.js";
 import { showBeside } from "./notice.js";
-import { parsePeaks } from "./peaks.js";
+import { coarsePeaksUrl, parsePeaks } from "./peaks.js";
 import { Player } from "./player.js";
 import { levelMarks } from "./timeline.js";
 import { WaveformView } from "./waveform.js";
@@ -51,7 +51,9 @@ export class RecordingView {
       },
       onSelect: (range) => this.showSelection(range),
       onViewChange: () => this.showScrollPosition(),
+      onNeedDetail: () => this.loadDetail(),
     });
+    this.detailUrl = null;
     this.player = new Player(document.getElementById("audio"), {
       onTime: (seconds, playing) => {
         if (playing && this.playingSpan && seconds >= this.playingSpan[1]) {
@@ -111,6 +113,20 @@ export class RecordingView {
     this.playingSpan = span;
   }
 
+  // The stored peaks, once, when the view is zoomed in past what the coarse ones show.
+  async loadDetail() {
+    const url = this.detailUrl;
+    if (!url) return;
+    this.detailUrl = null;
+    const token = this.loadToken;
+    try {
+      const json = await getPeaks(url);
+      if (token === this.loadToken) this.waveform.setDetail(parsePeaks(json));
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
   zoomToSelection() {
     if (this.selection) this.waveform.zoomTo(this.selection);
     else showBeside("selection-message", "Select a span to zoom to it.", "info");
@@ -162,8 +178,11 @@ export class RecordingView {
     this.showTime(0);
     this.waveLoading.hidden = false;
     history.replaceState(null, "", `#asset=${encodeURIComponent(this.asset.assetId)}&version=${number}`);
+    // A long recording is painted from coarse peaks first; the stored ones follow when the user zooms in.
+    const coarseUrl = coarsePeaksUrl(version.peaksUrl, version.durationSec, version.sampleRate);
+    this.detailUrl = coarseUrl ? version.peaksUrl : null;
     try {
-      const json = await getPeaks(version.peaksUrl);
+      const json = await getPeaks(coarseUrl ?? version.peaksUrl);
       if (token !== this.loadToken) return;
       this.waveform.setAudio(parsePeaks(json), version.durationSec);
       this.showScrollPosition();

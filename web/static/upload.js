@@ -58,7 +58,7 @@ export class UploadPanel {
       });
       this.uploadProgress.hide();
       this.jobId = job.jobId;
-      rememberJob(job.jobId, { assetId: null, title: name, what: "Import" });
+      rememberJob(job.jobId, { assetId: null, title: name, what: null });
       const last = await followJob(job, (update) => {
         this.jobsPanel.track(update);
         const text = update.status === "queued" ? `Waiting to import “${name}”` : `Importing “${name}”`;

@@ -24,13 +24,14 @@ const MAX_PX_PER_BIN = 8;
 const WHEEL_ZOOM_PER_PX = 0.002;
 
 export class WaveformView {
-  constructor({ scroller, track, canvas, onSeek, onSelect, onViewChange }) {
+  constructor({ scroller, track, canvas, onSeek, onSelect, onViewChange, onNeedDetail }) {
     this.scroller = scroller;
     this.track = track;
     this.canvas = canvas;
     this.onSeek = onSeek;
     this.onSelect = onSelect;
     this.onViewChange = onViewChange ?? (() => {});
+    this.onNeedDetail = onNeedDetail ?? (() => {});
     this.peaks = null;
     this.durationSec = 0;
     this.pxPerSec = 1;
@@ -75,6 +76,12 @@ export class WaveformView {
     this.followPaused = false;
     this.layout();
     this.scrollTo(0);
+  }
+
+  // Finer peaks of the same audio (the stored ones after coarse ones): the view stays where it is.
+  setDetail(peaks) {
+    this.peaks = peaks;
+    this.draw();
   }
 
   fitPxPerSec() {
@@ -126,6 +133,7 @@ export class WaveformView {
     const width = this.scroller.clientWidth;
     if (this.fitted || this.pxPerSec < this.fitPxPerSec()) this.pxPerSec = this.fitPxPerSec();
     this.track.style.width = `${Math.max(width, Math.ceil(this.durationSec * this.pxPerSec))}px`;
+    if (this.peaks && this.pxPerSec > binsPerSecond(this.peaks)) this.onNeedDetail();
     const ratio = window.devicePixelRatio || 1;
     const height = this.canvas.clientHeight;
     this.canvas.style.width = `${width}px`;
@@ -394,10 +402,12 @@ export class WaveformView {
 
     context.fillStyle = colors.playhead;
     context.fillRect(Math.round(toX(this.playhead)) - ratio, 0, 2 * ratio, height);
-    // What is on screen, in words, for tests and for inspecting the page: the span shown and the ruler's labels.
+    // What is on screen, in words, for tests and for inspecting the page: the span shown, the ruler's labels and
+    // the resolution of the peaks drawn.
     const [shownStart, shownEnd] = this.view;
     this.canvas.dataset.view = `${shownStart.toFixed(3)} ${shownEnd.toFixed(3)}`;
     this.canvas.dataset.ruler = this.rulerLabels().join(" ");
+    this.canvas.dataset.samplesPerPixel = String(this.peaks.samplesPerPixel);
   }
 
   // Cut-away spans are shaded and struck through; fades are drawn as ramps, gains as a labelled level line.
