@@ -132,6 +132,11 @@ async def test_handles_shift_click_wheel_zoom_ruler_and_play_selection(
     await open_file(page, speech_wav(tmp_path))
     await wait_for_version(page, 1)
     await page.locator("#wave-canvas").scroll_into_view_if_needed()
+    # The waveform's focus ring shows around its scroller (the canvas's own would be clipped).
+    await page.locator("#wave-canvas").focus()
+    await page.keyboard.press("ArrowRight")
+    ring = await page.eval_on_selector("#wave-scroller", "element => getComputedStyle(element).outlineStyle")
+    assert ring == "solid"
     await type_selection(page, 3, 6)
 
     # Dragging the end's handle moves the end only.
@@ -237,6 +242,21 @@ async def test_a_finger_dragged_on_the_waveform_selects_on_a_phone(
     assert await page.evaluate("window.scrollY") == 0, "the page panned instead of selecting"
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     await screenshot(page, "phone-selected")
+
+    # Two fingers spread apart zoom in around the point between them.
+    middle = box["x"] + box["width"] * 0.5
+    spread = [(middle - 20, middle + 20)] + [(middle - 20 - 12 * step, middle + 20 + 12 * step) for step in (1, 3, 6)]
+    for index, (a, b) in enumerate(spread):
+        await touches.send(
+            "Input.dispatchTouchEvent",
+            {"type": "touchStart" if index == 0 else "touchMove", "touchPoints": [{"x": a, "y": y}, {"x": b, "y": y}]},
+        )
+    await touches.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    await page.wait_for_function(
+        "(([start, end]) => end - start < 6)(document.getElementById('wave-canvas').dataset.view.split(' '))"
+    )
+    start, end = await shown_view(page)
+    assert start < SPEECH_S / 2 < end
 
 
 async def test_exports_and_jobs_stay_listed_after_a_reload_and_a_version_switch_asks(
