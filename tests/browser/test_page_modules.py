@@ -251,3 +251,19 @@ async def test_coarse_peaks_are_a_zoom_level_the_server_serves(
     samples_per_pixel = int(url.rsplit("=", 1)[1])
     assert samples_per_pixel % stored == 0, "the server refuses a zoom level that is not a multiple of the stored one"
     assert frames / samples_per_pixel <= 16384
+
+
+async def test_progress_says_finishing_instead_of_sitting_at_a_hundred_percent(page: Page, web: WebServer) -> None:
+    views = await run_in_page(
+        page,
+        web,
+        "jobs.js",
+        """return [{status: "queued", progress: 0}, {status: "running", progress: 0.4},
+            {status: "running", progress: 0.999}]
+            .map((job) => [m.progressView("Exporting", job), m.statusText(job)]);""",
+    )
+    assert views == [
+        [{"text": "Exporting: waiting to start", "fraction": None}, "Waiting to start"],
+        [{"text": "Exporting", "fraction": 0.4}, "Running, 40%"],
+        [{"text": "Exporting: finishing", "fraction": None}, "Finishing"],
+    ]

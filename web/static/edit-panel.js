@@ -3,11 +3,11 @@
 import { startPreview, startSave } from "./api.js";
 import { EditList, describeEdit } from "./editor.js";
 import { formatNumber, formatTime } from "./format.js";
-import { followJob, withStage } from "./jobs.js";
+import { followJob, progressView } from "./jobs.js";
 import { normalizeTargetLufs } from "./loudness.js";
 import { UndoHistory } from "./history.js";
 import { loadPendingEdits, rememberJob, savePendingEdits } from "./memory.js";
-import { hideNotice, showBeside } from "./notice.js";
+import { SELECT_FIRST, hideNotice, showBeside } from "./notice.js";
 import { ProgressBlock } from "./progress.js";
 
 const SPAN_OPS = new Set(["trim", "cut", "gain"]);
@@ -177,7 +177,7 @@ export class EditPanel {
   mappedSelection() {
     const selection = this.recording.selection;
     if (!selection) {
-      showBeside("selection-message", "Select a span first: drag across the waveform, or type its start and end.", "info");
+      showBeside("selection-message", SELECT_FIRST, "info");
       return null;
     }
     const span = this.edits.mapSpan(selection[0], selection[1]);
@@ -211,7 +211,8 @@ export class EditPanel {
     if (duration === null) return;
     const length = this.edits.editedDuration();
     if (duration <= 0 || duration > length) {
-      showBeside("tools-message", `A fade must last more than 0 s and at most the length of the audio (${formatTime(length)}).`);
+      const most = formatTime(length);
+      showBeside("tools-message", `A fade must last more than 0 s and at most the length of the audio (${most}).`);
       return;
     }
     this.add({ op, duration });
@@ -288,15 +289,14 @@ export class EditPanel {
       rememberJob(job.jobId, {
         assetId,
         title: this.recording.asset.title,
-        what: `${kind === "preview" ? "Preview" : "Save"} ${edits.length} edit${edits.length === 1 ? "" : "s"} of version ${version.version}`,
+        what: `${kind === "preview" ? "Preview" : "Save"} ${edits.length} edit${edits.length === 1 ? "" : "s"} ` +
+          `of version ${version.version}`,
       });
       this.render();
       const last = await followJob(job, (update) => {
         this.jobsPanel.track(update);
-        const queued = update.status === "queued";
-        this.jobProgress.show(queued ? `${label}: waiting` : withStage(label, update), queued ? null : update.progress || 0, {
-          cancellable: true,
-        });
+        const { text, fraction } = progressView(label, update);
+        this.jobProgress.show(text, fraction, { cancellable: true });
       });
       this.finish(kind, last, edits.length);
     } catch (error) {

@@ -16,11 +16,15 @@ export const JOB_LABELS = {
   render: "Export",
 };
 
-// A running job's label with its stage when the poll body names one; at 100% and still running, it is finishing.
-export function withStage(label, job) {
-  if (typeof job.stage === "string" && job.stage) return `${label}: ${job.stage}`;
-  if (job.status === "running" && job.progress >= 1) return `${label}: finishing`;
-  return label;
+// The worker keeps progress below 100% until a job ends; past this it is finishing (a last pass, the writing of
+// the file), which the page says in words rather than sitting at "100%".
+const FINISHING_FROM = 0.995;
+
+// What a progress bar shows for a job: its label with the stage in words, and the fraction (null: no figure).
+export function progressView(label, job) {
+  if (job.status === "queued") return { text: `${label}: waiting to start`, fraction: null };
+  if (job.progress >= FINISHING_FROM) return { text: `${label}: finishing`, fraction: null };
+  return { text: label, fraction: job.progress || 0 };
 }
 
 // The link that downloads a finished export.
@@ -37,7 +41,7 @@ export function statusText(job) {
     case "queued":
       return "Waiting to start";
     case "running":
-      return withStage(`Running, ${formatPercent(job.progress)}`, job);
+      return job.progress >= FINISHING_FROM ? "Finishing" : `Running, ${formatPercent(job.progress)}`;
     case "completed":
       return "Done";
     case "cancelled":
@@ -142,7 +146,9 @@ export class JobsPanel {
     const assetId = known.assetId || job.result?.assetId || null;
     const title = (assetId ? openedRecordings()[assetId] : null) || known.title || null;
     let what = known.what || null;
-    if (!what && job.type === "render" && job.result) what = `${job.result.format.toUpperCase()} of version ${job.result.version}`;
+    if (!what && job.type === "render" && job.result) {
+      what = `${job.result.format.toUpperCase()} of version ${job.result.version}`;
+    }
     if (!what && job.result?.version) what = `Version ${job.result.version}`;
     return { assetId, title, what, known: Boolean(remembered) };
   }

@@ -2,6 +2,8 @@
 // toast pinned to the bottom of the window, so it stays in view however far the page is scrolled.
 
 const box = () => document.getElementById("notice");
+
+export const SELECT_FIRST = "Select a span first: drag across the waveform, or type its start and end.";
 const slots = new Set();
 
 export function showNotice(message, kind = "error") {

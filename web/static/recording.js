@@ -4,7 +4,7 @@ import { getAsset, getPeaks } from "./api.js";
 import { formatNumber, formatTime, parseTime } from "./format.js";
 import { targetNote } from "./loudness.js";
 import { rememberRecording } from "./memory.js";
-import { showBeside } from "./notice.js";
+import { SELECT_FIRST, showBeside } from "./notice.js";
 import { coarsePeaksUrl, parsePeaks } from "./peaks.js";
 import { Player } from "./player.js";
 import { levelMarks } from "./timeline.js";
@@ -102,7 +102,7 @@ export class RecordingView {
   // Play the selection from its start; it stops at the end, or starts over when looping.
   async playSelection() {
     if (!this.selection) {
-      showBeside("selection-message", "Select a span first: drag across the waveform, or type its start and end.", "info");
+      showBeside("selection-message", SELECT_FIRST, "info");
       return;
     }
     const span = [...this.selection];

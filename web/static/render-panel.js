@@ -2,7 +2,7 @@
 
 import { listJobsOfType, startRender } from "./api.js";
 import { formatNumber, formatTime } from "./format.js";
-import { downloadHref, followJob, withStage } from "./jobs.js";
+import { downloadHref, followJob, progressView } from "./jobs.js";
 import { rememberJob } from "./memory.js";
 import { presetHelp, targetNote } from "./loudness.js";
 import { hideNotice, showBeside } from "./notice.js";
@@ -162,8 +162,8 @@ export class RenderPanel {
       });
       const last = await followJob(job, (update) => {
         this.jobsPanel.track(update);
-        const text = update.status === "queued" ? "Export waiting to start" : withStage("Exporting", update);
-        this.progress.show(text, update.status === "queued" ? null : update.progress || 0, { cancellable: true });
+        const { text, fraction } = progressView("Exporting", update);
+        this.progress.show(text, fraction, { cancellable: true });
       });
       this.finish(last);
     } catch (error) {

@@ -77,7 +77,9 @@ export function levelMarks(edits, durationSec) {
     const length = editedDuration(segments);
     const place = (start, end) => [toSavedTime(segments, start), toSavedTime(segments, end)];
     if (edit.op === "fadeIn") marks.push({ op: edit.op, span: place(0, Math.min(edit.duration, length)) });
-    else if (edit.op === "fadeOut") marks.push({ op: edit.op, span: place(Math.max(0, length - edit.duration), length) });
+    else if (edit.op === "fadeOut") {
+      marks.push({ op: edit.op, span: place(Math.max(0, length - edit.duration), length) });
+    }
     else if (edit.op === "gain") {
       const span = edit.start === undefined ? place(0, length) : place(edit.start, edit.end);
       marks.push({ op: edit.op, span, db: edit.db });
