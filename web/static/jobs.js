@@ -140,11 +140,12 @@ export class JobsPanel {
   }
 
   // What a job belongs to and does: from this browser's memory of the jobs it started, else from the result.
-  describe(job) {
-    const remembered = knownJobs()[job.jobId];
+  // `memory` is this browser's record, read once per rendering of the list.
+  describe(job, memory) {
+    const remembered = memory.jobs[job.jobId];
     const known = remembered || {};
     const assetId = known.assetId || job.result?.assetId || null;
-    const title = (assetId ? openedRecordings()[assetId] : null) || known.title || null;
+    const title = (assetId ? memory.opened[assetId] : null) || known.title || null;
     let what = known.what || null;
     if (!what && job.type === "render" && job.result) {
       what = `${job.result.format.toUpperCase()} of version ${job.result.version}`;
@@ -154,29 +155,30 @@ export class JobsPanel {
   }
 
   // Only the jobs of recordings this browser opened, unless the user asks for every job on the server.
-  visible(job) {
+  visible(job, memory) {
     if (this.showAll.checked) return true;
-    const { assetId, known } = this.describe(job);
-    return known || (assetId !== null && assetId in openedRecordings());
+    const { assetId, known } = this.describe(job, memory);
+    return known || (assetId !== null && assetId in memory.opened);
   }
 
   render() {
+    const memory = { jobs: knownJobs(), opened: openedRecordings() };
     const jobs = [...this.jobs.values()]
-      .filter((job) => this.visible(job))
+      .filter((job) => this.visible(job, memory))
       .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
     this.emptyText.hidden = jobs.length > 0;
     // Rebuilding the list must not take keyboard focus away from a cancel button.
     const focusedJobId = this.list.contains(document.activeElement)
       ? document.activeElement.closest("li")?.dataset.jobId
       : null;
-    this.list.replaceChildren(...jobs.map((job) => this.renderJob(job)));
+    this.list.replaceChildren(...jobs.map((job) => this.renderJob(job, memory)));
     if (focusedJobId) {
       const item = this.list.querySelector(`li[data-job-id="${CSS.escape(focusedJobId)}"]`);
       (item?.querySelector("button") || item)?.focus();
     }
   }
 
-  renderJob(job) {
+  renderJob(job, memory) {
     const item = document.createElement("li");
     item.className = `job job-${job.status}`;
     item.dataset.jobId = job.jobId;
@@ -194,7 +196,7 @@ export class JobsPanel {
     header.append(name, time);
     item.append(header);
 
-    const { assetId, title, what } = this.describe(job);
+    const { assetId, title, what } = this.describe(job, memory);
     if (title || what || assetId) {
       const about = document.createElement("p");
       about.className = "job-about";
