@@ -244,7 +244,8 @@ async def test_non_audio_upload_shows_the_reason_in_plain_words(
 ) -> None:
     await page.goto(app.url)
     await open_file(page, write_text(tmp_path / "notes.txt"))
-    notice = page.locator("#notice")
+    # The reason shows beside the file picker that was used.
+    notice = page.locator("#upload-message")
     await expect(notice).to_be_visible(timeout=JOB_TIMEOUT_MS)
     jobs = (await app.get_json("/api/audio/jobs"))["jobs"]
     failed = [job for job in jobs if job["status"] == "failed"]
