@@ -5,7 +5,7 @@
 // The wheel scrolls in time; Ctrl/Cmd + wheel and pinching zoom around the pointer.
 
 import { binsPerSecond, envelopeAt } from "./peaks.js";
-import { formatTime, stepDecimals } from "./format.js";
+import { formatNumber, formatTime, stepDecimals } from "./format.js";
 
 const RULER_HEIGHT = 20;
 const DRAG_THRESHOLD_PX = 4;
@@ -411,7 +411,7 @@ export class WaveformView {
   }
 
   // Cut-away spans are shaded and struck through; fades are drawn as ramps, gains as a labelled level line.
-  paintEdits(context, { toX, ratio, waveTop, waveHeight }) {
+  paintEdits(context, { toX, ratio, width, waveTop, waveHeight }) {
     const colors = this.colors;
     for (const [a, b] of this.removed) {
       context.fillStyle = colors.removed;
@@ -429,6 +429,7 @@ export class WaveformView {
     context.textBaseline = "top";
     for (const mark of this.marks) {
       const [a, b] = mark.span.map(toX);
+      if (b < 0 || a > width) continue;
       context.strokeStyle = colors.level;
       context.lineWidth = 2 * ratio;
       context.beginPath();
@@ -443,7 +444,7 @@ export class WaveformView {
         context.moveTo(a, y);
         context.lineTo(b, y);
         context.fillStyle = colors.level;
-        const label = `${mark.db > 0 ? "+" : ""}${mark.db} dB`;
+        const label = `${mark.db > 0 ? "+" : ""}${formatNumber(mark.db, "dB")}`;
         context.fillText(label, Math.max(a, 0) + 3 * ratio, y + 2 * ratio);
       }
       context.stroke();
