@@ -92,6 +92,8 @@ MIN_TOTAL_GAIN_DB = -60.0
 MAX_MEASURING_EDITS = 8
 # Float seconds from a browser rarely land exactly on the last sample; allow a microsecond of slack.
 DURATION_SLACK_S = 1e-6
+# A trim or cut that leaves less than this would make a version with no audio to play or export.
+MIN_KEPT_S = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +245,7 @@ def edit_rules_to_json() -> dict[str, Any]:
         "maxEdits": MAX_EDITS,
         "totalGainDb": {"min": MIN_TOTAL_GAIN_DB, "max": MAX_TOTAL_GAIN_DB},
         "maxMeasuringEdits": MAX_MEASURING_EDITS,
+        "minKeptSec": MIN_KEPT_S,
     }
 
 
@@ -349,10 +352,13 @@ def _check_against_timeline(edit: Edit, where: str, timeline_s: float | None) ->
         if value is not None and value > limit:
             raise EditListError(f"{where}.{name}", f"{value:g} s is past the end of the audio ({timeline_s:.6g} s)")
     if isinstance(edit, Trim):
-        return edit.end - edit.start
+        kept = min(edit.end, timeline_s) - edit.start
+        if kept < MIN_KEPT_S:
+            raise EditListError(f"{where}.end", f"keeps {max(kept, 0):g} s; at least {MIN_KEPT_S:g} s must be left")
+        return kept
     if isinstance(edit, Cut):
         remaining = timeline_s - (min(edit.end, timeline_s) - edit.start)
-        if remaining <= 0:
-            raise EditListError(where, "cuts the whole audio; nothing would be left")
+        if remaining < MIN_KEPT_S:
+            raise EditListError(where, f"leaves {max(remaining, 0):g} s; at least {MIN_KEPT_S:g} s must be left")
         return remaining
     return timeline_s

@@ -256,7 +256,7 @@ _SCHEMAS: dict[str, Any] = {
     "RenderRequest": render_request_schema(),
     "EditOperations": {
         "type": "object",
-        "required": ["operations", "maxEdits", "totalGainDb"],
+        "required": ["operations", "maxEdits", "totalGainDb", "minKeptSec"],
         "additionalProperties": False,
         "properties": {
             "operations": {
@@ -279,6 +279,10 @@ _SCHEMAS: dict[str, Any] = {
                 "required": ["min", "max"],
                 "additionalProperties": False,
                 "properties": {"min": {"type": "number"}, "max": {"type": "number"}},
+            },
+            "minKeptSec": {
+                "type": "number",
+                "description": "The least audio a trim or cut may leave, in seconds",
             },
         },
     },

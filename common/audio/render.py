@@ -310,7 +310,8 @@ def targets_met(targets: RenderTargets, loudness: Loudness, rate: int, channels:
 
 
 def file_stem(title: str | None) -> str:
-    """A readable, portable file name stem from a title: ASCII letters, digits, '-' and '_'."""
-    ascii_title = unicodedata.normalize("NFKD", title or "").encode("ascii", "ignore").decode("ascii")
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", ascii_title).strip("-_")[:FILENAME_MAX_CHARS].strip("-_")
+    """A readable file name stem from a title: letters (accented ones too), digits, '-' and '_'; the download's
+    ASCII fallback name is made where it is served (web/routes/media.py)."""
+    letters = unicodedata.normalize("NFC", title or "")
+    stem = re.sub(r"[^\w-]+", "-", letters).strip("-_")[:FILENAME_MAX_CHARS].strip("-_")
     return stem or "audio"

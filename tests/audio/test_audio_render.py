@@ -193,7 +193,8 @@ def test_a_downmix_measures_the_master_again(
 
 
 def test_file_names_are_readable_and_portable() -> None:
-    assert file_stem('Épisode 12 / Part 3: "Live"') == "Episode-12-Part-3-Live"
+    assert file_stem('Épisode 12 / Part 3: "Live"') == "Épisode-12-Part-3-Live"
+    assert file_stem("ünïcødé talk") == "ünïcødé-talk"
     assert file_stem("../../etc/passwd") == "etc-passwd"
     assert file_stem("") == "audio"
     assert file_stem(None) == "audio"

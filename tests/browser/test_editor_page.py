@@ -69,7 +69,7 @@ async def test_upload_edit_preview_save_render_and_download(
 
     await open_file(page, source)
     await wait_for_version(page, 1)
-    await expect(page.locator("#editor-heading")).to_have_text("interview.wav")
+    await expect(page.locator("#editor-heading")).to_have_text("interview")
     await expect(page.locator("#fact-duration")).to_have_text("0:12.00")
     await expect(page.locator("#fact-format")).to_contain_text("44.1 kHz, mono")
     asset_id = await page.evaluate("new URLSearchParams(location.hash.slice(1)).get('asset')")
@@ -183,7 +183,7 @@ async def test_phone_width_keyboard_and_every_edit_tool(
     await page.goto(app.url)
     await drop_file(page, speech_wav(tmp_path))
     await wait_for_version(page, 1)
-    await expect(page.locator("#editor-heading")).to_have_text("interview.wav")
+    await expect(page.locator("#editor-heading")).to_have_text("interview")
     assert await page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways on a phone"
     assert await waveform_pixels(page) > 1000
 
@@ -232,7 +232,8 @@ async def test_phone_width_keyboard_and_every_edit_tool(
     await screenshot(page, "phone-editing")
     assert await page.evaluate("document.documentElement.scrollWidth") <= 390
 
-    # The address names the recording, so a reload brings it back.
+    # The address names the recording, so a reload brings it back (leaving with pending edits asks first).
+    page.on("dialog", lambda dialog: dialog.accept())
     await page.reload()
     await wait_for_version(page, 1)
     await expect(page.locator("#fact-duration")).to_have_text("0:12.00")
@@ -243,7 +244,8 @@ async def test_non_audio_upload_shows_the_reason_in_plain_words(
 ) -> None:
     await page.goto(app.url)
     await open_file(page, write_text(tmp_path / "notes.txt"))
-    notice = page.locator("#notice")
+    # The reason shows beside the file picker that was used.
+    notice = page.locator("#upload-message")
     await expect(notice).to_be_visible(timeout=JOB_TIMEOUT_MS)
     jobs = (await app.get_json("/api/audio/jobs"))["jobs"]
     failed = [job for job in jobs if job["status"] == "failed"]
@@ -293,7 +295,7 @@ async def test_cancel_a_running_export(app: RunningApp, page: Page, screenshot: 
     cancelled = page.locator(f'#job-list li[data-job-id="{job_id}"]')
     await expect(cancelled).to_have_attribute("data-status", "cancelled")
     await expect(cancelled).to_contain_text("Cancelled")
-    await expect(page.locator("#notice")).to_contain_text("The export was cancelled.")
+    await expect(page.locator("#render-message")).to_contain_text("The export was cancelled.")
     await expect(page.locator("#render-status")).to_be_hidden()
     await expect(page.locator("#render-result")).to_be_hidden()
     assert (await app.get_json(f"/api/audio/jobs/{job_id}"))["status"] == "cancelled"

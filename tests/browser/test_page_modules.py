@@ -5,6 +5,7 @@ that the form's limits are the server's rules.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page
 
+from common.audio.peaks import BASE_SAMPLES_PER_PIXEL, MAX_STORED_PIXELS
 from common.edits import OPERATIONS
 from common.render_options import TAG_RULES
 from tests.support.web_server import WebServer, running_web_server
@@ -62,7 +64,7 @@ async def test_edit_list_maps_a_selection_and_refuses_one_already_cut(page: Page
         web,
         "editor.js",
         """const list = new m.EditList(() => {});
-        list.reset(12.3456);
+        list.durationSec = 12.3456;
         list.add({op: "cut", start: 3, end: 6});
         return [list.mapSpan(7, 8), list.mapSpan(4, 5), list.mapSpan(2.5, 12.3456), list.editedDuration()];""",
     )
@@ -91,8 +93,12 @@ async def test_peaks_merge_channels_and_keep_every_extreme_when_zoomed_out(page:
     )
     assert result["levels"] == [3, 2, 1]
     assert result["first"] == [-30 / 128, 20 / 128]
-    assert result["all"] == [-1, 127 / 128]
-    assert result["last"] == [-2 / 128, 2 / 128]
+    assert result["all"][:2] == [-1, 127 / 128]
+    assert result["last"][:2] == [-2 / 128, 2 / 128]
+    # The inner layer: the root mean square of the bins' half-ranges, over the square root of two.
+    half_ranges = [25 / 128, 127.5 / 128, 2 / 128]
+    assert result["all"][2] == pytest.approx((sum(r * r for r in half_ranges) / 3 / 2) ** 0.5)
+    assert result["last"][2] == pytest.approx(2 / 128 / 2**0.5)
     assert result["binsPerSecond"] == 100
 
 
@@ -179,3 +185,85 @@ async def test_the_form_limits_come_from_the_server_rules(page: Page, web: WebSe
         "fade-in-seconds": bounds("fadeIn", "duration"),
         "tag-title": next(rule.max_chars for rule in TAG_RULES if rule.name == "title"),
     }
+
+
+async def test_typed_times_and_ruler_decimals(page: Page, web: WebServer) -> None:
+    typed = ["75.5", "1:15.5", "0:01:15.500", "1:02:03.25", "", "1:75", "abc", "-3", "1:2:3:4"]
+    parsed = await run_in_page(page, web, "format.js", f"return {typed}.map((text) => m.parseTime(text));")
+    assert parsed == [75.5, 75.5, 75.5, 3723.25, None, None, None, None, None]
+    decimals = await run_in_page(
+        page, web, "format.js", "return [0.001, 0.02, 0.25, 0.5, 1, 15].map((step) => m.stepDecimals(step));"
+    )
+    assert decimals == [3, 2, 2, 1, 0, 0]
+    labels = await run_in_page(page, web, "format.js", "return [3.25, 3.5].map((t) => m.formatTime(t, 2));")
+    assert labels == ["0:03.25", "0:03.50"]
+
+
+async def test_undo_history_steps_back_and_forward_and_a_new_change_drops_the_redo(page: Page, web: WebServer) -> None:
+    steps = await run_in_page(
+        page,
+        web,
+        "history.js",
+        """const history = new m.UndoHistory(() => {});
+        let state = "a";
+        for (const next of ["b", "c"]) { history.record(state); state = next; }
+        const seen = [];
+        state = history.undo(state); seen.push(state);
+        state = history.undo(state); seen.push(state);
+        seen.push(history.undo(state));
+        state = history.redo(state); seen.push(state);
+        history.record(state); state = "d";
+        seen.push(history.canRedo, history.undo(state));
+        return seen;""",
+    )
+    assert steps == ["b", "a", None, "b", False, "b"]
+
+
+async def test_fades_and_gains_are_drawn_where_they_act_on_the_saved_audio(page: Page, web: WebServer) -> None:
+    marks = await run_in_page(
+        page,
+        web,
+        "timeline.js",
+        """return m.levelMarks([{op: "cut", start: 2, end: 4}, {op: "gain", db: -6, start: 3, end: 5},
+            {op: "fadeIn", duration: 1}, {op: "fadeOut", duration: 2}], 12);""",
+    )
+    # After the cut of 2-4 s, 3-5 s of the edited timeline is 5-7 s of the saved audio; it ends at 12 s.
+    assert marks == [
+        {"op": "gain", "span": [5, 7], "db": -6},
+        {"op": "fadeIn", "span": [0, 1]},
+        {"op": "fadeOut", "span": [10, 12]},
+    ]
+
+
+@pytest.mark.parametrize("duration_s", [30.0, 400.0, 3 * 3600.0, 6 * 3600.0])
+@pytest.mark.parametrize("rate", [44100, 48000])
+async def test_coarse_peaks_are_a_zoom_level_the_server_serves(
+    page: Page, web: WebServer, duration_s: float, rate: int
+) -> None:
+    url = await run_in_page(page, web, "peaks.js", f"return m.coarsePeaksUrl('/media/p.json', {duration_s}, {rate});")
+    frames = duration_s * rate
+    stored = BASE_SAMPLES_PER_PIXEL
+    while math.ceil(frames / stored) > MAX_STORED_PIXELS:
+        stored *= 2
+    if url is None:
+        assert math.ceil(frames / stored) <= 65536, "the first paint waits for many stored peaks"
+        return
+    samples_per_pixel = int(url.rsplit("=", 1)[1])
+    assert samples_per_pixel % stored == 0, "the server refuses a zoom level that is not a multiple of the stored one"
+    assert frames / samples_per_pixel <= 16384
+
+
+async def test_progress_says_finishing_instead_of_sitting_at_a_hundred_percent(page: Page, web: WebServer) -> None:
+    views = await run_in_page(
+        page,
+        web,
+        "jobs.js",
+        """return [{status: "queued", progress: 0}, {status: "running", progress: 0.4},
+            {status: "running", progress: 0.999}]
+            .map((job) => [m.progressView("Exporting", job), m.statusText(job)]);""",
+    )
+    assert views == [
+        [{"text": "Exporting: waiting to start", "fraction": None}, "Waiting to start"],
+        [{"text": "Exporting", "fraction": 0.4}, "Running, 40%"],
+        [{"text": "Exporting: finishing", "fraction": None}, "Finishing"],
+    ]

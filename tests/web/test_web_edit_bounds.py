@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from common.edits import MAX_EDITS, MAX_MEASURING_EDITS, MAX_TIME_S, OPERATIONS, parse_edit_list
+from common.edits import MAX_EDITS, MAX_MEASURING_EDITS, MAX_TIME_S, MIN_KEPT_S, OPERATIONS, parse_edit_list
 from common.errors import EditListError
 from common.jobs import JobStore
 from tests.web.helpers import assert_error
@@ -77,3 +77,26 @@ async def test_edit_lists_that_cost_more_than_a_few_passes_are_refused(
     assert (await preview(within)).status_code == 202
     # Consecutive normalizes merge into one pass, however many there are.
     assert (await preview([normalize] * MAX_EDITS)).status_code == 202
+
+
+async def test_edits_that_would_leave_no_audio_are_refused(client: httpx.AsyncClient, store: JobStore) -> None:
+    asset_id = (await make_asset(store, [60.0]))[0].asset_id
+
+    async def preview(edits: object) -> httpx.Response:
+        return await client.post("/api/audio/edit/preview", json={"assetId": asset_id, "edits": edits})
+
+    everything = assert_error(await preview([{"op": "cut", "start": 0, "end": 60}]), 422, "invalid_edits", "edits[0]")
+    assert f"at least {MIN_KEPT_S:g} s must be left" in everything["message"]
+    almost = [{"op": "cut", "start": 0, "end": 60 - MIN_KEPT_S / 2}]
+    assert_error(await preview(almost), 422, "invalid_edits", "edits[0]")
+    trimmed = [{"op": "trim", "start": 10, "end": 10 + MIN_KEPT_S / 2}]
+    assert_error(await preview(trimmed), 422, "invalid_edits", "edits[0].end")
+    # Each edit applies to what the ones before it left: a trim to 5 s, then a cut of those 5 s.
+    assert_error(
+        await preview([{"op": "trim", "start": 0, "end": 5}, {"op": "cut", "start": 0, "end": 5}]),
+        422,
+        "invalid_edits",
+        "edits[1]",
+    )
+    assert (await preview([{"op": "cut", "start": 0, "end": 60 - 2 * MIN_KEPT_S}])).status_code == 202
+    assert (await client.get("/api/audio/edit/operations")).json()["minKeptSec"] == MIN_KEPT_S

@@ -60,7 +60,7 @@ async def test_title_defaults_to_the_filename(client: httpx.AsyncClient, store: 
     assert response.status_code == 202
     job = await store.get_job(response.json()["jobId"])
     assert job is not None
-    assert job.payload["title"] == "talk.mp3"
+    assert job.payload["title"] == "talk"
     assert job.payload["assetId"] != job.payload["uploadId"]
 
 

@@ -87,7 +87,9 @@ async def test_download_asks_the_browser_to_save(client: httpx.AsyncClient) -> N
     url = write(render_dir(new_id()) / "episode.mp3", AUDIO)
     response = await client.get(url, params={"download": "1"})
     assert response.status_code == 200
-    assert response.headers["content-disposition"] == 'attachment; filename="episode.mp3"'
+    assert response.headers["content-disposition"] == (
+        "attachment; filename=\"episode.mp3\"; filename*=UTF-8''episode.mp3"
+    )
     plain = await client.get(url, params={"download": "0"})
     assert "content-disposition" not in plain.headers
     assert_error(await client.get(url, params={"download": "yes"}), 400, "invalid_parameter", "download")
@@ -189,3 +191,12 @@ def test_raw_traversal_paths_over_real_http(web_server: WebServer, tmp_path: Pat
             assert b"do not serve" not in body
     finally:
         connection.close()
+
+
+async def test_download_names_keep_accented_letters_beside_an_ascii_fallback(client: httpx.AsyncClient) -> None:
+    url = write(render_dir(new_id()) / "ünïcødé-talk.mp3", AUDIO)
+    response = await client.get(url, params={"download": "1"})
+    assert response.status_code == 200
+    disposition = response.headers["content-disposition"]
+    utf8_name = "%C3%BCn%C3%AFc%C3%B8d%C3%A9-talk.mp3"
+    assert disposition == f"attachment; filename=\"unicde-talk.mp3\"; filename*=UTF-8''{utf8_name}"

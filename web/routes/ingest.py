@@ -37,7 +37,13 @@ def clean_title(raw: str) -> str:
 
 
 def _title(upload: Upload) -> str:
-    return clean_title(upload.fields.get("title", "")) or upload.filename
+    return clean_title(upload.fields.get("title", "")) or _title_from_filename(upload.filename)
+
+
+def _title_from_filename(filename: str) -> str:
+    """The file's name without its extension ("Episode 3.mp3" is titled "Episode 3")."""
+    stem, dot, extension = filename.rpartition(".")
+    return stem if dot and stem.strip() and extension else filename
 
 
 async def create_ingest(request: Request) -> Response:

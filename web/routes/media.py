@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import os
 import stat
+import unicodedata
 from pathlib import Path
+from urllib.parse import quote
 
 import anyio
 from starlette.requests import Request
@@ -135,9 +137,15 @@ async def get_media(request: Request) -> Response:
         path,
         media_type=CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream"),
         stat_result=stat_result,
-        filename=path.name if download else None,
-        headers={"X-Content-Type-Options": "nosniff"},
+        headers={"X-Content-Type-Options": "nosniff"} | (_attachment(path.name) if download else {}),
     )
+
+
+def _attachment(name: str) -> dict[str, str]:
+    """Save as ``name``: the UTF-8 form keeps accented letters, the ASCII one is for clients without RFC 6266."""
+    fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    fallback = fallback.replace('"', "").replace("\\", "") or "download"
+    return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"}
 
 
 ROUTES = [Route("/media/{path:path}", get_media, methods=["GET"])]

@@ -86,6 +86,7 @@ export function waitForJobChange(jobId, updatedAt, timeoutS = LONG_POLL_TIMEOUT_
 }
 export const cancelJob = (jobId) => request("DELETE", jobPath(jobId));
 export const listJobs = () => request("GET", "/api/audio/jobs");
+export const listJobsOfType = (type) => request("GET", `/api/audio/jobs?type=${encodeURIComponent(type)}`);
 export const getAsset = (assetId) => request("GET", `/api/audio/assets/${encodeURIComponent(assetId)}`);
 export const getRenderCatalogue = () => request("GET", "/api/render/presets");
 export const getEditOperations = () => request("GET", "/api/audio/edit/operations");

@@ -13,13 +13,31 @@ import { UploadPanel } from "./upload.js";
 
 // Keys typed into these are text, not shortcuts; buttons and links keep Space for activating themselves.
 const TYPING_TARGETS = new Set(["INPUT", "TEXTAREA", "SELECT", "BUTTON", "A", "AUDIO"]);
+// Where Ctrl/Cmd+Z means the browser's own text undo.
+const TEXT_TARGETS = new Set(["INPUT", "TEXTAREA"]);
 
 function start() {
+  bindNotice();
+  let editPanel = null;
   const jobsPanel = new JobsPanel(document.getElementById("job-list"), document.getElementById("job-list-empty"), {
     onError: showError,
+    onOpen: (assetId, version) => {
+      if (recording.asset?.assetId !== assetId && !canLeaveVersion()) return;
+      recording.open(assetId, version).catch(showError);
+    },
   });
+  // Pending edits are kept in this browser per version, but leaving them behind is still asked about.
+  const canLeaveVersion = () => {
+    const count = editPanel?.pendingCount ?? 0;
+    if (count === 0) return true;
+    const edits = `${count} pending edit${count === 1 ? "" : "s"}`;
+    if (!window.confirm(`Discard the ${edits} of this version? They have not been saved.`)) return false;
+    editPanel.discard();
+    return true;
+  };
   const versionListeners = [];
   const recording = new RecordingView({
+    canLeaveVersion,
     onError: showError,
     onVersionShown: (asset, version) => {
       for (const listener of versionListeners) listener.versionShown(asset, version);
@@ -37,7 +55,7 @@ function start() {
     },
   });
   const refreshLibrary = () => library.refresh().catch(showError);
-  const editPanel = new EditPanel({
+  editPanel = new EditPanel({
     recording,
     jobsPanel,
     onSaved: (result) => {
@@ -71,9 +89,24 @@ function start() {
   refreshLibrary();
 
   document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey || TYPING_TARGETS.has(event.target.tagName)) return;
     if (!recording.version) return;
-    if (event.key === " ") {
+    const command = event.ctrlKey || event.metaKey;
+    if (command && !event.altKey && event.key.toLowerCase() === "z" && !TEXT_TARGETS.has(event.target.tagName)) {
+      event.preventDefault();
+      if (event.shiftKey) editPanel.redo();
+      else editPanel.undo();
+      return;
+    }
+    if (command && !event.altKey && event.key.toLowerCase() === "y" && !TEXT_TARGETS.has(event.target.tagName)) {
+      event.preventDefault();
+      editPanel.redo();
+      return;
+    }
+    if (command || event.altKey || TYPING_TARGETS.has(event.target.tagName)) return;
+    if ((event.key === "Delete" || event.key === "Backspace") && recording.selection) {
+      event.preventDefault();
+      editPanel.addSpanEdit("cut");
+    } else if (event.key === " ") {
       event.preventDefault();
       recording.togglePlay();
     } else if (event.key === "+" || event.key === "=") {

@@ -3,14 +3,18 @@
 import { startPreview, startSave } from "./api.js";
 import { EditList, describeEdit } from "./editor.js";
 import { formatNumber, formatTime } from "./format.js";
-import { followJob } from "./jobs.js";
+import { followJob, progressView } from "./jobs.js";
 import { normalizeTargetLufs } from "./loudness.js";
-import { hideNotice, showError, showNotice } from "./notice.js";
+import { UndoHistory } from "./history.js";
+import { loadPendingEdits, rememberJob, savePendingEdits } from "./memory.js";
+import { SELECT_FIRST, hideNotice, showBeside } from "./notice.js";
 import { ProgressBlock } from "./progress.js";
 
 const SPAN_OPS = new Set(["trim", "cut", "gain"]);
 // What a normalize edit aims at when no preset is chosen.
 const DEFAULT_NORMALIZE_LUFS = -16;
+// Until the server's rules arrive; GET /api/audio/edit/operations serves the real one as minKeptSec.
+const FALLBACK_MIN_KEPT_S = 0.01;
 // The inputs that set an edit's field: their limits come from the server's rules (GET /api/audio/edit/operations).
 const INPUT_FIELDS = {
   "fade-in-seconds": ["fadeIn", "duration"],
@@ -26,6 +30,11 @@ export class EditPanel {
     this.jobsPanel = jobsPanel;
     this.onSaved = onSaved;
     this.edits = new EditList(() => this.render());
+    this.history = new UndoHistory(() => this.renderHistoryButtons());
+    this.undoButton = document.getElementById("undo-button");
+    this.redoButton = document.getElementById("redo-button");
+    this.restoredNote = document.getElementById("restored-note");
+    this.minKeptSec = FALLBACK_MIN_KEPT_S;
     this.listElement = document.getElementById("edit-list");
     this.emptyText = document.getElementById("edit-list-empty");
     this.previewButton = document.getElementById("preview-button");
@@ -48,22 +57,89 @@ export class EditPanel {
     on("silence-button", () => this.addTrimSilence());
     this.previewButton.addEventListener("click", () => this.runJob("preview"));
     this.saveButton.addEventListener("click", () => this.runJob("save"));
+    this.undoButton.addEventListener("click", () => this.undo());
+    this.redoButton.addEventListener("click", () => this.redo());
+    window.addEventListener("beforeunload", (event) => {
+      // Leaving with unsaved edits asks first (they are also kept in this browser for the next visit).
+      if (this.edits.length > 0) event.preventDefault();
+    });
     this.render();
+    this.renderHistoryButtons();
   }
 
+  get pendingCount() {
+    return this.edits.length;
+  }
+
+  // The pending edits of a version are kept in this browser; opening the version again brings them back.
   versionShown(asset, version) {
-    const key = `${asset.assetId}/${version.version}`;
-    if (this.shownVersion !== key && this.edits.length > 0) {
-      showNotice(`The pending edits were cleared: they were made on another version.`, "info");
+    this.shownVersion = { assetId: asset.assetId, version: version.version };
+    this.edits.durationSec = version.durationSec;
+    const stored = loadPendingEdits(asset.assetId, version.version);
+    this.history.clear();
+    this.edits.replace(stored ? stored.edits : []);
+    this.restoredNote.hidden = !stored;
+    if (stored) {
+      const count = stored.edits.length;
+      this.restoredNote.textContent =
+        `Restored ${count} pending edit${count === 1 ? "" : "s"} from your last visit (not saved yet). ` +
+        "Undo removes them.";
     }
-    this.shownVersion = key;
-    this.edits.reset(version.durationSec);
     this.previewAudio.pause();
     this.previewPlayer.hidden = true;
   }
 
+  // Forget the pending edits of the version on screen (the user agreed to discard them).
+  discard() {
+    if (!this.shownVersion) return;
+    savePendingEdits(this.shownVersion.assetId, this.shownVersion.version, []);
+    this.history.clear();
+    this.edits.replace([]);
+  }
+
+  snapshot() {
+    return { edits: this.edits.toJSON(), selection: this.recording.selection ? [...this.recording.selection] : null };
+  }
+
+  // Every change to the pending edits goes through here, so it can be undone.
+  change(mutate) {
+    this.history.record(this.snapshot());
+    this.restoredNote.hidden = true;
+    mutate();
+  }
+
+  restore(state) {
+    if (!state) return;
+    this.edits.replace(state.edits);
+    this.recording.select(state.selection);
+  }
+
+  undo() {
+    if (this.jobId) return;
+    const state = this.history.undo(this.snapshot());
+    if (state) {
+      this.restore(state);
+      showBeside("edit-message", "Undone.", "info");
+    }
+  }
+
+  redo() {
+    if (this.jobId) return;
+    const state = this.history.redo(this.snapshot());
+    if (state) {
+      this.restore(state);
+      showBeside("edit-message", "Redone.", "info");
+    }
+  }
+
+  renderHistoryButtons() {
+    this.undoButton.disabled = !this.history.canUndo;
+    this.redoButton.disabled = !this.history.canRedo;
+  }
+
   // The server's edit rules: each input takes its field's range, and optional fields their server defaults.
-  useRules({ operations }) {
+  useRules({ operations, minKeptSec }) {
+    if (typeof minKeptSec === "number") this.minKeptSec = minKeptSec;
     for (const { op, fields } of operations) {
       for (const field of fields) this.fields.set(`${op}.${field.name}`, field);
     }
@@ -91,7 +167,7 @@ export class EditPanel {
     if (!Number.isFinite(value) || !input.checkValidity()) {
       const from = input.min ? ` from ${input.min}` : "";
       const to = input.max ? ` to ${input.max}` : "";
-      showNotice(`${what} must be a number${from}${to}.`);
+      showBeside("tools-message", `${what} must be a number${from}${to}.`);
       input.focus();
       return null;
     }
@@ -101,24 +177,33 @@ export class EditPanel {
   mappedSelection() {
     const selection = this.recording.selection;
     if (!selection) {
-      showNotice("Select a span first: drag across the waveform, or type its start and end.", "info");
+      showBeside("selection-message", SELECT_FIRST, "info");
       return null;
     }
     const span = this.edits.mapSpan(selection[0], selection[1]);
-    if (!span) showNotice("That span has already been cut away by a pending edit.", "info");
+    if (!span) showBeside("selection-message", "That span has already been cut away by a pending edit.", "info");
     return span;
   }
 
   add(edit) {
     hideNotice();
-    this.edits.add(edit);
+    this.change(() => this.edits.add(edit));
   }
 
   addSpanEdit(op) {
     const span = this.mappedSelection();
     if (!span) return;
-    this.add({ op, start: span[0], end: span[1] });
-    this.recording.select(null);
+    const edit = { op, start: span[0], end: span[1] };
+    if (this.edits.durationWith(edit) < this.minKeptSec) {
+      const what = op === "cut" ? "Cutting this span" : "Trimming to this span";
+      showBeside("selection-message", `${what} would leave no audio. Select less, or undo an earlier cut.`);
+      return;
+    }
+    hideNotice();
+    this.change(() => {
+      this.edits.add(edit);
+      this.recording.select(null);
+    });
   }
 
   addFade(op, inputId) {
@@ -126,7 +211,8 @@ export class EditPanel {
     if (duration === null) return;
     const length = this.edits.editedDuration();
     if (duration <= 0 || duration > length) {
-      showNotice(`A fade must last more than 0 s and at most the length of the audio (${formatTime(length)}).`);
+      const most = formatTime(length);
+      showBeside("tools-message", `A fade must last more than 0 s and at most the length of the audio (${most}).`);
       return;
     }
     this.add({ op, duration });
@@ -171,7 +257,7 @@ export class EditPanel {
       remove.textContent = "Remove";
       remove.setAttribute("aria-label", `Remove edit ${index + 1}: ${describeEdit(edit)}`);
       remove.addEventListener("click", () => {
-        this.edits.remove(index);
+        this.change(() => this.edits.remove(index));
         const next = this.listElement.querySelectorAll("button")[Math.min(index, this.edits.length - 1)];
         (next || this.previewButton).focus();
       });
@@ -183,7 +269,10 @@ export class EditPanel {
     const busy = this.jobId !== null;
     this.previewButton.disabled = busy || items.length === 0;
     this.saveButton.disabled = busy || items.length === 0;
-    this.recording.showRemoved(this.edits.removedRanges());
+    this.recording.showEdits(this.edits.removedRanges(), this.edits.edits);
+    if (this.shownVersion) {
+      savePendingEdits(this.shownVersion.assetId, this.shownVersion.version, this.edits.toJSON());
+    }
   }
 
   async runJob(kind) {
@@ -197,17 +286,21 @@ export class EditPanel {
       const start = kind === "preview" ? startPreview : startSave;
       const job = await start(assetId, version.version, edits);
       this.jobId = job.jobId;
+      rememberJob(job.jobId, {
+        assetId,
+        title: this.recording.asset.title,
+        what: `${kind === "preview" ? "Preview" : "Save"} ${edits.length} edit${edits.length === 1 ? "" : "s"} ` +
+          `of version ${version.version}`,
+      });
       this.render();
       const last = await followJob(job, (update) => {
         this.jobsPanel.track(update);
-        const queued = update.status === "queued";
-        this.jobProgress.show(queued ? `${label}: waiting` : label, queued ? null : update.progress || 0, {
-          cancellable: true,
-        });
+        const { text, fraction } = progressView(label, update);
+        this.jobProgress.show(text, fraction, { cancellable: true });
       });
       this.finish(kind, last, edits.length);
     } catch (error) {
-      showError(error);
+      showBeside("edit-message", error.message || String(error));
     } finally {
       this.jobId = null;
       this.jobProgress.hide();
@@ -217,18 +310,18 @@ export class EditPanel {
 
   finish(kind, job, editCount) {
     if (job.status === "cancelled") {
-      showNotice(kind === "preview" ? "The preview was cancelled." : "Saving was cancelled.", "info");
+      showBeside("edit-message", kind === "preview" ? "The preview was cancelled." : "Saving was cancelled.", "info");
       return;
     }
     if (job.status === "failed") {
       const what = kind === "preview" ? "The preview failed" : "The new version could not be saved";
-      showNotice(`${what}: ${job.error?.message || "the server gave no reason"}`);
+      showBeside("edit-message", `${what}: ${job.error?.message || "the server gave no reason"}`);
       return;
     }
     if (kind === "preview") {
       this.showPreview(job.result, editCount);
     } else {
-      this.edits.reset(this.recording.durationSec);
+      this.discard();
       this.onSaved(job.result);
     }
   }

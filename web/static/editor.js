@@ -14,12 +14,6 @@ export class EditList {
     this.durationSec = 0;
   }
 
-  reset(durationSec) {
-    this.durationSec = durationSec;
-    this.edits = [];
-    this.onChange();
-  }
-
   get length() {
     return this.edits.length;
   }
@@ -52,6 +46,16 @@ export class EditList {
   add(edit) {
     this.edits.push(edit);
     this.onChange();
+  }
+
+  replace(edits) {
+    this.edits = edits.map((edit) => ({ ...edit }));
+    this.onChange();
+  }
+
+  // What would be left of the audio with `edit` added; a trim or cut may not leave less than minKeptSec.
+  durationWith(edit) {
+    return editedDuration(keptSegments([...this.edits, edit], this.durationSec));
   }
 
   remove(index) {

@@ -31,3 +31,17 @@ export function formatClock(iso) {
   if (Number.isNaN(moment.getTime())) return "";
   return moment.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
+
+// Seconds from what a person types: "75.5", "1:15.5" or "0:01:15.500"; null when it is not a time.
+export function parseTime(text) {
+  const parts = String(text).trim().split(":");
+  if (parts.length > 3 || parts.some((part) => !/^\d*\.?\d+$|^\d+\.$/.test(part))) return null;
+  if (parts.slice(1).some((part) => Number.parseFloat(part) >= 60)) return null;
+  return parts.reduce((total, part) => total * 60 + Number.parseFloat(part), 0);
+}
+
+// How many decimals a tick step needs so that every label it makes is exact (0.25 s steps read 0:03.25).
+export function stepDecimals(step) {
+  const text = String(step);
+  return text.includes(".") ? text.split(".")[1].length : 0;
+}

@@ -2,6 +2,7 @@
 
 import { cancelJob, getJob, listJobs, waitForJobChange } from "./api.js";
 import { formatClock, formatPercent } from "./format.js";
+import { knownJobs, openedRecordings, readSetting, writeSetting } from "./memory.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const RETRY_DELAY_MS = 1000;
@@ -21,6 +22,22 @@ export const JOB_LABELS = {
   render: "Export",
 };
 
+// The worker keeps progress below 100% until a job ends; past this it is finishing (a last pass, the writing of
+// the file), which the page says in words rather than sitting at "100%".
+const FINISHING_FROM = 0.995;
+
+// What a progress bar shows for a job: its label with the stage in words, and the fraction (null: no figure).
+export function progressView(label, job) {
+  if (job.status === "queued") return { text: `${label}: waiting to start`, fraction: null };
+  if (job.progress >= FINISHING_FROM) return { text: `${label}: finishing`, fraction: null };
+  return { text: label, fraction: job.progress || 0 };
+}
+
+// The link that downloads a finished export.
+export function downloadHref(result) {
+  return `${result.url}${result.url.includes("?") ? "&" : "?"}download=1`;
+}
+
 export function isTerminal(job) {
   return TERMINAL.has(job.status);
 }
@@ -30,7 +47,7 @@ export function statusText(job) {
     case "queued":
       return "Waiting to start";
     case "running":
-      return `Running, ${formatPercent(job.progress)}`;
+      return job.progress >= FINISHING_FROM ? "Finishing" : `Running, ${formatPercent(job.progress)}`;
     case "completed":
       return "Done";
     case "cancelled":
@@ -97,10 +114,17 @@ async function nextState(job) {
 }
 
 export class JobsPanel {
-  constructor(list, emptyText, { onError }) {
+  constructor(list, emptyText, { onError, onOpen }) {
     this.list = list;
     this.emptyText = emptyText;
     this.onError = onError;
+    this.onOpen = onOpen;
+    this.showAll = document.getElementById("jobs-show-all");
+    this.showAll.checked = readSetting("jobs.showAll", false);
+    this.showAll.addEventListener("change", () => {
+      writeSetting("jobs.showAll", this.showAll.checked);
+      this.render();
+    });
     this.jobs = new Map();
     this.timer = 0;
     this.lastErrorMessage = null;
@@ -168,21 +192,46 @@ export class JobsPanel {
     }
   }
 
+  // What a job belongs to and does: from this browser's memory of the jobs it started, else from the result.
+  // `memory` is this browser's record, read once per rendering of the list.
+  describe(job, memory) {
+    const remembered = memory.jobs[job.jobId];
+    const known = remembered || {};
+    const assetId = known.assetId || job.result?.assetId || null;
+    const title = (assetId ? memory.opened[assetId] : null) || known.title || null;
+    let what = known.what || null;
+    if (!what && job.type === "render" && job.result) {
+      what = `${job.result.format.toUpperCase()} of version ${job.result.version}`;
+    }
+    if (!what && job.result?.version) what = `Version ${job.result.version}`;
+    return { assetId, title, what, known: Boolean(remembered) };
+  }
+
+  // Only the jobs of recordings this browser opened, unless the user asks for every job on the server.
+  visible(job, memory) {
+    if (this.showAll.checked) return true;
+    const { assetId, known } = this.describe(job, memory);
+    return known || (assetId !== null && assetId in memory.opened);
+  }
+
   render() {
-    const jobs = [...this.jobs.values()].sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+    const memory = { jobs: knownJobs(), opened: openedRecordings() };
+    const jobs = [...this.jobs.values()]
+      .filter((job) => this.visible(job, memory))
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
     this.emptyText.hidden = jobs.length > 0;
     // Rebuilding the list must not take keyboard focus away from a cancel button.
     const focusedJobId = this.list.contains(document.activeElement)
       ? document.activeElement.closest("li")?.dataset.jobId
       : null;
-    this.list.replaceChildren(...jobs.map((job) => this.renderJob(job)));
+    this.list.replaceChildren(...jobs.map((job) => this.renderJob(job, memory)));
     if (focusedJobId) {
       const item = this.list.querySelector(`li[data-job-id="${CSS.escape(focusedJobId)}"]`);
       (item?.querySelector("button") || item)?.focus();
     }
   }
 
-  renderJob(job) {
+  renderJob(job, memory) {
     const item = document.createElement("li");
     item.className = `job job-${job.status}`;
     item.dataset.jobId = job.jobId;
@@ -198,11 +247,41 @@ export class JobsPanel {
     time.className = "job-time muted";
     time.textContent = formatClock(job.createdAt);
     header.append(name, time);
+    item.append(header);
+
+    const { assetId, title, what } = this.describe(job, memory);
+    if (title || what || assetId) {
+      const about = document.createElement("p");
+      about.className = "job-about";
+      if (assetId) {
+        const open = document.createElement("a");
+        open.href = `#asset=${encodeURIComponent(assetId)}`;
+        open.textContent = title || "Open the recording";
+        open.addEventListener("click", (event) => {
+          event.preventDefault();
+          this.onOpen?.(assetId, job.result?.version ?? null);
+        });
+        about.append(open);
+      } else if (title) {
+        about.append(title);
+      }
+      if (what) about.append(title || assetId ? ` · ${what}` : what);
+      item.append(about);
+    }
 
     const status = document.createElement("p");
     status.className = "job-status";
     status.textContent = statusText(job);
-    item.append(header, status);
+    item.append(status);
+
+    if (job.type === "render" && job.status === "completed" && job.result?.url) {
+      const link = document.createElement("a");
+      link.className = "job-download";
+      link.href = downloadHref(job.result);
+      link.download = job.result.filename || "";
+      link.textContent = `Download ${job.result.filename || job.result.format}`;
+      item.append(link);
+    }
 
     if (!isTerminal(job)) {
       const row = document.createElement("div");

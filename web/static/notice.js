@@ -1,6 +1,10 @@
-// The one message line at the top of the page: errors in plain words, dismissible.
+// Messages where the user is looking: beside the control that caused them (a message slot next to it), or in a
+// toast pinned to the bottom of the window, so it stays in view however far the page is scrolled.
 
 const box = () => document.getElementById("notice");
+
+export const SELECT_FIRST = "Select a span first: drag across the waveform, or type its start and end.";
+const slots = new Set();
 
 export function showNotice(message, kind = "error") {
   const element = box();
@@ -12,12 +16,30 @@ export function showNotice(message, kind = "error") {
 
 export function hideNotice() {
   box().hidden = true;
+  for (const slot of slots) slot.hidden = true;
 }
 
 export function showError(error) {
   showNotice(error && error.message ? error.message : String(error), "error");
 }
 
+// A message in the slot `slotId` (an element beside the control); the toast when the slot is hidden from view.
+export function showBeside(slotId, message, kind = "error") {
+  const slot = document.getElementById(slotId);
+  if (!slot || !slot.parentElement?.checkVisibility()) {
+    showNotice(message, kind);
+    return;
+  }
+  slots.add(slot);
+  box().hidden = true;
+  slot.dataset.kind = kind;
+  slot.setAttribute("role", kind === "error" ? "alert" : "status");
+  slot.textContent = message;
+  slot.hidden = false;
+}
+
 export function bindNotice() {
-  document.getElementById("notice-close").addEventListener("click", hideNotice);
+  document.getElementById("notice-close").addEventListener("click", () => {
+    box().hidden = true;
+  });
 }

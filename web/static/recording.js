@@ -1,18 +1,22 @@
 // The recording on screen: its versions, figures, waveform, playback and the selected span.
 
 import { getAsset, getPeaks } from "./api.js";
-import { formatNumber, formatTime } from "./format.js";
+import { formatNumber, formatTime, parseTime } from "./format.js";
 import { targetNote } from "./loudness.js";
-import { parsePeaks } from "./peaks.js";
+import { rememberRecording } from "./memory.js";
+import { SELECT_FIRST, showBeside } from "./notice.js";
+import { coarsePeaksUrl, parsePeaks } from "./peaks.js";
 import { Player } from "./player.js";
+import { levelMarks } from "./timeline.js";
 import { WaveformView } from "./waveform.js";
 
 const ZOOM_STEP = 2;
 const CHANNEL_NAMES = { 1: "mono", 2: "stereo" };
 
 export class RecordingView {
-  constructor({ onVersionShown, onError }) {
+  constructor({ onVersionShown, onError, canLeaveVersion }) {
     this.onVersionShown = onVersionShown;
+    this.canLeaveVersion = canLeaveVersion;
     this.onError = onError;
     this.section = document.getElementById("editor");
     this.heading = document.getElementById("editor-heading");
@@ -24,6 +28,11 @@ export class RecordingView {
     this.selectionStart = document.getElementById("selection-start");
     this.selectionEnd = document.getElementById("selection-end");
     this.selectionText = document.getElementById("selection-text");
+    this.playSelectionButton = document.getElementById("play-selection");
+    this.loopInput = document.getElementById("loop-selection");
+    this.scrollInput = document.getElementById("wave-scroll");
+    // While set, playback keeps to this span (and starts over at its end when looping).
+    this.playingSpan = null;
     this.asset = null;
     this.version = null;
     this.selection = null;
@@ -35,18 +44,33 @@ export class RecordingView {
       track: document.getElementById("wave-track"),
       canvas: document.getElementById("wave-canvas"),
       onSeek: (seconds) => {
+        this.playingSpan = null;
+        this.waveform.resumeFollowing();
         this.player.seek(seconds);
         this.waveform.keepInView(seconds);
       },
       onSelect: (range) => this.showSelection(range),
+      onViewChange: () => this.showScrollPosition(),
+      onNeedDetail: () => this.loadDetail(),
     });
+    this.detailUrl = null;
     this.player = new Player(document.getElementById("audio"), {
       onTime: (seconds, playing) => {
+        if (playing && this.playingSpan && seconds >= this.playingSpan[1]) {
+          if (this.loopInput.checked) {
+            this.player.seek(this.playingSpan[0]);
+          } else {
+            this.player.pause();
+            this.playingSpan = null;
+          }
+          return;
+        }
         this.waveform.setPlayhead(seconds, { follow: playing });
         this.showTime(seconds);
       },
       onStateChange: (playing) => {
         this.playButton.textContent = playing ? "Pause" : "Play";
+        if (!playing) this.playingSpan = null;
       },
       onError: (error) => this.onError(error),
     });
@@ -55,11 +79,67 @@ export class RecordingView {
     document.getElementById("zoom-in").addEventListener("click", () => this.waveform.zoom(ZOOM_STEP));
     document.getElementById("zoom-out").addEventListener("click", () => this.waveform.zoom(1 / ZOOM_STEP));
     document.getElementById("zoom-fit").addEventListener("click", () => this.waveform.fit());
+    document.getElementById("zoom-selection").addEventListener("click", () => this.zoomToSelection());
     document.getElementById("selection-clear").addEventListener("click", () => this.select(null));
-    this.versionSelect.addEventListener("change", () => this.showVersion(Number(this.versionSelect.value)));
+    this.playSelectionButton.addEventListener("click", () => this.playSelection());
+    this.scrollInput.addEventListener("input", () => {
+      const scroller = this.waveform.scroller;
+      scroller.scrollLeft = (Number(this.scrollInput.value) / 1000) * (scroller.scrollWidth - scroller.clientWidth);
+    });
+    this.versionSelect.addEventListener("change", () => {
+      const wanted = Number(this.versionSelect.value);
+      if (!this.canLeaveVersion()) {
+        this.versionSelect.value = String(this.version.version);
+        return;
+      }
+      this.showVersion(wanted);
+    });
     for (const input of [this.selectionStart, this.selectionEnd]) {
       input.addEventListener("change", () => this.selectionTyped());
     }
+  }
+
+  // Play the selection from its start; it stops at the end, or starts over when looping.
+  async playSelection() {
+    if (!this.selection) {
+      showBeside("selection-message", SELECT_FIRST, "info");
+      return;
+    }
+    const span = [...this.selection];
+    this.player.seek(span[0]);
+    this.waveform.resumeFollowing();
+    this.playingSpan = span;
+    if (!this.player.playing) await this.togglePlay();
+    this.playingSpan = span;
+  }
+
+  // The stored peaks, once, when the view is zoomed in past what the coarse ones show.
+  async loadDetail() {
+    const url = this.detailUrl;
+    if (!url) return;
+    this.detailUrl = null;
+    const token = this.loadToken;
+    try {
+      const json = await getPeaks(url);
+      if (token === this.loadToken) this.waveform.setDetail(parsePeaks(json));
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
+  zoomToSelection() {
+    if (this.selection) this.waveform.zoomTo(this.selection);
+    else showBeside("selection-message", "Select a span to zoom to it.", "info");
+  }
+
+  // The scroll slider: the phone's way to move along the recording, since dragging on the waveform selects.
+  showScrollPosition() {
+    const scroller = this.waveform.scroller;
+    const room = scroller.scrollWidth - scroller.clientWidth;
+    this.scrollInput.disabled = room <= 0;
+    this.scrollInput.value = String(room > 0 ? Math.round((scroller.scrollLeft / room) * 1000) : 0);
+    const [start, end] = this.waveform.view;
+    this.scrollInput.setAttribute("aria-valuetext", `${formatTime(start)} to ${formatTime(end)}`);
   }
 
   get durationSec() {
@@ -69,6 +149,7 @@ export class RecordingView {
   async open(assetId, versionNumber = null) {
     const asset = await getAsset(assetId);
     this.asset = asset;
+    rememberRecording(asset.assetId, asset.title || "Recording");
     this.heading.textContent = asset.title || "Recording";
     document.title = `${this.heading.textContent} · audioprep`;
     this.section.hidden = false;
@@ -97,10 +178,14 @@ export class RecordingView {
     this.showTime(0);
     this.waveLoading.hidden = false;
     history.replaceState(null, "", `#asset=${encodeURIComponent(this.asset.assetId)}&version=${number}`);
+    // A long recording is painted from coarse peaks first; the stored ones follow when the user zooms in.
+    const coarseUrl = coarsePeaksUrl(version.peaksUrl, version.durationSec, version.sampleRate);
+    this.detailUrl = coarseUrl ? version.peaksUrl : null;
     try {
-      const json = await getPeaks(version.peaksUrl);
+      const json = await getPeaks(coarseUrl ?? version.peaksUrl);
       if (token !== this.loadToken) return;
       this.waveform.setAudio(parsePeaks(json), version.durationSec);
+      this.showScrollPosition();
     } catch (error) {
       this.onError(error);
     } finally {
@@ -139,6 +224,7 @@ export class RecordingView {
 
   async togglePlay() {
     if (!this.version) return;
+    this.waveform.resumeFollowing();
     try {
       await this.player.toggle();
     } catch (error) {
@@ -175,22 +261,30 @@ export class RecordingView {
       return;
     }
     const [start, end] = range;
-    this.selectionStart.value = start.toFixed(2);
-    this.selectionEnd.value = end.toFixed(2);
+    this.selectionStart.value = start.toFixed(3);
+    this.selectionEnd.value = end.toFixed(3);
     const length = (end - start).toFixed(2);
     this.selectionText.textContent = `Selected ${formatTime(start, 2)} – ${formatTime(end, 2)} (${length} s)`;
   }
 
+  // Start and end take seconds ("75.5") or a clock time ("1:15.5", "0:01:15.500").
   selectionTyped() {
-    const start = Number.parseFloat(this.selectionStart.value);
-    const end = Number.parseFloat(this.selectionEnd.value);
-    if (!Number.isFinite(start) || !Number.isFinite(end)) return;
+    const start = parseTime(this.selectionStart.value);
+    const end = parseTime(this.selectionEnd.value);
+    for (const [input, value] of [[this.selectionStart, start], [this.selectionEnd, end]]) {
+      const wrong = input.value.trim() !== "" && value === null;
+      input.setAttribute("aria-invalid", String(wrong));
+      if (wrong) {
+        showBeside("selection-message", `“${input.value}” is not a time: type seconds (75.5) or h:mm:ss.mmm.`);
+      }
+    }
+    if (start === null || end === null) return;
     const low = Math.max(0, Math.min(start, end));
     const high = Math.min(this.durationSec, Math.max(start, end));
     this.select(high > low ? [low, high] : null);
   }
 
-  showRemoved(ranges) {
-    this.waveform.setRemoved(ranges);
+  showEdits(removed, edits) {
+    this.waveform.setEdits(removed, levelMarks(edits, this.durationSec));
   }
 }

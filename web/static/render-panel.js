@@ -1,10 +1,11 @@
 // Export: render the version on screen with a preset and format, follow the job, offer the download.
 
-import { startRender } from "./api.js";
+import { listJobsOfType, startRender } from "./api.js";
 import { formatNumber, formatTime } from "./format.js";
-import { followJob } from "./jobs.js";
+import { downloadHref, followJob, progressView } from "./jobs.js";
+import { rememberJob } from "./memory.js";
 import { presetHelp, targetNote } from "./loudness.js";
-import { hideNotice, showError, showNotice } from "./notice.js";
+import { hideNotice, showBeside } from "./notice.js";
 import { ProgressBlock } from "./progress.js";
 
 // Whether a format's bitrate rule (from the server's catalogue; null for a lossless format) takes `kbps`.
@@ -31,6 +32,8 @@ export class RenderPanel {
     this.bitrateSelect = document.getElementById("bitrate-select");
     this.button = document.getElementById("render-button");
     this.result = document.getElementById("render-result");
+    this.exportList = document.getElementById("export-list");
+    this.exportsBlock = document.getElementById("exports");
     this.progress = new ProgressBlock("render", { onCancel: () => this.cancel() });
     this.onPresetChange = onPresetChange;
     this.presets = new Map();
@@ -96,6 +99,35 @@ export class RenderPanel {
     if (!titleTag.value || titleTag.dataset.assetId !== asset.assetId) titleTag.value = asset.title || "";
     titleTag.dataset.assetId = asset.assetId;
     this.result.hidden = true;
+    this.showExports(asset.assetId);
+  }
+
+  // The finished exports of the recording, from the server's job list, so they stay downloadable after a reload.
+  async showExports(assetId) {
+    let jobs = [];
+    try {
+      jobs = (await listJobsOfType("render")).jobs || [];
+    } catch (error) {
+      showBeside("render-message", error.message);
+      return;
+    }
+    if (this.recording.asset?.assetId !== assetId) return;
+    const exports = jobs.filter((job) => job.status === "completed" && job.result?.assetId === assetId);
+    this.exportList.replaceChildren(
+      ...exports.map((job) => {
+        const item = document.createElement("li");
+        const link = document.createElement("a");
+        link.href = downloadHref(job.result);
+        link.download = job.result.filename || "";
+        link.textContent = job.result.filename || job.result.format;
+        const details = document.createElement("span");
+        details.className = "muted";
+        details.textContent = ` version ${job.result.version}, ${formatTime(job.result.durationSec)}`;
+        item.append(link, details);
+        return item;
+      }),
+    );
+    this.exportsBlock.hidden = exports.length === 0;
   }
 
   tags() {
@@ -123,14 +155,19 @@ export class RenderPanel {
         tags: this.tags(),
       });
       this.jobId = job.jobId;
+      rememberJob(job.jobId, {
+        assetId: asset.assetId,
+        title: asset.title,
+        what: `${this.formatSelect.value.toUpperCase()} of version ${version.version}`,
+      });
       const last = await followJob(job, (update) => {
         this.jobsPanel.track(update);
-        const text = update.status === "queued" ? "Export waiting to start" : "Exporting";
-        this.progress.show(text, update.status === "queued" ? null : update.progress || 0, { cancellable: true });
+        const { text, fraction } = progressView("Exporting", update);
+        this.progress.show(text, fraction, { cancellable: true });
       });
       this.finish(last);
     } catch (error) {
-      showError(error);
+      showBeside("render-message", error.message || String(error));
     } finally {
       this.jobId = null;
       this.progress.hide();
@@ -140,16 +177,16 @@ export class RenderPanel {
 
   finish(job) {
     if (job.status === "cancelled") {
-      showNotice("The export was cancelled.", "info");
+      showBeside("render-message", "The export was cancelled.", "info");
       return;
     }
     if (job.status === "failed") {
-      showNotice(`The export failed: ${job.error?.message || "the server gave no reason"}`);
+      showBeside("render-message", `The export failed: ${job.error?.message || "the server gave no reason"}`);
       return;
     }
     const result = job.result;
     const link = document.getElementById("download-link");
-    link.href = `${result.url}${result.url.includes("?") ? "&" : "?"}download=1`;
+    link.href = downloadHref(result);
     link.download = result.filename || "";
     link.textContent = `Download ${result.filename || result.format}`;
     const bitrate = typeof result.bitrate === "number" ? `, ${result.bitrate} kbit/s` : "";
@@ -169,6 +206,7 @@ export class RenderPanel {
     else targets.textContent = `The exported file ${met ? "meets" : "misses"} the ${label} targets.`;
     targets.classList.toggle("miss", !met);
     this.result.hidden = false;
+    this.showExports(result.assetId);
   }
 
   cancel() {

@@ -57,3 +57,33 @@ export function removedRanges(segments, durationSec) {
   if (cursor < durationSec) ranges.push([cursor, durationSec]);
   return ranges;
 }
+
+// Where a moment of an edited timeline comes from in the saved audio.
+export function toSavedTime(segments, editedTime) {
+  let offset = 0;
+  for (const [a, b] of segments) {
+    if (editedTime <= offset + (b - a)) return a + Math.max(0, editedTime - offset);
+    offset += b - a;
+  }
+  return segments.length ? segments[segments.length - 1][1] : 0;
+}
+
+// The fades and gains of a pending edit list, placed on the saved audio for drawing: each edit's times count on
+// the timeline the edits before it left.
+export function levelMarks(edits, durationSec) {
+  const marks = [];
+  edits.forEach((edit, index) => {
+    const segments = keptSegments(edits.slice(0, index), durationSec);
+    const length = editedDuration(segments);
+    const place = (start, end) => [toSavedTime(segments, start), toSavedTime(segments, end)];
+    if (edit.op === "fadeIn") marks.push({ op: edit.op, span: place(0, Math.min(edit.duration, length)) });
+    else if (edit.op === "fadeOut") {
+      marks.push({ op: edit.op, span: place(Math.max(0, length - edit.duration), length) });
+    }
+    else if (edit.op === "gain") {
+      const span = edit.start === undefined ? place(0, length) : place(edit.start, edit.end);
+      marks.push({ op: edit.op, span, db: edit.db });
+    }
+  });
+  return marks;
+}

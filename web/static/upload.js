@@ -3,7 +3,8 @@
 import { uploadAudio } from "./api.js";
 import { formatBytes } from "./format.js";
 import { followJob } from "./jobs.js";
-import { hideNotice, showError, showNotice } from "./notice.js";
+import { rememberJob } from "./memory.js";
+import { hideNotice, showBeside } from "./notice.js";
 import { ProgressBlock } from "./progress.js";
 
 export class UploadPanel {
@@ -57,6 +58,7 @@ export class UploadPanel {
       });
       this.uploadProgress.hide();
       this.jobId = job.jobId;
+      rememberJob(job.jobId, { assetId: null, title: name, what: null });
       const last = await followJob(job, (update) => {
         this.jobsPanel.track(update);
         const text = update.status === "queued" ? `Waiting to import “${name}”` : `Importing “${name}”`;
@@ -65,7 +67,7 @@ export class UploadPanel {
       });
       this.finish(last, name);
     } catch (error) {
-      showError(error);
+      showBeside("upload-message", error.message || String(error));
     } finally {
       this.uploadProgress.hide();
       this.ingestProgress.hide();
@@ -80,10 +82,10 @@ export class UploadPanel {
       this.titleInput.value = "";
       this.onImported(job.result);
     } else if (job.status === "cancelled") {
-      showNotice(`The import of “${name}” was cancelled.`, "info");
+      showBeside("upload-message", `The import of “${name}” was cancelled.`, "info");
     } else {
       const reason = job.error?.message || "the server gave no reason";
-      showNotice(`“${name}” could not be imported: ${reason}`, "error");
+      showBeside("upload-message", `“${name}” could not be imported: ${reason}`);
     }
   }
 
