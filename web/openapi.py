@@ -256,7 +256,7 @@ _SCHEMAS: dict[str, Any] = {
     "RenderRequest": render_request_schema(),
     "EditOperations": {
         "type": "object",
-        "required": ["operations", "maxEdits", "totalGainDb", "minKeptSec"],
+        "required": ["operations", "maxEdits", "totalGainDb", "minKeptSec", "maxMeasuringEdits"],
         "additionalProperties": False,
         "properties": {
             "operations": {
@@ -283,6 +283,10 @@ _SCHEMAS: dict[str, Any] = {
             "minKeptSec": {
                 "type": "number",
                 "description": "The least audio a trim or cut may leave, in seconds",
+            },
+            "maxMeasuringEdits": {
+                "type": "integer",
+                "description": "Normalize and trimSilence operations allowed once consecutive level edits merge",
             },
         },
     },
