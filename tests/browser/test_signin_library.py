@@ -103,8 +103,9 @@ async def test_sign_in_then_upload_edit_render_download_and_use_the_library(
     await expect(entry).to_have_count(1)
     await expect(entry).to_contain_text("2 versions")
     asset_id = await entry.get_attribute("data-asset-id")
-    await entry.get_by_role("button", name="Rename episode.wav").click()
-    await page.get_by_label("New title for episode.wav").fill("  Episode   one ")
+    # The default title is the file name without its extension.
+    await entry.get_by_role("button", name="Rename episode").click()
+    await page.get_by_label("New title for episode").fill("  Episode   one ")
     await entry.get_by_role("button", name="Save").click()
     await expect(entry.locator(".library-title")).to_have_text("Episode one")
     await expect(page.locator("#editor-heading")).to_have_text("Episode one")
