@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 
-from common.config import local_store_path
+from common.config import job_max_attempts, local_store_path
 from common.errors import ConfigurationError
 from common.jobs.store import JobStore
 
@@ -40,6 +40,8 @@ def selected_backend() -> str:
 async def open_configured_store() -> JobStore:
     """A new store as the environment describes it. Callers want ``get_job_store()`` instead."""
     backend = selected_backend()
+    # Read here so a malformed value stops the process at start-up, not its first job creation.
+    job_max_attempts()
     if backend == "turso":
         url = os.environ.get("TURSO_DATABASE_URL", "").strip()
         if not url:

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from common.config import job_max_attempts
 from common.errors import StoreError
 from common.ids import new_id
 from common.jobs import sql
@@ -202,9 +203,11 @@ class SqlJobStore(JobStore):
         payload: dict[str, Any],
         *,
         idempotency_key: str | None = None,
-        max_attempts: int = 3,
+        max_attempts: int | None = None,
         run_after: datetime | None = None,
     ) -> tuple[Job, bool]:
+        if max_attempts is None:
+            max_attempts = job_max_attempts()
         if max_attempts < 1:
             raise StoreError("max_attempts must be at least 1", code="invalid_argument")
         params = {

@@ -56,8 +56,8 @@ async def test_transient_errors_retry_with_back_off_then_succeed(store_env: str,
 
 async def test_transient_errors_fail_when_attempts_run_out(store_env: str) -> None:
     store = await get_job_store()
-    job, _ = await store.create_job("fail_disk", {}, max_attempts=5)
-    settings = replace(SETTINGS, max_attempts=2, retry_base_s=0.01, retry_max_s=0.01)
+    job, _ = await store.create_job("fail_disk", {}, max_attempts=2)
+    settings = replace(SETTINGS, retry_base_s=0.01, retry_max_s=0.01)
     for _ in range(3):
         await drain(settings)
         await asyncio.sleep(0.05)
@@ -125,12 +125,12 @@ async def test_progress_reaches_the_store_while_the_job_runs(store_env: str) -> 
 
 async def test_a_job_whose_earlier_runs_were_lost_fails_with_worker_lost(store_env: str) -> None:
     store = await get_job_store()
-    job, _ = await store.create_job("record", {}, max_attempts=5)
+    job, _ = await store.create_job("record", {}, max_attempts=1)
     claimed = await store.claim_next_job("a worker about to die", lease_s=0.05)
     assert claimed is not None
     assert claimed.id == job.id
     await asyncio.sleep(0.1)
-    await drain(replace(SETTINGS, max_attempts=1))
+    await drain()
     failed = await store.get_job(job.id)
     assert failed is not None
     assert failed.status is JobStatus.FAILED
