@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from common.errors import AppError
 from common.jobs import close_job_store
+from workers.dispatch import load_handlers
 from workers.settings import build_parser, settings_from_args
 from workers.worker import Worker
 
@@ -22,8 +23,8 @@ async def _serve(worker: Worker) -> None:
     finally:
         await close_job_store()
     if not worker.threads_ended:
-        # asyncio.run would wait for the default executor's threads, and a handler thread that ignores
-        # cancellation may never end; its job is settled already, so nothing is lost by not waiting.
+        # The interpreter joins every pool thread at exit, and a handler thread that ignores cancellation may
+        # never end; its job is settled already, so nothing is lost by not waiting.
         logger.warning("worker exiting with a handler thread still running")
         logging.shutdown()
         os._exit(0)
@@ -35,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=str(args.log_level).upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     try:
-        worker = Worker(settings_from_args(args), handle_signals=True)
+        settings = settings_from_args(args)
+        worker = Worker(settings, load_handlers(settings.handlers), handle_signals=True)
         asyncio.run(_serve(worker))
     except AppError as exc:
         logger.error("worker cannot run: %s", exc.message)

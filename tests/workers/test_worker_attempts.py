@@ -9,11 +9,12 @@ import pytest
 from common.config import DEFAULT_JOB_MAX_ATTEMPTS
 from common.errors import ConfigurationError
 from common.jobs import JobStatus, get_job_store
-from tests.support.worker_process import TEST_HANDLERS, is_finished, wait_for_job
+from tests.support.worker_handlers import HANDLERS
+from tests.support.worker_process import is_finished, wait_for_job
 from workers.settings import WorkerSettings, settings_from_env
 from workers.worker import Worker
 
-SETTINGS = WorkerSettings(handlers=TEST_HANDLERS, retry_base_s=0.01, retry_max_s=0.01, heartbeat_s=0.1, lease_s=5)
+SETTINGS = WorkerSettings(retry_base_s=0.01, retry_max_s=0.01, heartbeat_s=0.1, lease_s=5)
 
 
 @pytest.mark.parametrize("attempts", [DEFAULT_JOB_MAX_ATTEMPTS - 1, DEFAULT_JOB_MAX_ATTEMPTS + 2])
@@ -26,7 +27,7 @@ async def test_a_transiently_failing_job_runs_exactly_the_configured_number_of_t
     succeeds_last, _ = await store.create_job("fail_transient", {"failures": attempts - 1})
     never_succeeds, _ = await store.create_job("fail_transient", {"failures": attempts})
     assert succeeds_last.max_attempts == never_succeeds.max_attempts == attempts
-    worker = Worker(SETTINGS)
+    worker = Worker(SETTINGS, HANDLERS)
     task = asyncio.create_task(worker.run())
     try:
         done = await wait_for_job(store, succeeds_last.id, is_finished)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -21,7 +20,7 @@ async def handle_edit_save(job: Job, ctx: JobContext) -> dict[str, Any]:
     base, master = await payload_master(job)
     asset_id = base.asset_id
     edits = payload_edits(job, master)
-    files = await asyncio.to_thread(
+    files = await ctx.run_in_thread(
         save_edited_version,
         master,
         edits,

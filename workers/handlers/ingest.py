@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -20,7 +19,7 @@ async def handle_ingest(job: Job, ctx: JobContext) -> dict[str, Any]:
     asset_id = payload_id(job, "assetId")
     upload_id = payload_id(job, "uploadId")
     title = job.payload.get("title") or job.payload.get("filename") or ""
-    outcome = await asyncio.to_thread(
+    outcome = await ctx.run_in_thread(
         ingest_file,
         upload_path(upload_id),
         asset_job_dir(asset_id, job.id),

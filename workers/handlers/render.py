@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -23,7 +22,7 @@ async def handle_render(job: Job, ctx: JobContext) -> dict[str, Any]:
     base, master = await payload_master(job)
     asset_id = base.asset_id
     title = options.tags.get("title") or str(base.info.get("title") or "")
-    rendered = await asyncio.to_thread(
+    rendered = await ctx.run_in_thread(
         render_master,
         master,
         options,
