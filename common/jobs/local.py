@@ -6,7 +6,7 @@ same reason. A ``database is locked`` that outlasts the busy timeout is retried 
 
 Writes go through aiosqlite, off the event loop, because they may wait for the write lock. Short indexed reads
 (a job by id: what every poll asks) run on the caller's thread on a second, read-only connection: in WAL mode a
-reader never waits for writers, and the lookup costs a few microseconds where a thread hand-off costs tens.
+reader never waits for writers, and the lookup costs far less than a thread hand-off.
 """
 
 from __future__ import annotations
