@@ -21,7 +21,7 @@ import socket
 import time
 from collections.abc import Mapping, Sequence
 
-from common.errors import StoreError
+from common.errors import ConfigurationError, StoreError
 from common.jobs import Job, JobStore, get_job_store
 from workers.context import Handler
 from workers.dispatch import bind_handlers
@@ -39,6 +39,9 @@ class Worker:
     def __init__(
         self, settings: WorkerSettings, handlers: Mapping[str, Handler], *, handle_signals: bool = False
     ) -> None:
+        if not handlers:
+            # An empty table would claim jobs of every type only to fail them all.
+            raise ConfigurationError("a worker needs a handler for at least one job type")
         self.settings = settings
         self.handlers = dict(handlers)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"

@@ -74,3 +74,8 @@ def test_load_handlers_reads_a_modules_handlers() -> None:
 def test_load_handlers_rejects_modules_without_handlers(module: str) -> None:
     with pytest.raises(ConfigurationError):
         load_handlers(module)
+
+
+def test_a_worker_without_handlers_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="at least one job type"):
+        Worker(WorkerSettings(), {})
