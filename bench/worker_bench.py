@@ -106,7 +106,7 @@ async def our_drain(jobs: int) -> float:
     for _ in range(jobs):
         await store.create_job("noop", {})
     started = time.perf_counter()
-    await Worker(WorkerSettings(handlers=BENCH_HANDLERS)).run(burst=True)
+    await Worker(WorkerSettings(), HANDLERS).run(burst=True)
     elapsed = time.perf_counter() - started
     counts = await store.count_jobs()
     if counts.get("noop", {}).get("completed") != jobs:

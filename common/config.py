@@ -6,8 +6,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from common.errors import ConfigurationError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JOB_STORE_PATH = ".data/jobs.sqlite3"
+DEFAULT_JOB_MAX_ATTEMPTS = 3
 
 
 def resolve_project_path(value: str) -> Path:
@@ -26,3 +29,18 @@ def media_root() -> Path:
     if configured:
         return resolve_project_path(configured)
     return local_store_path().parent / "media"
+
+
+def job_max_attempts() -> int:
+    """``JOB_MAX_ATTEMPTS``: how many times a new job may run (its first run and its retries). The store writes it
+    into the job's row when the job is created; from then on that row alone decides whether a run is retried."""
+    raw = os.environ.get("JOB_MAX_ATTEMPTS", "").strip()
+    if not raw:
+        return DEFAULT_JOB_MAX_ATTEMPTS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigurationError(f"JOB_MAX_ATTEMPTS={raw!r} must be a whole number of at least 1")
+    return value

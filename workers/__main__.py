@@ -15,6 +15,7 @@ from common.jobs import close_job_store, get_job_store
 from common.logs import configure_logging, set_worker_id
 from common.media_store import check_media_identity, close_media_store, get_media_store
 from workers import cli
+from workers.dispatch import load_handlers
 from workers.settings import build_parser, settings_from_args
 from workers.worker import Worker
 
@@ -29,8 +30,8 @@ async def _serve(worker: Worker) -> None:
         await close_media_store()
         await close_job_store()
     if not worker.threads_ended:
-        # asyncio.run would wait for the default executor's threads, and a handler thread that ignores
-        # cancellation may never end; its job is settled already, so nothing is lost by not waiting.
+        # The interpreter joins every pool thread at exit, and a handler thread that ignores cancellation may
+        # never end; its job is settled already, so nothing is lost by not waiting.
         logger.warning("worker exiting with a handler thread still running")
         logging.shutdown()
         os._exit(0)
@@ -43,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(arguments)
     try:
         configure_logging(args.log_level)
-        worker = Worker(settings_from_args(args), handle_signals=True)
+        settings = settings_from_args(args)
+        worker = Worker(settings, load_handlers(settings.handlers), handle_signals=True)
         set_worker_id(worker.worker_id)
         asyncio.run(_serve(worker))
     except AppError as exc:

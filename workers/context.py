@@ -1,21 +1,30 @@
-"""What a job handler gets besides its job: progress reporting and a cancellation signal.
+"""What a job handler gets besides its job: a thread for blocking work, progress reporting and a cancellation signal.
 
 Handlers are looked up by job type and know nothing about claiming, leases or heartbeats; this protocol is
-their whole view of the worker. Both methods are safe to call from the thread a handler runs its audio work in.
+their whole view of the worker. ``report_progress`` and ``raise_if_cancelled`` are safe to call from the thread
+``run_in_thread`` runs the handler's audio work in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from common.assets import NewAssetVersion
 from common.jobs.model import Job
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class JobContext(Protocol):
     @property
     def job(self) -> Job: ...
+
+    async def run_in_thread(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn(*args, **kwargs)`` in a thread of the worker's job pool. When the job stops, the worker waits
+        for these threads (until their next ``raise_if_cancelled``) before it removes the job's partial output;
+        it does not know about threads started any other way."""
 
     def report_progress(self, fraction: float) -> None:
         """Record progress in 0..1. Cheap and non-blocking; the worker throttles what reaches the store."""

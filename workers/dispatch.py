@@ -1,20 +1,23 @@
 """``process_job(job, ctx)``: the one place a claimed job meets its handler.
 
-Handlers come from a module with a ``HANDLERS`` dict (``workers.handlers`` unless the worker is told otherwise),
-so tests and benchmarks run real worker processes with handlers of their own.
+A worker is given its handler table (``Worker(settings, handlers)``) and binds it to the tasks that run its jobs
+(``bind_handlers``); ``process_job`` dispatches through the table bound to the calling task, so two workers in one
+process each use their own and nothing is filled in by importing a module. ``load_handlers`` reads a module's
+``HANDLERS`` table by name, for ``python -m workers --handlers``.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from contextvars import ContextVar
 
 from common.assets import NewAssetVersion
 from common.errors import AppError, ConfigurationError
 from common.jobs.model import Job
 from workers.context import Handler, HandlerResult, JobContext
 
-_handlers: dict[str, Handler] = {}
+_bound_handlers: ContextVar[Mapping[str, Handler]] = ContextVar("bound_handlers")
 
 
 class UnknownJobType(AppError):
@@ -22,7 +25,7 @@ class UnknownJobType(AppError):
 
 
 def load_handlers(module_name: str) -> dict[str, Handler]:
-    """Import ``module_name`` and make its ``HANDLERS`` the ones ``process_job`` uses."""
+    """The ``HANDLERS`` table of the module ``module_name``."""
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -30,22 +33,20 @@ def load_handlers(module_name: str) -> dict[str, Handler]:
     handlers = getattr(module, "HANDLERS", None)
     if not isinstance(handlers, Mapping) or not handlers:
         raise ConfigurationError(f"{module_name}.HANDLERS must be a non-empty dict of job type to handler")
-    use_handlers(handlers)
-    return dict(_handlers)
+    return dict(handlers)
 
 
-def use_handlers(handlers: Mapping[str, Handler]) -> None:
-    _handlers.clear()
-    _handlers.update(handlers)
-
-
-def handled_job_types() -> list[str]:
-    return sorted(_handlers)
+def bind_handlers(handlers: Mapping[str, Handler]) -> None:
+    """Make ``handlers`` the table ``process_job`` uses in the current context (and the tasks it starts)."""
+    _bound_handlers.set(handlers)
 
 
 async def process_job(job: Job, ctx: JobContext) -> HandlerResult:
     """Run the handler for ``job.type`` and return its result."""
-    handler = _handlers.get(job.type)
+    handlers = _bound_handlers.get(None)
+    if handlers is None:
+        raise AppError("process_job was called outside a worker: no handler table is bound")
+    handler = handlers.get(job.type)
     if handler is None:
         raise UnknownJobType(f"this worker has no handler for jobs of type {job.type!r}")
     result = await handler(job, ctx)

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from enum import StrEnum
+from typing import ParamSpec, TypeVar
 
 from common.errors import JobCancelled
 from common.jobs.model import Job
+from workers.threads import run_in_job_thread
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class StopReason(StrEnum):
@@ -45,6 +51,9 @@ class RunningJobContext:
     @property
     def stop_reason(self) -> StopReason | None:
         return self._stop_reason
+
+    async def run_in_thread(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await run_in_job_thread(fn, *args, **kwargs)
 
     def report_progress(self, fraction: float) -> None:
         self._progress = min(max(float(fraction), 0.0), 1.0)

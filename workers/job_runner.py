@@ -67,7 +67,7 @@ class JobRun:
 
     @property
     def attempt_limit(self) -> int:
-        return min(self.job.max_attempts, self._settings.max_attempts)
+        return self.job.max_attempts
 
     def stop(self, reason: StopReason) -> None:
         """Stop the handler (the first reason wins); the job is then settled as ``reason`` says."""

@@ -35,9 +35,6 @@ class WorkerSettings:
     poll_max_s: float = _setting(1.0, "WORKER_POLL_MAX_S", "longest wait between claims when idle")
     timeout_s: float = _setting(3600.0, "WORKER_TIMEOUT_S", "timeout of a job type not named in --timeouts")
     timeouts: str = _setting(DEFAULT_TIMEOUTS_S, "WORKER_TIMEOUTS", "per-type timeouts, TYPE=SECONDS,...")
-    max_attempts: int = _setting(
-        5, "WORKER_MAX_ATTEMPTS", "most runs of one job (the job's own max_attempts applies too)"
-    )
     retry_base_s: float = _setting(2.0, "WORKER_RETRY_BASE_S", "first retry delay; doubles per attempt, with jitter")
     retry_max_s: float = _setting(300.0, "WORKER_RETRY_MAX_S", "longest retry delay")
     retention_days: float = _setting(
@@ -54,7 +51,7 @@ class WorkerSettings:
     burst: bool = _setting(False, "WORKER_BURST", "run what is runnable now, then exit")
 
     def __post_init__(self) -> None:
-        positive = ("concurrency", "lease_s", "heartbeat_s", "poll_min_s", "poll_max_s", "timeout_s", "max_attempts")
+        positive = ("concurrency", "lease_s", "heartbeat_s", "poll_min_s", "poll_max_s", "timeout_s")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"worker setting {name} must be positive, got {getattr(self, name)}")
@@ -113,6 +110,11 @@ def _kind(annotation: Any) -> type:
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> WorkerSettings:
     environ = os.environ if environ is None else environ
+    if environ.get("WORKER_MAX_ATTEMPTS", "").strip():
+        # Refused rather than ignored: an operator who sets it expects it to change how often jobs run.
+        raise ConfigurationError(
+            "WORKER_MAX_ATTEMPTS no longer exists: a job's attempts are set when it is created, from JOB_MAX_ATTEMPTS"
+        )
     values: dict[str, Any] = {}
     for spec in fields(WorkerSettings):
         text = environ.get(spec.metadata["env"])

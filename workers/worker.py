@@ -1,6 +1,6 @@
 """The worker loop: claim jobs while there are free slots, run each as a ``JobRun``, stop gracefully.
 
-``await Worker(settings).run()`` runs until SIGTERM/SIGINT (with ``handle_signals``) or ``stop()``;
+``await Worker(settings, handlers).run()`` runs until SIGTERM/SIGINT (with ``handle_signals``) or ``stop()``;
 ``run(burst=True)`` drains what is runnable now and returns.
 
 Idle cost: on the local store ``change_token()`` (SQLite's ``data_version``) says whether another process
@@ -12,21 +12,23 @@ poll interval doubles from ``poll_min_s`` up to ``poll_max_s`` while nothing is 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import secrets
 import signal
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from common.errors import StoreError
+from common.errors import ConfigurationError, StoreError
 from common.jobs import Job, JobStore, get_job_store
-from workers.dispatch import handled_job_types, load_handlers
+from workers.context import Handler
+from workers.dispatch import bind_handlers
 from workers.job_context import StopReason
 from workers.job_runner import JobRun
 from workers.settings import WorkerSettings
-from workers.threads import JobThreadPool
+from workers.threads import bind_thread_pool, new_job_thread_pool
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +36,14 @@ PRUNE_INTERVAL_S = 3600.0
 
 
 class Worker:
-    def __init__(self, settings: WorkerSettings, *, handle_signals: bool = False) -> None:
+    def __init__(
+        self, settings: WorkerSettings, handlers: Mapping[str, Handler], *, handle_signals: bool = False
+    ) -> None:
+        if not handlers:
+            # An empty table would claim jobs of every type only to fail them all.
+            raise ConfigurationError("a worker needs a handler for at least one job type")
         self.settings = settings
+        self.handlers = dict(handlers)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.handle_signals = handle_signals
         #: False when a handler thread outlived its job; the process must then exit without waiting for it.
@@ -47,6 +55,8 @@ class Worker:
         self._wake = asyncio.Event()
         self._signals_received = 0
         self._next_prune = 0.0
+        #: Where the tasks of this worker's jobs run: ``run`` binds its handler table and job thread pool here.
+        self._job_context = contextvars.Context()
 
     def stop(self) -> None:
         """Stop claiming; running jobs get ``grace_s`` to finish, then go back to the queue."""
@@ -54,38 +64,48 @@ class Worker:
         self._wake.set()
 
     async def run(self, *, burst: bool | None = None) -> None:
-        settings = self.settings
-        burst = settings.burst if burst is None else burst
-        load_handlers(settings.handlers)
-        job_types = handled_job_types()
+        burst = self.settings.burst if burst is None else burst
         store = await get_job_store()
+        thread_pool = new_job_thread_pool()
+        self._job_context = contextvars.copy_context()
+        self._job_context.run(bind_handlers, self.handlers)
+        self._job_context.run(bind_thread_pool, thread_pool)
+        try:
+            await self._serve(store, burst)
+        finally:
+            # A thread that outlived its job is not waited for here; ``threads_ended`` tells the process.
+            thread_pool.shutdown(wait=False, cancel_futures=True)
+        logger.info("worker %s stopped", self.worker_id)
+
+    async def _serve(self, store: JobStore, burst: bool) -> None:
+        job_types = sorted(self.handlers)
         loop = asyncio.get_running_loop()
-        loop.set_default_executor(JobThreadPool(thread_name_prefix="job"))
         logger.info(
             "worker %s started: store backend=%s location=%s store_id=%s concurrency=%d job types=%s%s",
             self.worker_id,
             store.backend,
             store.location,
             store.store_id,
-            settings.concurrency,
+            self.settings.concurrency,
             ",".join(job_types),
             " (burst)" if burst else "",
         )
         if self.handle_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, self._on_signal, signum)
-        await self._upkeep(store)
-        maintenance = asyncio.create_task(self._maintain(store))
+        maintenance: asyncio.Task[None] | None = None
         try:
+            await self._upkeep(store)
+            maintenance = asyncio.create_task(self._maintain(store))
             await self._claim_loop(store, job_types, burst)
             await self._finish_running()
         finally:
-            maintenance.cancel()
-            await asyncio.gather(maintenance, return_exceptions=True)
+            if maintenance is not None:
+                maintenance.cancel()
+                await asyncio.gather(maintenance, return_exceptions=True)
             if self.handle_signals:
                 for signum in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(signum)
-        logger.info("worker %s stopped", self.worker_id)
 
     # -- claiming --------------------------------------------------------------------------------------------
 
@@ -168,7 +188,7 @@ class Worker:
     def _start(self, store: JobStore, job: Job) -> None:
         job_run = JobRun(store, job, self.settings)
         self._runs.add(job_run)
-        task = asyncio.create_task(self._run_job(job_run))
+        task = asyncio.create_task(self._run_job(job_run), context=self._job_context.copy())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

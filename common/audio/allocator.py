@@ -2,7 +2,7 @@
 
 Every chunk of audio is a fresh NumPy array of a few hundred kilobytes, allocated on one thread and often freed on
 another. glibc serves such blocks with ``mmap`` until the first one is freed, then raises its threshold and serves
-them from the heap, where they fragment: a 10-minute ingest then ended anywhere between 80 and 350 MB of RSS.
+them from the heap, where they fragment, and the same ingest ended with a different, often much larger RSS.
 Fixing the threshold (which also turns off its adjustment) keeps every large buffer in its own mapping.
 """
 

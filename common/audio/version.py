@@ -7,6 +7,7 @@ builder, so the audio is read once and nothing grows with its length.
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,11 +57,16 @@ class VersionWriter:
         self.out_dir = out_dir
         self.rate = rate
         self.channels = channels
-        self._master = AudioWriter(
-            out_dir / MASTER_FILENAME, "flac24" if bits > 16 else "flac", rate=rate, channels=channels
-        )
-        self._meter = BackgroundConsumer(LoudnessMeter(rate, channels), "loudness")
-        self._peaks = PeaksBuilder(rate, channels)
+        # A step that fails undoes the ones before it: nobody else could close the container or stop the thread.
+        with ExitStack() as undo:
+            self._master = AudioWriter(
+                out_dir / MASTER_FILENAME, "flac24" if bits > 16 else "flac", rate=rate, channels=channels
+            )
+            undo.push(self._master)
+            self._meter = BackgroundConsumer(LoudnessMeter(rate, channels), "loudness")
+            undo.callback(self._meter.abandon)
+            self._peaks = PeaksBuilder(rate, channels)
+            undo.pop_all()
 
     def __enter__(self) -> VersionWriter:
         return self

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 
-from common.config import local_store_path
+from common.config import job_max_attempts, local_store_path
 from common.errors import ConfigurationError
 from common.jobs.store import JobStore
 
@@ -40,6 +40,8 @@ def selected_backend() -> str:
 async def open_configured_store() -> JobStore:
     """A new store as the environment describes it. Callers want ``get_job_store()`` instead."""
     backend = selected_backend()
+    # Read here so a malformed value stops the process at start-up, not its first job creation.
+    job_max_attempts()
     if backend == "turso":
         url = os.environ.get("TURSO_DATABASE_URL", "").strip()
         if not url:
@@ -56,24 +58,31 @@ async def open_configured_store() -> JobStore:
 
 
 async def get_job_store() -> JobStore:
-    """This process's store, opened on first use. Concurrent first calls share one opening, so one store."""
+    """This process's store, opened on first use. Concurrent first calls share one opening, so one store; a
+    ``close_job_store()`` while it opens closes that store, and the callers still waiting open a fresh one."""
     global _store, _opening
-    if _store is not None:
-        return _store
-    if _opening is None:
-        _opening = asyncio.ensure_future(open_configured_store())
-    opening = _opening
-    try:
-        # Shielded: a caller that gives up must not cancel the opening the others are waiting for.
-        store = await asyncio.shield(opening)
-    except BaseException:
-        if _opening is opening and opening.done():
-            _opening = None
-        raise
-    if _store is None:
-        _store = store
-        logger.info("job store: backend %s, location %s, store id %s", store.backend, store.location, store.store_id)
-    return _store
+    while True:
+        if _store is not None:
+            return _store
+        if _opening is None:
+            _opening = asyncio.ensure_future(open_configured_store())
+        opening = _opening
+        try:
+            # Shielded: a caller that gives up must not cancel the opening the others are waiting for.
+            store = await asyncio.shield(opening)
+        except BaseException:
+            if _opening is opening and opening.done():
+                _opening = None
+            raise
+        if _opening is opening:
+            _store, _opening = store, None
+            logger.info(
+                "job store: backend %s, location %s, store id %s", store.backend, store.location, store.store_id
+            )
+            return store
+        if _store is store:
+            return store
+        # close_job_store() took this store while it opened: it is closed, so it must not be handed out.
 
 
 async def close_job_store() -> None:

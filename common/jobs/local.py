@@ -6,7 +6,7 @@ same reason. A ``database is locked`` that outlasts the busy timeout is retried 
 
 Writes go through aiosqlite, off the event loop, because they may wait for the write lock. Short indexed reads
 (a job by id: what every poll asks) run on the caller's thread on a second, read-only connection: in WAL mode a
-reader never waits for writers, and the lookup costs a few microseconds where a thread hand-off costs tens.
+reader never waits for writers, and the lookup costs far less than a thread hand-off.
 """
 
 from __future__ import annotations
@@ -62,6 +62,16 @@ def _prepare_directory(path: Path) -> Path:
     return path
 
 
+def _connect_writer(path: Path) -> aiosqlite.Connection:
+    connection = aiosqlite.connect(path, isolation_level=None)
+    # aiosqlite serves a connection from a thread the interpreter waits for at exit, so a program that returned
+    # without ``close_job_store()`` would never end. As a daemon the thread cannot hold the process: every write
+    # is awaited, so none is in flight at exit, and SQLite's journal makes even an interrupted one harmless.
+    # ``tests/jobs/test_store_lifecycle.py`` proves this still holds for the installed aiosqlite.
+    connection._thread.daemon = True
+    return connection
+
+
 def _connect_reader(path: Path) -> sqlite3.Connection:
     # Used only from the event loop's thread, but possibly from a later loop on another thread in tests.
     reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -88,7 +98,7 @@ class LocalJobStore(SqlJobStore):
         """Open (creating if needed) the store file at ``path`` and bring its schema up to date."""
         path = await asyncio.to_thread(_prepare_directory, path)
         try:
-            connection = await aiosqlite.connect(path, isolation_level=None)
+            connection = await _connect_writer(path)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the job store file {path}: {exc}") from exc
         store = cls(path, connection)

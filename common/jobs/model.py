@@ -70,7 +70,7 @@ class Job:
 @dataclass(frozen=True, slots=True)
 class JobSnapshot:
     """What a poll shows of a job: the poll body's fields, read without the rest of the row. Polls are by far the
-    most frequent request, and reading and building only these costs about a third less than a whole ``Job``."""
+    most frequent request, and reading and building only these costs less than a whole ``Job``."""
 
     id: str
     type: str

@@ -7,7 +7,7 @@ from typing import Any
 
 from common.jobs.model import Job, JobSnapshot
 
-# printf-style: one C call for all seven fields, twice as fast as ``strftime``, ``isoformat`` or an f-string with
+# printf-style: one C call for all seven fields, faster than ``strftime``, ``isoformat`` or an f-string with
 # format specs, and every poll formats two times.
 _ISO_MS = "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ"
 

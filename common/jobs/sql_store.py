@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from common.config import job_max_attempts
 from common.errors import IdempotencyKeyReused, StoreError
 from common.ids import new_id
 from common.jobs import sql
@@ -252,9 +253,11 @@ class SqlJobStore(JobStore):
         *,
         idempotency_key: str | None = None,
         request_fingerprint: str | None = None,
-        max_attempts: int = 3,
+        max_attempts: int | None = None,
         run_after: datetime | None = None,
     ) -> tuple[Job, bool]:
+        if max_attempts is None:
+            max_attempts = job_max_attempts()
         if max_attempts < 1:
             raise StoreError("max_attempts must be at least 1", code="invalid_argument")
         params = {

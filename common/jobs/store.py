@@ -49,13 +49,14 @@ class JobStore(ABC):
         *,
         idempotency_key: str | None = None,
         request_fingerprint: str | None = None,
-        max_attempts: int = 3,
+        max_attempts: int | None = None,
         run_after: datetime | None = None,
     ) -> tuple[Job, bool]:
         """Queue a job. Returns ``(job, created)``; with an idempotency key already used for this type, the
         first job comes back with ``created=False`` and nothing new is queued. ``request_fingerprint`` (a digest of
         what was asked) is kept with the key; reusing the key with another fingerprint raises
-        ``IdempotencyKeyReused``."""
+        ``IdempotencyKeyReused``. ``max_attempts`` (how many times the job may run) defaults to
+        ``JOB_MAX_ATTEMPTS``; it is stored with the job, the one place retries are decided."""
 
     @abstractmethod
     async def get_job(self, job_id: str) -> Job | None: ...

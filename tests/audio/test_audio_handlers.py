@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import pytest
@@ -26,6 +28,9 @@ RENDER_RESULT_KEYS = {
 }  # fmt: skip
 LOUDNESS_KEYS = {"integratedLufs", "loudnessRangeLu", "truePeakDbtp", "rmsDb"}
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
 
 class FakeContext:
     """Records progress; raises ``JobCancelled`` from the ``cancel_after``-th cancellation check on."""
@@ -39,6 +44,9 @@ class FakeContext:
     @property
     def job(self) -> Job:
         return self._job
+
+    async def run_in_thread(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await asyncio.to_thread(fn, *args, **kwargs)
 
     def report_progress(self, fraction: float) -> None:
         self.progress.append(fraction)

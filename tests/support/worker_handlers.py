@@ -92,7 +92,7 @@ def _work(job: Job, ctx: JobContext, seconds: float, folder: Path | None = None)
 
 async def sleep(job: Job, ctx: JobContext) -> dict[str, Any]:
     """Payload ``{"seconds": s}``: blocking work in a thread for that long, then a recorded run."""
-    await asyncio.to_thread(_work, job, ctx, float(job.payload.get("seconds", 1.0)))
+    await ctx.run_in_thread(_work, job, ctx, float(job.payload.get("seconds", 1.0)))
     record_run(job)
     return {"pid": os.getpid(), "attempt": job.attempts}
 
@@ -137,7 +137,7 @@ async def async_sleep(job: Job, ctx: JobContext) -> dict[str, Any]:
 
 async def stubborn(job: Job, ctx: JobContext) -> dict[str, Any]:
     """Blocks a thread for ``seconds`` and never checks for cancellation: the worker must not wait for it."""
-    await asyncio.to_thread(time.sleep, float(job.payload.get("seconds", 30.0)))
+    await ctx.run_in_thread(time.sleep, float(job.payload.get("seconds", 30.0)))
     record_run(job)
     return {}
 

@@ -31,6 +31,7 @@ def stored_uploads() -> list[Path]:
     return sorted(folder.iterdir()) if folder.exists() else []
 
 
+@pytest.mark.over_http
 async def test_upload_queues_an_ingest_job(client: httpx.AsyncClient, store: JobStore) -> None:
     response = await client.post(
         "/api/audio/ingest",

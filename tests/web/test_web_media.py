@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import httpx
+import pytest
 
 from common.config import media_root
 from common.ids import new_id
@@ -35,6 +36,7 @@ CONTENT_TYPES = {
 }
 
 
+@pytest.mark.over_http
 async def test_whole_files_with_their_content_types(client: httpx.AsyncClient) -> None:
     folder = render_dir(new_id())
     for name, content_type in CONTENT_TYPES.items():
@@ -51,6 +53,7 @@ async def test_whole_files_with_their_content_types(client: httpx.AsyncClient) -
         assert head.content == b""
 
 
+@pytest.mark.over_http
 async def test_byte_ranges_are_206(client: httpx.AsyncClient) -> None:
     url = write(asset_job_dir(new_id(), new_id()) / "master.flac", AUDIO)
     first = await client.get(url, headers={"Range": "bytes=0-99"})
@@ -74,6 +77,7 @@ async def test_byte_ranges_are_206(client: httpx.AsyncClient) -> None:
     assert AUDIO[20:30] in several.content
 
 
+@pytest.mark.over_http
 async def test_bad_ranges_are_json_errors(client: httpx.AsyncClient) -> None:
     url = write(render_dir(new_id()) / "out.mp3", AUDIO)
     response = await client.get(url, headers={"Range": f"bytes={len(AUDIO)}-"})

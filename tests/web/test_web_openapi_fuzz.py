@@ -26,17 +26,17 @@ MAX_EXAMPLES = 30
 schema = schemathesis.openapi.from_dict(build_openapi(token_required=False))
 
 
-def test_the_server_serves_the_fuzzed_document(web_server: WebServer) -> None:
-    assert httpx.get(web_server.url("/openapi.json")).json() == build_openapi(token_required=False)
+def test_the_server_serves_the_fuzzed_document(shared_web_server: WebServer) -> None:
+    assert httpx.get(shared_web_server.url("/openapi.json")).json() == build_openapi(token_required=False)
 
 
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-def test_api_conforms_to_its_document(case: schemathesis.Case, web_server: WebServer) -> None:
+def test_api_conforms_to_its_document(case: schemathesis.Case, shared_web_server: WebServer) -> None:
     # Multipart fields are text on the wire: a "title that became an object" arrives as a valid string title.
     # The upload's real refusals (no file, empty file, unknown field, ...) are tested in test_web_ingest.py.
     excluded = [negative_data_rejection] if case.operation.path == "/api/audio/ingest" else []
-    response = case.call(base_url=web_server.base_url)
+    response = case.call(base_url=shared_web_server.base_url)
     if _error_code(response) in ("idempotency_key_reused", "invalid_field"):
         # Generated cases share keys ("0") across different bodies, and a title's refused characters
         # (common.text) are not in the schema; both refusals are tested in test_web_idempotency.py and

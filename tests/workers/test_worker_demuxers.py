@@ -14,6 +14,7 @@ from common.ids import new_id
 from common.jobs import JobStatus, get_job_store
 from common.media import upload_path
 from tests.support.audio_samples import sine, write_audio
+from workers.dispatch import load_handlers
 from workers.settings import WorkerSettings
 from workers.worker import Worker
 
@@ -45,7 +46,7 @@ async def ingest_upload(content: str) -> tuple[JobStatus, str | None]:
     store = await get_job_store()
     payload = {"assetId": new_id(), "uploadId": upload_id, "filename": "talk.wav", "title": "t"}
     job, _ = await store.create_job("ingest", payload)
-    await asyncio.wait_for(Worker(WorkerSettings(retry_base_s=0.01, retry_max_s=0.01)).run(burst=True), 60)
+    await asyncio.wait_for(Worker(WorkerSettings(retry_base_s=0.01, retry_max_s=0.01), load_handlers("workers.handlers")).run(burst=True), 60)
     done = await store.get_job(job.id)
     assert done is not None
     return done.status, None if done.error is None else done.error.code

@@ -17,6 +17,7 @@ from common.jobs import JobStatus, get_job_store
 from common.media import upload_path
 from tests.support.audio_samples import sine, write_audio
 from tests.support.web_client import in_process_web
+from workers.dispatch import load_handlers
 from workers.settings import WorkerSettings
 from workers.worker import Worker
 
@@ -24,7 +25,7 @@ from workers.worker import Worker
 async def run_job(job_type: str, payload: dict[str, Any]) -> dict[str, Any]:
     store = await get_job_store()
     job, _ = await store.create_job(job_type, payload)
-    await asyncio.wait_for(Worker(WorkerSettings()).run(burst=True), 60)
+    await asyncio.wait_for(Worker(WorkerSettings(), load_handlers("workers.handlers")).run(burst=True), 60)
     done = await store.get_job(job.id)
     assert done is not None
     assert done.status is JobStatus.COMPLETED, done.error
@@ -63,7 +64,7 @@ async def test_a_queued_list_beyond_the_gain_bound_fails_clearly() -> None:
     store = await get_job_store()
     edits = [{"op": "gain", "db": 40}] * 10
     job, _ = await store.create_job("edit.save", {"assetId": first["assetId"], "version": 1, "edits": edits})
-    await asyncio.wait_for(Worker(WorkerSettings()).run(burst=True), 60)
+    await asyncio.wait_for(Worker(WorkerSettings(), load_handlers("workers.handlers")).run(burst=True), 60)
     done = await store.get_job(job.id)
     assert done is not None
     assert done.status is JobStatus.FAILED

@@ -12,17 +12,17 @@ import pytest
 from common.errors import StoreError
 from common.jobs import JobStatus, get_job_store
 from common.media import job_run_dirs
-from tests.support.worker_handlers import recorded_runs
-from tests.support.worker_process import TEST_HANDLERS, is_finished, wait_for_job
+from tests.support.worker_handlers import HANDLERS, recorded_runs
+from tests.support.worker_process import is_finished, wait_for_job
 from workers.failures import INTERNAL_ERROR_MESSAGE
 from workers.settings import WorkerSettings
 from workers.worker import Worker
 
-SETTINGS = WorkerSettings(handlers=TEST_HANDLERS, retry_base_s=0.05, retry_max_s=0.1, heartbeat_s=0.1, lease_s=5)
+SETTINGS = WorkerSettings(retry_base_s=0.05, retry_max_s=0.1, heartbeat_s=0.1, lease_s=5)
 
 
 async def drain(settings: WorkerSettings = SETTINGS) -> None:
-    await asyncio.wait_for(Worker(settings).run(burst=True), timeout=30)
+    await asyncio.wait_for(Worker(settings, HANDLERS).run(burst=True), timeout=30)
 
 
 async def test_completed_jobs_carry_the_handler_result(store_env: str, record_dir: Path) -> None:
@@ -41,7 +41,7 @@ async def test_completed_jobs_carry_the_handler_result(store_env: str, record_di
 async def test_transient_errors_retry_with_back_off_then_succeed(store_env: str, record_dir: Path) -> None:
     store = await get_job_store()
     job, _ = await store.create_job("fail_transient", {"failures": 2}, max_attempts=5)
-    worker = Worker(SETTINGS)
+    worker = Worker(SETTINGS, HANDLERS)
     task = asyncio.create_task(worker.run())
     try:
         current = await wait_for_job(store, job.id, is_finished)
@@ -56,8 +56,8 @@ async def test_transient_errors_retry_with_back_off_then_succeed(store_env: str,
 
 async def test_transient_errors_fail_when_attempts_run_out(store_env: str) -> None:
     store = await get_job_store()
-    job, _ = await store.create_job("fail_disk", {}, max_attempts=5)
-    settings = replace(SETTINGS, max_attempts=2, retry_base_s=0.01, retry_max_s=0.01)
+    job, _ = await store.create_job("fail_disk", {}, max_attempts=2)
+    settings = replace(SETTINGS, retry_base_s=0.01, retry_max_s=0.01)
     for _ in range(3):
         await drain(settings)
         await asyncio.sleep(0.05)
@@ -110,7 +110,7 @@ async def test_a_job_past_its_timeout_fails_with_timeout(store_env: str, record_
 async def test_progress_reaches_the_store_while_the_job_runs(store_env: str) -> None:
     store = await get_job_store()
     job, _ = await store.create_job("sleep", {"seconds": 1.0})
-    task = asyncio.create_task(Worker(SETTINGS).run(burst=True))
+    task = asyncio.create_task(Worker(SETTINGS, HANDLERS).run(burst=True))
     seen: list[float] = []
     while not task.done():
         current = await store.get_job(job.id)
@@ -125,12 +125,12 @@ async def test_progress_reaches_the_store_while_the_job_runs(store_env: str) -> 
 
 async def test_a_job_whose_earlier_runs_were_lost_fails_with_worker_lost(store_env: str) -> None:
     store = await get_job_store()
-    job, _ = await store.create_job("record", {}, max_attempts=5)
+    job, _ = await store.create_job("record", {}, max_attempts=1)
     claimed = await store.claim_next_job("a worker about to die", lease_s=0.05)
     assert claimed is not None
     assert claimed.id == job.id
     await asyncio.sleep(0.1)
-    await drain(replace(SETTINGS, max_attempts=1))
+    await drain()
     failed = await store.get_job(job.id)
     assert failed is not None
     assert failed.status is JobStatus.FAILED

@@ -13,6 +13,7 @@ import pytest
 
 from common.jobs import Job, JobStatus, JobStore, get_job_store
 from tests.support.worker_process import TEST_HANDLERS, is_finished, wait_for_job
+from workers.dispatch import load_handlers
 from workers.settings import WorkerSettings
 from workers.worker import Worker
 
@@ -32,7 +33,7 @@ async def limit_pages(store: JobStore, pages: int | None) -> None:
 @pytest.fixture
 async def worker(request: pytest.FixtureRequest) -> AsyncIterator[Worker]:
     settings = WorkerSettings(handlers=TEST_HANDLERS, heartbeat_s=0.1, requeue_interval_s=0.2, **request.param)
-    running = Worker(settings)
+    running = Worker(settings, load_handlers(TEST_HANDLERS))
     task = asyncio.create_task(running.run())
     yield running
     running.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -19,7 +18,7 @@ async def handle_edit_preview(job: Job, ctx: JobContext) -> dict[str, Any]:
     base, master = await payload_master(job)
     asset_id = base.asset_id
     edits = payload_edits(job, master)
-    preview = await asyncio.to_thread(
+    preview = await ctx.run_in_thread(
         preview_edits,
         master,
         edits,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from common.assets import NewAssetVersion
@@ -20,7 +19,7 @@ async def handle_edit_save(job: Job, ctx: JobContext) -> NewAssetVersion:
     base, master = await payload_master(job)
     asset_id = base.asset_id
     edits = payload_edits(job, master)
-    files = await asyncio.to_thread(
+    files = await ctx.run_in_thread(
         save_edited_version,
         master,
         edits,

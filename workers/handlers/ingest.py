@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from common.assets import NewAssetVersion
@@ -19,7 +18,7 @@ async def handle_ingest(job: Job, ctx: JobContext) -> NewAssetVersion:
     asset_id = payload_id(job, "assetId")
     upload_id = payload_id(job, "uploadId")
     title = job.payload.get("title") or job.payload.get("filename") or ""
-    outcome = await asyncio.to_thread(
+    outcome = await ctx.run_in_thread(
         ingest_file,
         upload_path(upload_id),
         asset_run_dir(asset_id, job.id, run_token(job)),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -23,7 +22,7 @@ async def handle_render(job: Job, ctx: JobContext) -> dict[str, Any]:
     # The asset's current title: a rename after this version was made is what the file should be called.
     summary = await (await get_job_store()).get_asset_summary(asset_id)
     title = options.tags.get("title") or (summary.title if summary else str(base.info.get("title") or ""))
-    rendered = await asyncio.to_thread(
+    rendered = await ctx.run_in_thread(
         render_master,
         master,
         options,
