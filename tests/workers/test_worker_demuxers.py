@@ -46,7 +46,8 @@ async def ingest_upload(content: str) -> tuple[JobStatus, str | None]:
     store = await get_job_store()
     payload = {"assetId": new_id(), "uploadId": upload_id, "filename": "talk.wav", "title": "t"}
     job, _ = await store.create_job("ingest", payload)
-    await asyncio.wait_for(Worker(WorkerSettings(retry_base_s=0.01, retry_max_s=0.01), load_handlers("workers.handlers")).run(burst=True), 60)
+    worker = Worker(WorkerSettings(retry_base_s=0.01, retry_max_s=0.01), load_handlers("workers.handlers"))
+    await asyncio.wait_for(worker.run(burst=True), 60)
     done = await store.get_job(job.id)
     assert done is not None
     return done.status, None if done.error is None else done.error.code
