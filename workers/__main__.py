@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from common.errors import AppError
 from common.jobs import close_job_store, get_job_store
 from common.media_store import check_media_identity, close_media_store, get_media_store
+from workers.scratch import check_scratch_root
 from workers.settings import build_parser, settings_from_args
 from workers.worker import Worker
 
@@ -38,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=str(args.log_level).upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     try:
+        check_scratch_root()
         worker = Worker(settings_from_args(args), handle_signals=True)
         asyncio.run(_serve(worker))
     except AppError as exc:

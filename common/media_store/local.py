@@ -277,6 +277,10 @@ class LocalMediaStore(MediaStore):
         return found
 
     async def _list_objects(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        # One stat on the loop first: the worker lists every finished job's prefixes, and most (jobs that write
+        # nothing) have no folder, so they skip the hand-off to a thread.
+        if prefix and not (self._root / prefix).is_dir():
+            return
         for info in await asyncio.to_thread(self._scan, prefix):
             yield info
 
