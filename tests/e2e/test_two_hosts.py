@@ -2,7 +2,8 @@
 working directory with its own ``TMPDIR`` and ``MEDIA_ROOT``, sharing nothing but a real sqld (the job store) and
 a real SeaweedFS bucket (the media store). Ingest, edit + save, preview, render and download through the web (the
 presigned redirect, the web streaming with ``MEDIA_S3_PROXY=1``, ``?download=1``), a cancelled render leaving no
-object, the worker's scratch folder left empty, and a worker on local media refused at start.
+object, the worker's scratch folder left empty, and a worker on local media refused at start. Then the same
+through ``honcho start`` of the ``Procfile`` on the production variables.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import httpx
 import obstore
 import pytest
 
+from common.config import PROJECT_ROOT
+from tests.e2e.test_honcho_end_to_end import stop_process_group
 from tests.support.audio_samples import sine, write_audio
 from tests.support.ports import free_port
 from tests.support.processes import stop_process
@@ -282,3 +285,51 @@ async def test_a_worker_on_local_media_is_refused_beside_a_web_on_the_bucket(
     log = stray.log()
     assert "media_store_mismatch" in log or "is not the one" in log, log
     assert "MEDIA_BACKEND" in log
+
+
+@pytest.fixture
+def production_honcho(tmp_path: Path, sqld: SqldServer, seaweedfs: SeaweedFSServer, bucket: str) -> Iterator[Host]:
+    """``honcho start`` of the ``Procfile`` with the production variables (``DEPLOY_ENV=production``, the job store
+    URL, the bucket), from a folder of its own; its web answers at the port in ``folder / "port"``."""
+    folder = tmp_path / "honcho-host"
+    env = host_env(
+        folder, sqld, seaweedfs, bucket, WORKER_SCRATCH_DIR=str(folder / "scratch"), WORKER_HEARTBEAT_S="0.5"
+    )
+    (folder / "empty.env").write_text("")
+    port = free_port()
+    (folder / "port").write_text(str(port))
+    log_path = folder / "honcho.log"
+    args = [str(Path(sys.executable).parent / "honcho"), "start", "--no-colour", "-f", str(PROJECT_ROOT / "Procfile")]
+    args += ["-d", str(PROJECT_ROOT), "-e", str(folder / "empty.env"), "-p", str(port)]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            args, cwd=folder / "cwd", env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    honcho = Host(folder, process, log_path)
+    try:
+        wait_for_web(honcho, f"http://127.0.0.1:{port}")
+        wait_for_log(honcho, "started: store")
+        yield honcho
+    finally:
+        stop_process_group(process)
+
+
+async def test_the_procfile_runs_on_the_production_variables(production_honcho: Host, tmp_path: Path) -> None:
+    folder = production_honcho.folder
+    base_url = f"http://127.0.0.1:{(folder / 'port').read_text()}"
+    recording = write_audio(tmp_path / "talk.wav", sine(2.0, rate=44100, channels=2), rate=44100)
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        assert (await client.get("/healthz")).json()["mediaStore"]["backend"] == "s3"
+        with recording.open("rb") as upload:
+            created = await client.post("/api/audio/ingest", files={"file": ("talk.wav", upload, "audio/wav")})
+        asset_id = (await completed(client, created))["result"]["assetId"]
+        rendered = await completed(
+            client, await client.post("/api/render", json={"assetId": asset_id, "format": "mp3"})
+        )
+        redirect = await client.get(rendered["result"]["url"])
+        assert redirect.status_code == 307
+        download = await client.get(rendered["result"]["url"], follow_redirects=True)
+        assert download.status_code == 200
+        assert len(download.content) > 1000
+    assert os.listdir(folder / "scratch") == []
+    assert os.listdir(folder / "media") == []
