@@ -200,6 +200,13 @@ async def test_everything_works_across_two_hosts_sharing_only_the_job_store_and_
     assert health["mediaStore"]["backend"] == "s3"
     assert health["mediaStore"]["storeId"] in two_hosts.worker.log()
 
+    cut_off = b'--b\r\nContent-Disposition: form-data; name="file"; filename="talk.wav"\r\n\r\n' + b"\x01" * 300_000
+    refused = await client.post(
+        "/api/audio/ingest", content=cut_off, headers={"Content-Type": "multipart/form-data; boundary=b"}
+    )
+    assert refused.status_code == 400, refused.text
+    assert await bucket_keys(seaweedfs, two_hosts.bucket, "uploads") == []
+
     recording = write_audio(tmp_path / "talk.wav", sine(3.0, rate=48000, channels=1), rate=48000)
     with recording.open("rb") as upload:
         created = await client.post("/api/audio/ingest", files={"file": ("talk.wav", upload, "audio/wav")})
