@@ -43,9 +43,9 @@ from web.api_docs import PathItems, error
 from web.errors import ApiError, error_response, not_found
 from web.inputs import check_query
 
-#: How long a presigned URL handed out by a redirect stays valid: long enough to start playing and seek for a while,
-#: short enough that a leaked URL soon stops working. A player that seeks after it expires asks ``/media`` again.
-PRESIGNED_URL_EXPIRES_S = 300.0
+#: How long a presigned URL handed out by a redirect stays valid. A player may go on seeking (Range requests) on the
+#: URL it was redirected to, so it lasts an editing session; a leaked one still stops working within the hour.
+PRESIGNED_URL_EXPIRES_S = 3600.0
 QUERY_PARAMETERS = ("samplesPerPixel", "download")
 _NO_SNIFF = {"X-Content-Type-Options": "nosniff"}
 
