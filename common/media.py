@@ -1,109 +1,154 @@
-"""The layout of files under MEDIA_ROOT and their public ``/media/...`` URLs: the one place that knows it.
+"""The layout of media keys in the media store and their public ``/media/<key>`` URLs: the one place that knows it.
 
-Every run of a job writes into a folder of its own, named from the run's lease token, under the job's folder:
-``assets/<assetId>/<jobId>/<run>/``, ``previews/<jobId>/<run>/``, ``renders/<jobId>/<run>/``. Two runs of one job
-(a worker frozen past its lease and the worker that ran the job again) therefore never write or remove each
-other's files; a run's files reach clients only through the job's fenced completion, which names them.
+Uploads are ``uploads/<uploadId>``. Every run of a job writes under a prefix of its own, named from the run's lease
+token, below the job's prefix: ``assets/<assetId>/<jobId>/<run>/``, ``previews/<jobId>/<run>/``,
+``renders/<jobId>/<run>/``. Two runs of one job (a worker frozen past its lease and the worker that ran the job
+again) therefore never write or remove each other's objects; a run's objects reach clients only through the job's
+fenced completion, which names them. Keys follow ``common.media_store.keys``, so they mean the same object on every
+backend.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
-from common.config import media_root
+from common.media_store import InvalidMediaKey, validate_key
 
 MEDIA_URL_PREFIX = "/media/"
-#: Hex digits of a run folder's name: 128 bits, as many as an id.
+#: Hex digits of a run's prefix: 128 bits, as many as an id.
 _RUN_NAME_CHARS = 32
+#: The top-level prefixes ``/media/`` serves: masters and peaks, previews, renders. Never ``uploads``.
+SERVED_TOP_PREFIXES = frozenset({"assets", "previews", "renders"})
+CONTENT_TYPES = {
+    ".flac": "audio/flac",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".mp4": "audio/mp4",
+    ".aac": "audio/aac",
+    ".opus": "audio/ogg",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".wav": "audio/wav",
+    ".webm": "audio/webm",
+    ".json": "application/json",
+}
 
 
-def upload_path(upload_id: str) -> Path:
+def upload_key(upload_id: str) -> str:
     """Where the web streams an upload; the client's filename is never part of it."""
-    return media_root() / "uploads" / upload_id
+    return f"uploads/{upload_id}"
 
 
 def run_name(lease_token: str) -> str:
-    """A run's folder name: a digest of its lease token, so the token itself never appears in a public URL."""
+    """A run's prefix name: a digest of its lease token, so the token itself never appears in a public URL."""
     return hashlib.sha256(lease_token.encode()).hexdigest()[:_RUN_NAME_CHARS]
 
 
-def asset_job_dir(asset_id: str, job_id: str) -> Path:
-    """The folder of an ingest or edit-save job's runs, each writing one version of an asset (master, peaks)."""
-    return media_root() / "assets" / asset_id / job_id
+def asset_job_prefix(asset_id: str, job_id: str) -> str:
+    """The prefix of an ingest or edit-save job's runs, each writing one version of an asset (master, peaks)."""
+    return f"assets/{asset_id}/{job_id}"
 
 
-def preview_dir(job_id: str) -> Path:
-    """The folder of an edit-preview job's runs."""
-    return media_root() / "previews" / job_id
+def preview_prefix(job_id: str) -> str:
+    """The prefix of an edit-preview job's runs."""
+    return f"previews/{job_id}"
 
 
-def render_dir(job_id: str) -> Path:
-    """The folder of a render job's runs."""
-    return media_root() / "renders" / job_id
+def render_prefix(job_id: str) -> str:
+    """The prefix of a render job's runs."""
+    return f"renders/{job_id}"
 
 
-def asset_run_dir(asset_id: str, job_id: str, lease_token: str) -> Path:
-    return asset_job_dir(asset_id, job_id) / run_name(lease_token)
+def asset_run_prefix(asset_id: str, job_id: str, lease_token: str) -> str:
+    return f"{asset_job_prefix(asset_id, job_id)}/{run_name(lease_token)}"
 
 
-def preview_run_dir(job_id: str, lease_token: str) -> Path:
-    return preview_dir(job_id) / run_name(lease_token)
+def preview_run_prefix(job_id: str, lease_token: str) -> str:
+    return f"{preview_prefix(job_id)}/{run_name(lease_token)}"
 
 
-def render_run_dir(job_id: str, lease_token: str) -> Path:
-    return render_dir(job_id) / run_name(lease_token)
+def render_run_prefix(job_id: str, lease_token: str) -> str:
+    return f"{render_prefix(job_id)}/{run_name(lease_token)}"
 
 
-def _job_dirs(asset_id: str | None, job_id: str) -> list[Path]:
-    dirs = [preview_dir(job_id), render_dir(job_id)]
+def job_prefixes(asset_id: str | None, job_id: str) -> list[str]:
+    """The prefixes below which a job's runs write, one run prefix each."""
+    prefixes = [preview_prefix(job_id), render_prefix(job_id)]
     if asset_id:
-        dirs.append(asset_job_dir(asset_id, job_id))
-    return dirs
+        prefixes.append(asset_job_prefix(asset_id, job_id))
+    return prefixes
 
 
-def run_output_dirs(asset_id: str | None, job_id: str, lease_token: str) -> list[Path]:
-    """Every folder one run of a job may write to: the only folders that run may remove while the job is not
+def run_output_prefixes(asset_id: str | None, job_id: str, lease_token: str) -> list[str]:
+    """Every prefix one run of a job may write under: the only ones that run may remove while the job is not
     terminal."""
-    return [folder / run_name(lease_token) for folder in _job_dirs(asset_id, job_id)]
+    return [f"{prefix}/{run_name(lease_token)}" for prefix in job_prefixes(asset_id, job_id)]
 
 
-def job_run_dirs(asset_id: str | None, job_id: str) -> list[Path]:
-    """The run folders of every run of a job that exist now (blocking: lists folders)."""
-    return [child for parent in _job_dirs(asset_id, job_id) if parent.is_dir() for child in parent.iterdir()]
-
-
-def published_paths(result: Any) -> set[Path]:
-    """The files a job result names by ``/media/...`` URL (at any depth), resolved under MEDIA_ROOT."""
-    paths: set[Path] = set()
-    for text in _strings(result):
-        if text.startswith(MEDIA_URL_PREFIX):
-            path = resolve_media_url_path(text.removeprefix(MEDIA_URL_PREFIX))
-            if path is not None:
-                paths.add(path)
-    return paths
-
-
-def holds_any(folder: Path, paths: Iterable[Path]) -> bool:
-    """True when one of ``paths`` lies inside ``folder``."""
-    root = folder.resolve()
-    return any(path.is_relative_to(root) for path in paths)
-
-
-def media_url(path: Path) -> str:
-    """The public URL of a file under MEDIA_ROOT."""
-    return MEDIA_URL_PREFIX + path.resolve().relative_to(media_root().resolve()).as_posix()
-
-
-def resolve_media_url_path(relative: str) -> Path | None:
-    """The file a ``/media/<relative>`` URL names, or ``None`` when it would resolve outside MEDIA_ROOT."""
-    root = media_root().resolve()
-    candidate = (root / relative).resolve()
-    if candidate == root or not candidate.is_relative_to(root):
+def run_prefix_of(key: str, job_prefix: str) -> str | None:
+    """The run prefix (``<job prefix>/<run>``) ``key`` lies under, or ``None`` when it is not below ``job_prefix``."""
+    if not key.startswith(job_prefix + "/"):
         return None
-    return candidate
+    run = key.removeprefix(job_prefix + "/").split("/", 1)[0]
+    return f"{job_prefix}/{run}"
+
+
+def published_keys(result: Any) -> set[str]:
+    """The keys a job result names by ``/media/...`` URL (at any depth)."""
+    keys: set[str] = set()
+    for text in _strings(result):
+        key = key_of_media_url(text)
+        if key is not None:
+            keys.add(key)
+    return keys
+
+
+def holds_any(prefix: str, keys: Iterable[str]) -> bool:
+    """True when one of ``keys`` lies below ``prefix``."""
+    return any(key.startswith(prefix + "/") for key in keys)
+
+
+def media_url(key: str) -> str:
+    """The public URL of the object ``key``."""
+    return MEDIA_URL_PREFIX + validate_key(key)
+
+
+def key_of_media_url(url: str) -> str | None:
+    """The key a ``/media/<key>`` URL names, or ``None`` when ``url`` is not one or names no valid key."""
+    if not url.startswith(MEDIA_URL_PREFIX):
+        return None
+    return normalised_key(url.removeprefix(MEDIA_URL_PREFIX))
+
+
+def normalised_key(relative: str) -> str | None:
+    """``relative`` as a media key, or ``None`` when it is not a valid one (``.``/``..``/empty segments, a
+    backslash, NUL or control character: no spelling of another key is accepted)."""
+    try:
+        return validate_key(relative)
+    except InvalidMediaKey:
+        return None
+
+
+def served_key(relative: str) -> str | None:
+    """The key ``/media/<relative>`` may serve: a valid key below one of ``SERVED_TOP_PREFIXES``, else ``None``."""
+    key = normalised_key(relative)
+    if key is None or "/" not in key or key.split("/", 1)[0] not in SERVED_TOP_PREFIXES:
+        return None
+    return key
+
+
+def file_name(key: str) -> str:
+    """The last segment of ``key``: the name a downloaded file is saved under."""
+    return key.rsplit("/", 1)[-1]
+
+
+def content_type(key: str) -> str:
+    """The media type ``key`` is stored and served as, from its extension."""
+    name = file_name(key)
+    extension = name[name.rfind(".") :].lower() if "." in name else ""
+    return CONTENT_TYPES.get(extension, "application/octet-stream")
 
 
 def _strings(value: Any) -> Iterable[str]:

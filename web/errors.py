@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from common.errors import AppError, EditListError, IdempotencyKeyReused, MediaError, StoreError
+from common.media_store import MediaStoreError
 from common.render_options import RenderOptionsError
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ _STATUS_BY_ERROR_CLASS: tuple[tuple[type[AppError], int], ...] = (
     (MediaError, 422),
     (IdempotencyKeyReused, 422),
     (StoreError, 503),
+    (MediaStoreError, 503),
 )
 
 # What a 503 from the store tells a client to wait before trying again.
@@ -92,7 +94,7 @@ async def app_error_handler(request: Request, exc: Exception) -> Response:
         return error_response(
             status_code,
             exc.code,
-            "The job store is unavailable; try again shortly.",
+            f"The {'media' if isinstance(exc, MediaStoreError) else 'job'} store is unavailable; try again shortly.",
             headers={"Retry-After": str(STORE_RETRY_AFTER_S)},
         )
     return error_response(status_code, exc.code, exc.message, field=getattr(exc, "field", None))

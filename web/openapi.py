@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 from common.edits import MAX_EDITS, OPERATIONS
 from common.jobs import JobStatus, JobType
 from common.jobs.factory import BACKENDS
+from common.media_store.factory import BACKENDS as MEDIA_BACKENDS
 from common.render_options import (
     FORMAT_RULE,
     FORMAT_SAMPLE_RATES,
@@ -229,13 +230,18 @@ _SCHEMAS: dict[str, Any] = {
     "Health": {
         "type": "object",
         # The counts are shown only to a request that may read /api (web/routes/health.py).
-        "required": ["status", "store"],
+        "required": ["status", "store", "mediaStore"],
         "properties": {
             "status": {"const": "ok"},
             "store": {
                 "type": "object",
                 "required": ["backend", "storeId"],
                 "properties": {"backend": {"enum": list(BACKENDS)}, "storeId": {"type": "string"}},
+            },
+            "mediaStore": {
+                "type": "object",
+                "required": ["backend", "storeId"],
+                "properties": {"backend": {"enum": list(MEDIA_BACKENDS)}, "storeId": {"type": "string"}},
             },
             "jobs": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
             "jobsByType": {

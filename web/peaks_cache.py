@@ -2,54 +2,56 @@
 
 Rescaling a one-hour recording's peaks costs about 0.2 s of CPU (reading the JSON, NumPy, writing the JSON), so it
 runs in a worker thread, never on the loop that answers every other request, and the encoded answer is cached.
-The key is the file's identity (path, inode, size, modification time in ns) and the zoom level, so a file that
-changes is read again. The cache holds at most ``PEAKS_CACHE_BYTES`` of answers, dropping the least recently used.
+The peaks object is read from the media store (``get_bytes``); the cache key is the object's identity (key, etag,
+size) and the zoom level, so an object that changes is read again. The cache holds at most ``PEAKS_CACHE_BYTES``
+of answers, dropping the least recently used.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections import OrderedDict
-from pathlib import Path
 
 import anyio
 import orjson
 
+from common.media_store import MediaStore
 from common.peaks import rescale_peaks
 from web.inputs import positive_int_setting
 
 DEFAULT_PEAKS_CACHE_BYTES = 64 * 1024 * 1024
 
-CacheKey = tuple[str, int, int, int, int]
+CacheKey = tuple[str, str | None, int, int]
 
 
 def peaks_cache_bytes() -> int:
     return positive_int_setting("PEAKS_CACHE_BYTES", DEFAULT_PEAKS_CACHE_BYTES)
 
 
-def _rescaled_peaks_json(path: Path, samples_per_pixel: int) -> bytes:
-    with path.open("rb") as file:
-        peaks = json.load(file)
+def _rescaled_peaks_json(document: bytes, samples_per_pixel: int) -> bytes:
+    peaks = json.loads(document)
     return orjson.dumps(rescale_peaks(peaks, samples_per_pixel))
 
 
 class RescaledPeaksCache:
-    """Encoded rescaled peaks by file identity and zoom level; used from the event loop only."""
+    """Encoded rescaled peaks by object identity and zoom level; used from the event loop only."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.held_bytes = 0
         self.entries: OrderedDict[CacheKey, bytes] = OrderedDict()
 
-    async def get(self, path: Path, stat_result: os.stat_result, samples_per_pixel: int) -> bytes:
-        """The JSON of ``path``'s peaks at ``samples_per_pixel``; ``ValueError`` when that zoom level is invalid."""
-        key = (str(path), stat_result.st_ino, stat_result.st_size, stat_result.st_mtime_ns, samples_per_pixel)
+    async def get(self, store: MediaStore, media_key: str, samples_per_pixel: int) -> bytes:
+        """The JSON of the peaks object ``media_key`` at ``samples_per_pixel``; ``ValueError`` when that zoom level
+        is invalid, ``MediaNotFound`` when there is no such object."""
+        info = await store.head(media_key)
+        key = (media_key, info.etag, info.size_bytes, samples_per_pixel)
         cached = self.entries.get(key)
         if cached is not None:
             self.entries.move_to_end(key)
             return cached
-        encoded = await anyio.to_thread.run_sync(_rescaled_peaks_json, path, samples_per_pixel)
+        document = await store.get_bytes(media_key)
+        encoded = await anyio.to_thread.run_sync(_rescaled_peaks_json, document, samples_per_pixel)
         self._keep(key, encoded)
         return encoded
 

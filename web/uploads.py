@@ -1,28 +1,30 @@
-"""Streaming a multipart upload straight to disk, refusing it the moment it grows past ``MAX_UPLOAD_BYTES``.
+"""Streaming a multipart upload straight into the media store, refusing it the moment it grows past
+``MAX_UPLOAD_BYTES``.
 
-The request body is parsed as it arrives; the ``file`` part is written to ``common.media.upload_path(upload_id)``
-(a generated name: the client's filename is kept only as metadata) and nothing is held in memory but one chunk.
-A body declared larger than the limit is refused before a byte of it is read, and one that turns out larger is
-refused as soon as it crosses the limit; the rest is never read and the partial file is removed. When the disk
-under MEDIA_ROOT is full the answer is 507 ``insufficient_storage``, again with the partial file removed.
+The request body is parsed as it arrives; the ``file`` part's bytes go to ``put_stream`` under
+``common.media.upload_key(upload_id)`` (a generated name: the client's filename is kept only as metadata) as they
+arrive, so memory holds only what the store buffers (local: 1 MiB; s3: its parts in flight). A body declared larger
+than the limit is refused before a byte of it is read, and one that turns out larger is refused as soon as it
+crosses the limit; the rest is never read, and as the store's writes are atomic, a refused, malformed or abandoned
+upload leaves no object. When the local disk is full the answer is 507 ``insufficient_storage``.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import anyio
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from common.media import upload_path
+from common.media import upload_key
+from common.media_store import get_media_store
 from web.errors import ApiError
 from web.inputs import declared_length, media_type, positive_int_setting
 
@@ -43,10 +45,10 @@ def max_upload_bytes() -> int:
 
 @dataclass
 class Upload:
-    """An upload saved under MEDIA_ROOT: where it is, how big, and what the client said about it."""
+    """An upload saved in the media store: its key, how big, and what the client said about it."""
 
     upload_id: str
-    path: Path
+    key: str
     size_bytes: int
     sha256: str
     filename: str
@@ -64,7 +66,7 @@ class _Part:
 class _UploadParser:
     """Feeds body chunks to python-multipart and collects what its callbacks report.
 
-    The callbacks are synchronous, so file data is queued and written (in a worker thread) after each chunk.
+    The callbacks are synchronous, so file data is queued and handed to the store after each chunk.
     """
 
     def __init__(self, limit_bytes: int) -> None:
@@ -167,7 +169,7 @@ def _boundary(request: Request) -> bytes:
 
 
 async def receive_upload(request: Request, upload_id: str) -> Upload:
-    """Stream the request's multipart body to ``upload_path(upload_id)``. The file exists only if this returns."""
+    """Stream the request's multipart body to ``upload_key(upload_id)``. The object exists only if this returns."""
     boundary = _boundary(request)
     limit = max_upload_bytes()
     length = declared_length(request)
@@ -188,7 +190,7 @@ async def receive_upload(request: Request, upload_id: str) -> Upload:
         )
     }
     with _no_space_is_507():
-        return await _stream_to_file(request, upload_id, parser_state, callbacks, boundary)
+        return await _stream_to_store(request, upload_id, parser_state, callbacks, boundary)
 
 
 @contextmanager
@@ -203,48 +205,39 @@ def _no_space_is_507() -> Iterator[None]:
         ) from exc
 
 
-async def _stream_to_file(
+async def _stream_to_store(
     request: Request, upload_id: str, parser_state: _UploadParser, callbacks: dict[str, Any], boundary: bytes
 ) -> Upload:
-    path = upload_path(upload_id)
-    await anyio.to_thread.run_sync(lambda: path.parent.mkdir(parents=True, exist_ok=True))
-    file: BinaryIO = await anyio.to_thread.run_sync(path.open, "wb")
+    key = upload_key(upload_id)
     digest = hashlib.sha256()
-    try:
+
+    async def file_data() -> AsyncIterator[bytes]:
+        # Raising here (a refused or malformed body) makes put_stream store nothing.
         try:
             parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
             async for chunk in request.stream():
                 parser.write(chunk)
                 data = parser_state.take_file_data()
                 if data:
-                    await anyio.to_thread.run_sync(_write_and_digest, file, digest, data)
+                    # hashlib releases the GIL on large buffers: the loop stays free while it digests.
+                    await anyio.to_thread.run_sync(digest.update, data)
+                    yield data
             parser.finalize()
         except FormParserError as exc:
             raise ApiError(400, "invalid_multipart", f"the multipart body is malformed: {exc}") from exc
         except ClientDisconnect as exc:
             raise ApiError(400, "incomplete_upload", "the client went away before the upload finished") from exc
-        finally:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(file.close)
         _check_complete(parser_state)
-    except BaseException:
-        # Shielded: a cancelled request must still not leave a partial upload behind.
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(lambda: path.unlink(missing_ok=True))
-        raise
+
+    await (await get_media_store()).put_stream(key, file_data())
     return Upload(
         upload_id=upload_id,
-        path=path,
+        key=key,
         size_bytes=parser_state.file_bytes,
         sha256=digest.hexdigest(),
         filename=parser_state.filename or "",
         fields=parser_state.fields,
     )
-
-
-def _write_and_digest(file: BinaryIO, digest: hashlib._Hash, data: bytes) -> None:
-    file.write(data)
-    digest.update(data)
 
 
 def _check_complete(state: _UploadParser) -> None:

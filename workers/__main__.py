@@ -16,6 +16,7 @@ from common.logs import configure_logging, set_worker_id
 from common.media_store import check_media_identity, close_media_store, get_media_store
 from workers import cli
 from workers.dispatch import load_handlers
+from workers.scratch import check_scratch_root
 from workers.settings import build_parser, settings_from_args
 from workers.worker import Worker
 
@@ -44,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(arguments)
     try:
         configure_logging(args.log_level)
+        check_scratch_root()
         settings = settings_from_args(args)
         worker = Worker(settings, load_handlers(settings.handlers), handle_signals=True)
         set_worker_id(worker.worker_id)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from common.errors import AppError, StoreError
 from common.jobs.model import JobError
+from common.media_store import MediaStoreError
 
 INTERNAL_ERROR_MESSAGE = "the job failed because of an internal error; the worker log has the details"
 
@@ -20,7 +21,7 @@ class Failure:
 
 
 def classify(exc: BaseException) -> Failure:
-    if isinstance(exc, StoreError):
+    if isinstance(exc, StoreError | MediaStoreError):
         return Failure(JobError(exc.code, exc.message), transient=exc.transient)
     if isinstance(exc, AppError):
         return Failure(JobError(exc.code, exc.message), transient=False)

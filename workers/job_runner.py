@@ -6,22 +6,20 @@ the handler, as do the job's timeout and the worker's shutdown. The handler's ta
 threads are waited for (they stop at their next ``ctx.raise_if_cancelled()``) before partial output is removed,
 so nothing is written after the clean-up.
 
-Output: the run writes only into its own folders (``common.media.run_output_dirs``, named from its lease token),
-and removes only those, never a file the job's result names. Once the job is terminal (this run completed or
-failed it, or found it so), no other run can publish anything any more, so the folders of the job's other runs
-that its result does not name are removed too (left by workers that died).
+Output: the run writes only under its own prefixes in the media store (``common.media.run_output_prefixes``,
+named from its lease token), and removes only those, never an object the job's result names. Once the job is
+terminal (this run completed or failed it, or found it so), no other run can publish anything any more, so the
+prefixes of the job's other runs that hold nothing its result names are removed too (left by workers that died).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
 from common.assets import NewAssetVersion
@@ -29,7 +27,8 @@ from common.errors import StoreError
 from common.ids import is_valid_id
 from common.jobs.model import Job, JobError, JobStatus
 from common.jobs.store import JobStore
-from common.media import holds_any, job_run_dirs, published_paths, run_output_dirs
+from common.media import holds_any, job_prefixes, published_keys, run_output_prefixes, run_prefix_of
+from common.media_store import MediaStoreError, get_media_store
 from workers.context import HandlerResult
 from workers.dispatch import process_job
 from workers.failures import classify, retry_delay_s
@@ -184,11 +183,11 @@ class JobRun:
             )
             done = version is not None
             detail = "" if version is None else f"asset={outcome.asset_id} version={version.version}"
-            published = published_paths(result)
+            published = published_keys(result)
         else:
             done = bool(await self._write(store.complete_job, job.id, self._token, outcome))
             detail = ""
-            published = published_paths(outcome)
+            published = published_keys(outcome)
         if not done:
             await self._settle_lost()
             return
@@ -229,7 +228,7 @@ class JobRun:
         status = current.status if current is not None else None
         if current is not None and status is not None and status.is_terminal:
             # A completion of ours whose answer was lost names our files: they stay.
-            await self._remove_unpublished_runs(published_paths(current.result))
+            await self._remove_unpublished_runs(published_keys(current.result))
         else:
             await self._remove_outputs()
         if status is JobStatus.CANCELLED:
@@ -258,16 +257,25 @@ class JobRun:
         return asset_id if isinstance(asset_id, str) and is_valid_id(asset_id) else None
 
     async def _remove_outputs(self) -> None:
-        """Remove this run's own folders: nothing of them was published, since the run did not complete."""
-        for folder in run_output_dirs(self._asset_id(), self.job.id, self._token):
-            await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
+        """Remove this run's own prefixes: nothing under them was published, since the run did not complete."""
+        try:
+            store = await get_media_store()
+            for prefix in run_output_prefixes(self._asset_id(), self.job.id, self._token):
+                await store.delete_prefix(prefix)
+        except MediaStoreError as exc:
+            logger.warning("job %s: partial output not removed: %s", self.job.id, exc.message)
 
-    async def _remove_unpublished_runs(self, published: set[Path]) -> None:
-        """The job is terminal: remove every run folder of it (this run's and others') holding no published file."""
-        # Listing costs a few stat calls, done here: most jobs (no-op ones) have no folder, and skip the thread.
-        for folder in job_run_dirs(self._asset_id(), self.job.id):
-            if not holds_any(folder, published):
-                await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
+    async def _remove_unpublished_runs(self, published: set[str]) -> None:
+        """The job is terminal: remove every run prefix of it (this run's and others') holding no published key."""
+        try:
+            store = await get_media_store()
+            for job_prefix in job_prefixes(self._asset_id(), self.job.id):
+                runs = {run_prefix_of(info.key, job_prefix) async for info in store.list_objects(job_prefix)}
+                for run in sorted(run for run in runs if run is not None):
+                    if not holds_any(run, published):
+                        await store.delete_prefix(run)
+        except MediaStoreError as exc:
+            logger.warning("job %s: other runs' output not removed: %s", self.job.id, exc.message)
 
     def _log(self, level: int, event: str, detail: str = "") -> None:
         job = self.job

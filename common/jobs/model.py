@@ -84,7 +84,7 @@ class JobSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class AssetVersion:
-    """One version of an asset: what the worker measured and where its files are (relative to MEDIA_ROOT)."""
+    """One version of an asset: what the worker measured and where its objects are (media keys, through its URLs)."""
 
     asset_id: str
     version: int

@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from common.errors import ConfigurationError
 from common.media_store.errors import InvalidMediaKey, MediaNotFound
+from common.media_store.keys import validate_key
 from common.media_store.store import MARKER_KEY, MediaStore, MediaStream, ObjectInfo, clamp_range
 
 #: Stream writes are gathered to this size before each hand-off to a thread.
@@ -226,6 +227,15 @@ class LocalMediaStore(MediaStore):
     async def _get_file(self, key: str, path: Path) -> ObjectInfo:
         return await asyncio.to_thread(self._get_file_now, key, path)
 
+    def _plain_file(self, key: str) -> Path:
+        path, _ = self._stat(key)
+        if path.resolve() != path:
+            raise MediaNotFound(key)
+        return path
+
+    async def local_path(self, key: str) -> Path | None:
+        return await asyncio.to_thread(self._plain_file, validate_key(key))
+
     def _open_range(self, key: str, start: int, end: int | None) -> MediaStream:
         path, _ = self._stat(key)
         file = path.open("rb")
@@ -267,6 +277,10 @@ class LocalMediaStore(MediaStore):
         return found
 
     async def _list_objects(self, prefix: str) -> AsyncIterator[ObjectInfo]:
+        # One stat on the loop first: the worker lists every finished job's prefixes, and most (jobs that write
+        # nothing) have no folder, so they skip the hand-off to a thread.
+        if prefix and not (self._root / prefix).is_dir():
+            return
         for info in await asyncio.to_thread(self._scan, prefix):
             yield info
 

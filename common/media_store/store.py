@@ -149,6 +149,13 @@ class MediaStore(ABC):
             raise MediaStoreError("expires_s must be positive", code="invalid_argument")
         return await self._presigned_get_url(validate_key(key), expires_s)
 
+    async def local_path(self, key: str) -> Path | None:
+        """The local file holding ``key`` when the backend keeps objects as files this process can open (local),
+        so it can be served with the operating system's help; ``None`` otherwise (s3). ``MediaNotFound`` for a
+        missing object, or one reached through a symlink."""
+        validate_key(key)
+        return None
+
     def list_objects(self, prefix: str = "") -> AsyncIterator[ObjectInfo]:
         """Every object strictly below the folder ``prefix`` (``""``: the whole store), in no promised order."""
         return self._list_objects(validate_prefix(prefix))

@@ -14,8 +14,8 @@ from common.assets import NewAssetVersion
 from common.errors import AppError, EditListError, JobCancelled, MediaError
 from common.ids import new_id
 from common.jobs import Job, get_job_store
-from common.media import MEDIA_URL_PREFIX, resolve_media_url_path, upload_path
 from tests.support.audio_samples import read_audio, speech_like, write_audio, write_text
+from tests.support.media_files import MEDIA_URL_PREFIX, resolve_media_url_path, upload_path
 from workers.handlers import HANDLERS
 
 VERSION_RESULT_KEYS = {

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
-from common.media import render_dir
 from tests.browser.page_actions import (
     JOB_TIMEOUT_MS,
     click_waveform,
@@ -31,6 +30,7 @@ from tests.browser.page_actions import (
 )
 from tests.browser.running_app import RunningApp
 from tests.support.audio_samples import speech_like, write_audio, write_text
+from tests.support.media_files import render_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

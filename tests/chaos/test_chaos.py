@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from common.jobs import JobStatus, close_job_store, get_job_store
-from common.media import MEDIA_URL_PREFIX, resolve_media_url_path
+from tests.support.media_files import MEDIA_URL_PREFIX, resolve_media_url_path
 from tests.support.sqld import SqldServer, running_sqld
 from tests.support.web_client import in_process_web
 from tests.support.worker_process import WorkerProcess, WorkerStarter, worker_processes

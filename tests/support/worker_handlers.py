@@ -19,7 +19,7 @@ from common.assets import NewAssetVersion
 from common.errors import MediaError, StoreError
 from common.ids import new_id
 from common.jobs.model import Job, JobStatus
-from common.media import asset_run_dir, media_url, preview_run_dir
+from tests.support.media_files import asset_run_dir, media_url, preview_run_dir
 from workers.context import Handler, JobContext
 
 RECORD_DIR_VARIABLE = "WORKER_TEST_RECORD_DIR"

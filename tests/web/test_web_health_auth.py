@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from common.jobs import JobStatus, JobStore, JobType
+from common.media_store import get_media_store
 from tests.web.helpers import job_in_status
 
 TOKEN = "health-secret"
@@ -26,7 +27,12 @@ async def test_counts_need_the_token_and_liveness_does_not(
         response = await client.get("/healthz", headers=headers)
         assert response.status_code == 200
         body = response.json()
-        assert body == {"status": "ok", "store": {"backend": store.backend, "storeId": store.store_id}}
+        media = await get_media_store()
+        assert body == {
+            "status": "ok",
+            "store": {"backend": store.backend, "storeId": store.store_id},
+            "mediaStore": {"backend": "local", "storeId": media.store_id},
+        }
     authorized = await client.get("/healthz", headers={"Authorization": f"Bearer {api_token}"})
     assert authorized.status_code == 200
     assert authorized.json()["jobs"]["queued"] == 1

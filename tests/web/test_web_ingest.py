@@ -15,7 +15,7 @@ import pytest
 from common.config import media_root
 from common.ids import is_valid_id
 from common.jobs import JobStatus, JobStore, JobType, to_poll_body
-from common.media import upload_path
+from tests.support.media_files import upload_path
 from tests.support.web_server import WebServer, running_web_server
 from tests.web.helpers import assert_error
 

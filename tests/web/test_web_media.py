@@ -12,7 +12,7 @@ import pytest
 
 from common.config import media_root
 from common.ids import new_id
-from common.media import asset_job_dir, media_url, render_dir, upload_path
+from tests.support.media_files import asset_job_dir, media_url, render_dir, upload_path
 from tests.support.web_server import WebServer
 from tests.web.helpers import assert_error
 

@@ -9,7 +9,7 @@ import os
 
 from common.config import media_root
 from common.ids import new_id
-from common.media import asset_job_dir, media_url, preview_dir, render_dir, upload_path
+from tests.support.media_files import asset_job_dir, media_url, preview_dir, render_dir, upload_path
 from tests.support.web_server import WebServer
 
 UPLOAD = b"raw client bytes " + os.urandom(1000)

@@ -12,7 +12,7 @@ import pytest
 
 import web.peaks_cache
 from common.ids import new_id
-from common.media import asset_job_dir, media_url
+from tests.support.media_files import asset_job_dir, media_url
 from tests.web.conftest import in_process_client
 
 STORED = {

@@ -15,9 +15,9 @@ from typing import Any, BinaryIO
 import httpx
 import pytest
 
-import web.uploads
 from common.jobs import JobStore
-from common.media import upload_path
+from common.media_store.local import LocalMediaStore
+from tests.support.media_files import upload_path
 from tests.web.conftest import in_process_client
 from tests.web.helpers import assert_error
 
@@ -58,17 +58,28 @@ async def test_disk_full_during_an_upload_is_507_and_leaves_nothing(
 
 async def test_no_space_injected_at_the_write_is_507_and_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same through a seam, for machines where a tmpfs cannot be mounted: the disk fills half-way through
-    the first write, as a real one would, leaving a partial file."""
-    real_write = web.uploads._write_and_digest
+    the media store's first write, as a real one would, leaving a partial file."""
+    real_open = LocalMediaStore._open_for_writing
     partial_paths: list[Path] = []
 
-    def write_until_full(file: BinaryIO, digest: Any, data: bytes) -> None:
-        real_write(file, digest, data[: len(data) // 2])
-        file.flush()
-        partial_paths.append(Path(file.name))
-        raise OSError(errno.ENOSPC, "No space left on device")
+    class FillingFile:
+        def __init__(self, file: BinaryIO) -> None:
+            self.file = file
 
-    monkeypatch.setattr(web.uploads, "_write_and_digest", write_until_full)
+        def write(self, data: bytes) -> int:
+            self.file.write(data[: len(data) // 2])
+            self.file.flush()
+            partial_paths.append(Path(self.file.name))
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.file, name)
+
+    def open_filling(store: LocalMediaStore, key: str) -> tuple[Path, Path, Any]:
+        path, temporary, file = real_open(store, key)
+        return path, temporary, FillingFile(file)
+
+    monkeypatch.setattr(LocalMediaStore, "_open_for_writing", open_filling)
     async with in_process_client() as client:
         response = await client.post("/api/audio/ingest", files={"file": ("big.wav", os.urandom(4 * 1024 * 1024))})
     assert_error(response, 507, "insufficient_storage")

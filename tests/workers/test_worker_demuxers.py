@@ -12,8 +12,8 @@ import pytest
 
 from common.ids import new_id
 from common.jobs import JobStatus, get_job_store
-from common.media import upload_path
 from tests.support.audio_samples import sine, write_audio
+from tests.support.media_files import upload_path
 from workers.dispatch import load_handlers
 from workers.settings import WorkerSettings
 from workers.worker import Worker

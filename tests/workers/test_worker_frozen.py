@@ -13,7 +13,13 @@ import pytest
 
 from common.ids import new_id
 from common.jobs import Job, JobStatus, get_job_store
-from common.media import MEDIA_URL_PREFIX, asset_run_dir, job_run_dirs, preview_run_dir, resolve_media_url_path
+from tests.support.media_files import (
+    MEDIA_URL_PREFIX,
+    asset_run_dir,
+    job_run_dirs,
+    preview_run_dir,
+    resolve_media_url_path,
+)
 from tests.support.web_client import in_process_web
 from tests.support.worker_handlers import PARTIAL_FILE
 from tests.support.worker_process import WorkerProcess, WorkerStarter, is_finished, wait_for_job

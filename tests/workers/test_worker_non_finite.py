@@ -14,8 +14,8 @@ import numpy as np
 from common.config import local_store_path
 from common.ids import new_id
 from common.jobs import JobStatus, get_job_store
-from common.media import upload_path
 from tests.support.audio_samples import sine, write_audio
+from tests.support.media_files import upload_path
 from tests.support.web_client import in_process_web
 from workers.dispatch import load_handlers
 from workers.settings import WorkerSettings

@@ -11,7 +11,7 @@ import pytest
 
 from common.errors import StoreError
 from common.jobs import JobStatus, get_job_store
-from common.media import job_run_dirs
+from tests.support.media_files import job_run_dirs
 from tests.support.worker_handlers import HANDLERS, recorded_runs
 from tests.support.worker_process import is_finished, wait_for_job
 from workers.failures import INTERNAL_ERROR_MESSAGE

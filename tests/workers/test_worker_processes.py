@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from common.jobs import Job, JobStatus, get_job_store
-from common.media import job_run_dirs, preview_run_dir
+from tests.support.media_files import job_run_dirs, preview_run_dir
 from tests.support.worker_handlers import PARTIAL_FILE, recorded_runs
 from tests.support.worker_process import WorkerProcess, WorkerStarter, is_finished, wait_for_job
 

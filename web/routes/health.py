@@ -1,4 +1,5 @@
-"""``GET /healthz``: the process is up and which store it uses (so a web and a worker can be seen to share one),
+"""``GET /healthz``: the process is up and which job and media stores it uses (so a web and a worker can be seen to
+share them),
 open to anyone. How many jobs the store holds in each status and type is shown only to a request that may read
 ``/api`` (``web.auth.is_authorized``); without it the check does not touch the store at all."""
 
@@ -11,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from common.jobs import JobStatus, JobStore
+from common.media_store import get_media_store
 from web.api_docs import COMMON_ERRORS, PathItems, json_response
 from web.auth import is_authorized
 from web.inputs import check_query
@@ -20,7 +22,12 @@ from web.store_deadline import request_job_store
 async def healthz(request: Request) -> Response:
     check_query(request)
     store = await request_job_store()
-    body: dict[str, Any] = {"status": "ok", "store": {"backend": store.backend, "storeId": store.store_id}}
+    media = await get_media_store()
+    body: dict[str, Any] = {
+        "status": "ok",
+        "store": {"backend": store.backend, "storeId": store.store_id},
+        "mediaStore": {"backend": media.backend, "storeId": media.store_id},
+    }
     if is_authorized(request.scope):
         body.update(await _job_counts(store))
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
@@ -41,7 +48,7 @@ PATHS: PathItems = {
     "/healthz": {
         "get": {
             "tags": ["health"],
-            "summary": "Liveness, the store's backend and identity, and job counts",
+            "summary": "Liveness, the job and media stores' backends and identities, and job counts",
             "operationId": "healthz",
             "security": [],
             "responses": {"200": json_response("Up", "Health"), **COMMON_ERRORS},

@@ -1,16 +1,17 @@
-"""``POST /api/audio/ingest``: stream an upload to disk and queue the job that turns it into an asset."""
+"""``POST /api/audio/ingest``: stream an upload into the media store and queue the job that turns it into an asset."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from common.ids import new_id
 from common.jobs import JobType
+from common.media_store import get_media_store
 from common.text import disallowed_character
 from web.api_docs import IDEMPOTENCY_KEY, PathItems, create_responses, error, ref
 from web.errors import ApiError
@@ -46,6 +47,11 @@ def _title_from_filename(filename: str) -> str:
     return stem if dot and stem.strip() and extension else filename
 
 
+async def _remove_upload(upload: Upload) -> None:
+    # Shielded: a cancelled request must still not leave an upload no job will read.
+    await asyncio.shield((await get_media_store()).delete(upload.key))
+
+
 async def create_ingest(request: Request) -> Response:
     check_query(request)
     key = idempotency_key(request)
@@ -63,14 +69,14 @@ async def create_ingest(request: Request) -> Response:
             JobType.INGEST, payload, idempotency_key=key, request_fingerprint=fingerprint
         )
     except BaseException:
-        await anyio.to_thread.run_sync(lambda: upload.path.unlink(missing_ok=True))
+        await _remove_upload(upload)
         raise
     if created:
         count_upload(upload.size_bytes)
         logger.info("job %s: ingest queued, upload %s, %d bytes", job.id, upload.upload_id, upload.size_bytes)
     else:
         # The first request with this key already has its upload; this copy would never be read.
-        await anyio.to_thread.run_sync(lambda: upload.path.unlink(missing_ok=True))
+        await _remove_upload(upload)
         logger.info("job %s: ingest retried with the same Idempotency-Key", job.id)
     return created_response(job, created)
 

@@ -1,13 +1,19 @@
-"""``GET /media/...``: the audio, peaks and render files job results point to, with HTTP Range support.
+"""``GET /media/<key>``: the audio, peaks and render objects job results point to, with HTTP Range support.
 
-The decision is made on the path as the app receives it, already percent-decoded once by the server: a path with
-a ``.`` or ``..`` or empty segment, a backslash or a NUL is refused outright (no file the API hands out is named
-so), then ``common.media.resolve_media_url_path`` resolves it (refusing anything outside MEDIA_ROOT, symlinks
-included) and only a file whose resolved place is under one of ``SERVED_TOP_FOLDERS`` is served: masters and peaks
-(``assets``), previews and renders. Raw uploads are never served: they are client bytes of unknown content, kept
-only until ingest has read them, and no spelling of their path reaches them.
+The decision is made on the key as the app receives it, already percent-decoded once by the server
+(``common.media.served_key``): a key with a ``.``/``..``/empty segment, a backslash, a NUL or any control
+character is refused outright (no object the API hands out is named so, and no key has a second spelling), and
+only keys under ``assets/`` (masters and peaks), ``previews/`` and ``renders/`` are served. Raw uploads never are:
+they are client bytes of unknown content, kept only until ingest has read them. Access rules (``web.auth``) have
+been checked before any of this runs.
 
-A peaks file can be asked for at a coarser zoom level with ``?samplesPerPixel=N`` (a multiple of the stored
+How the bytes flow depends on the media store:
+- local: the file is served as it is (a key reached through a symlink is not), with Range (206);
+- s3: a 307 redirect to a presigned URL valid for ``PRESIGNED_URL_EXPIRES_S``, so the bytes flow from the bucket,
+  not through this process; with ``MEDIA_S3_PROXY=1`` (buckets browsers cannot reach) and for ``?download=1``
+  (a presigned URL here cannot carry ``Content-Disposition``) the web streams the object itself, with Range.
+
+A peaks object can be asked for at a coarser zoom level with ``?samplesPerPixel=N`` (a multiple of the stored
 resolution), rescaled off the event loop and cached (``web.peaks_cache``); ``?download=1`` asks the browser to
 save the file rather than play it.
 """
@@ -17,63 +23,48 @@ from __future__ import annotations
 import os
 import stat
 import unicodedata
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
 import anyio
 from starlette.requests import Request
-from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable, Response
+from starlette.responses import (
+    FileResponse,
+    MalformedRangeHeader,
+    RangeNotSatisfiable,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route
 
-from common.config import media_root
-from common.media import resolve_media_url_path
+from common.media import content_type, file_name, served_key
+from common.media_store import InvalidMediaKey, MediaNotFound, MediaStore, MediaStream, get_media_store
 from web.api_docs import PathItems, error
 from web.errors import ApiError, error_response, not_found
 from web.inputs import check_query
 
-CONTENT_TYPES = {
-    ".flac": "audio/flac",
-    ".mp3": "audio/mpeg",
-    ".m4a": "audio/mp4",
-    ".mp4": "audio/mp4",
-    ".aac": "audio/aac",
-    ".opus": "audio/ogg",
-    ".ogg": "audio/ogg",
-    ".oga": "audio/ogg",
-    ".wav": "audio/wav",
-    ".webm": "audio/webm",
-    ".json": "application/json",
-}
-SERVED_TOP_FOLDERS = frozenset({"assets", "previews", "renders"})
-_REFUSED_SEGMENTS = frozenset({"", ".", ".."})
-_REFUSED_CHARACTERS = ("\\", "\x00")
+#: How long a presigned URL handed out by a redirect stays valid. A player may go on seeking (Range requests) on the
+#: URL it was redirected to, so it lasts an editing session; a leaked one still stops working within the hour.
+PRESIGNED_URL_EXPIRES_S = 3600.0
 QUERY_PARAMETERS = ("samplesPerPixel", "download")
+_NO_SNIFF = {"X-Content-Type-Options": "nosniff"}
 
 
-def _is_plain_relative_path(relative: str) -> bool:
-    return not any(char in relative for char in _REFUSED_CHARACTERS) and not any(
-        segment in _REFUSED_SEGMENTS for segment in relative.split("/")
-    )
+def s3_proxy() -> bool:
+    """``MEDIA_S3_PROXY=1``: stream s3 objects through the web instead of redirecting to the bucket."""
+    return os.environ.get("MEDIA_S3_PROXY", "").strip() == "1"
 
 
-def _is_served(path: Path) -> bool:
-    parts = path.relative_to(media_root().resolve()).parts
-    return len(parts) > 1 and parts[0] in SERVED_TOP_FOLDERS
-
-
-def _media_file(relative: str) -> tuple[Path, os.stat_result]:
-    if not _is_plain_relative_path(relative):
-        raise not_found("No such media file.")
+def _local_file(path: Path) -> os.stat_result:
     try:
-        path = resolve_media_url_path(relative)
-        if path is None or not _is_served(path):
-            raise not_found("No such media file.")
         stat_result = path.stat()
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise not_found("No such media file.") from exc
     if not stat.S_ISREG(stat_result.st_mode):
         raise not_found("No such media file.")
-    return path, stat_result
+    return stat_result
 
 
 def _samples_per_pixel(request: Request) -> int | None:
@@ -96,13 +87,14 @@ def _download(request: Request) -> bool:
     return raw == "1"
 
 
-def _range_error(request: Request, size_bytes: int) -> Response | None:
-    """A JSON answer for a Range header ``FileResponse`` would refuse in plain text, else ``None``."""
+def _ranges(request: Request, size_bytes: int) -> list[tuple[int, int]] | Response:
+    """The Range header's ranges (``start``, ``end`` exclusive; ``[]`` for the whole object), or the JSON answer
+    for one that is refused (400 malformed, 416 past the end)."""
     header = request.headers.get("range")
     if header is None:
-        return None
+        return []
     try:
-        FileResponse._parse_range_header(header, size_bytes)
+        return FileResponse._parse_range_header(header, size_bytes)
     except MalformedRangeHeader as exc:
         return error_response(400, "invalid_range", exc.content)
     except RangeNotSatisfiable:
@@ -112,40 +104,93 @@ def _range_error(request: Request, size_bytes: int) -> Response | None:
             f"the range starts past the end of the file ({size_bytes} bytes)",
             headers={"Content-Range": f"bytes */{size_bytes}"},
         )
-    return None
+
+
+def _disposition(key: str, download: bool) -> dict[str, str]:
+    """Save as the key's last segment: the UTF-8 form keeps accented letters, the ASCII one is for clients without
+    RFC 6266."""
+    if not download:
+        return {}
+    name = file_name(key)
+    fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    fallback = fallback.replace('"', "").replace("\\", "") or "download"
+    return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"}
+
+
+async def _peaks(request: Request, store: MediaStore, key: str, samples_per_pixel: int) -> Response:
+    if not key.endswith(".json"):
+        raise ApiError(400, "invalid_parameter", "samplesPerPixel applies to peaks files only", field="samplesPerPixel")
+    try:
+        peaks_json = await request.app.state.rescaled_peaks.get(store, key, samples_per_pixel)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_parameter", f"samplesPerPixel: {exc}", field="samplesPerPixel") from exc
+    return Response(peaks_json, media_type="application/json")
+
+
+async def _serve_file(request: Request, key: str, path: Path, download: bool) -> Response:
+    stat_result = await anyio.to_thread.run_sync(_local_file, path)
+    ranges = _ranges(request, stat_result.st_size)
+    if isinstance(ranges, Response):
+        return ranges
+    return FileResponse(
+        path,
+        media_type=content_type(key),
+        stat_result=stat_result,
+        headers={**_NO_SNIFF, **_disposition(key, download)},
+    )
+
+
+async def _stream_object(request: Request, store: MediaStore, key: str, download: bool) -> Response:
+    """The object's bytes through this process: the whole object, or the one range asked for (206). Several
+    ranges are answered with the whole object, as HTTP allows."""
+    info = await store.head(key)
+    ranges = _ranges(request, info.size_bytes)
+    if isinstance(ranges, Response):
+        return ranges
+    headers = {**_NO_SNIFF, "Accept-Ranges": "bytes", **_disposition(key, download)}
+    if info.etag:
+        headers["ETag"] = info.etag
+    if len(ranges) == 1:
+        start, end = ranges[0]
+        stream = await store.get_stream(key, start=start, end=end)
+        headers["Content-Range"] = f"bytes {stream.start}-{stream.end - 1}/{stream.info.size_bytes}"
+        status_code = 206
+    else:
+        stream = await store.get_stream(key)
+        status_code = 200
+    headers["Content-Length"] = str(stream.length_bytes)
+    return StreamingResponse(_chunks(stream), status_code=status_code, media_type=content_type(key), headers=headers)
+
+
+async def _chunks(stream: MediaStream) -> AsyncIterator[bytes]:
+    async with stream:
+        async for chunk in stream.chunks:
+            yield chunk
 
 
 async def get_media(request: Request) -> Response:
     check_query(request, QUERY_PARAMETERS)
     download = _download(request)
     samples_per_pixel = _samples_per_pixel(request)
-    path, stat_result = await anyio.to_thread.run_sync(_media_file, request.path_params["path"])
-    if samples_per_pixel is not None:
-        if path.suffix != ".json":
-            raise ApiError(
-                400, "invalid_parameter", "samplesPerPixel applies to peaks files only", field="samplesPerPixel"
-            )
-        try:
-            peaks_json = await request.app.state.rescaled_peaks.get(path, stat_result, samples_per_pixel)
-        except ValueError as exc:
-            raise ApiError(400, "invalid_parameter", f"samplesPerPixel: {exc}", field="samplesPerPixel") from exc
-        return Response(peaks_json, media_type="application/json")
-    range_error = _range_error(request, stat_result.st_size)
-    if range_error is not None:
-        return range_error
-    return FileResponse(
-        path,
-        media_type=CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream"),
-        stat_result=stat_result,
-        headers={"X-Content-Type-Options": "nosniff"} | (_attachment(path.name) if download else {}),
-    )
-
-
-def _attachment(name: str) -> dict[str, str]:
-    """Save as ``name``: the UTF-8 form keeps accented letters, the ASCII one is for clients without RFC 6266."""
-    fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    fallback = fallback.replace('"', "").replace("\\", "") or "download"
-    return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"}
+    key = served_key(request.path_params["path"])
+    if key is None:
+        raise not_found("No such media file.")
+    store = await get_media_store()
+    try:
+        if samples_per_pixel is not None:
+            return await _peaks(request, store, key, samples_per_pixel)
+        path = await store.local_path(key)
+        if path is not None:
+            return await _serve_file(request, key, path, download)
+        if download or s3_proxy():
+            return await _stream_object(request, store, key, download)
+        await store.head(key)
+        url = await store.presigned_get_url(key, expires_s=PRESIGNED_URL_EXPIRES_S)
+    except (MediaNotFound, InvalidMediaKey, OSError) as exc:
+        raise not_found("No such media file.") from exc
+    if url is None:
+        return await _stream_object(request, store, key, download)
+    return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
 
 
 ROUTES = [Route("/media/{path:path}", get_media, methods=["GET"])]
@@ -170,6 +215,7 @@ PATHS: PathItems = {
             "responses": {
                 "200": {"description": "The whole file", "content": {"*/*": {"schema": {}}}},
                 "206": {"description": "The requested byte range", "content": {"*/*": {"schema": {}}}},
+                "307": {"description": "s3 media store: a short-lived presigned URL of the object in the bucket"},
                 "400": error("A malformed Range header or query parameter"),
                 "404": error("No such file"),
                 "416": error("The range starts past the end of the file"),

@@ -1,13 +1,16 @@
-"""What the handlers share: reading payloads, finding a version's files, and the shape of version info.
+"""What the handlers share: reading payloads, fetching a version's master, storing a new version, version info.
 
-A version's ``info`` holds its public URLs (``audioUrl``, ``peaksUrl``); files are found again by mapping those
-URLs back under MEDIA_ROOT, the one rule for both directions. ``frames`` keeps the exact length in samples.
+A version's ``info`` holds its public URLs (``audioUrl``, ``peaksUrl``); its objects are found again by mapping
+those URLs back to media keys (``common.media``), the one rule for both directions. ``frames`` keeps the exact
+length in samples. Handlers fetch their input from the media store into their scratch folder and store their
+output under their run's prefix; the audio engine only ever sees local files.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from common.audio.editing import MasterAudio
@@ -18,7 +21,8 @@ from common.edits import Edit, parse_edit_list
 from common.errors import AppError, ConfigurationError, MediaError
 from common.ids import is_valid_id
 from common.jobs import AssetVersion, Job, get_job_store
-from common.media import MEDIA_URL_PREFIX, media_url, resolve_media_url_path
+from common.media import content_type, file_name, key_of_media_url, media_url
+from common.media_store import MediaNotFound, get_media_store
 
 DEFAULT_MAX_DURATION_S = 21600.0
 
@@ -69,10 +73,10 @@ async def find_version(asset_id: str, number: int) -> AssetVersion:
     raise AppError(f"asset {asset_id} has no version {number}", code="version_not_found")
 
 
-async def payload_master(job: Job) -> tuple[AssetVersion, MasterAudio]:
-    """The asset version the payload names (``assetId``, ``version``) and its master."""
+async def payload_master(job: Job, folder: Path) -> tuple[AssetVersion, MasterAudio]:
+    """The asset version the payload names (``assetId``, ``version``) and its master, fetched into ``folder``."""
     version = await find_version(payload_id(job, "assetId"), payload_version(job))
-    return version, master_of(version)
+    return version, await fetch_master(version, folder)
 
 
 def payload_edits(job: Job, master: MasterAudio) -> list[Edit]:
@@ -80,17 +84,19 @@ def payload_edits(job: Job, master: MasterAudio) -> list[Edit]:
     return parse_edit_list(job.payload.get("edits"), master.frames / master.sample_rate)
 
 
-def master_of(version: AssetVersion) -> MasterAudio:
-    """The master file of ``version`` with the format recorded when it was made."""
+async def fetch_master(version: AssetVersion, folder: Path) -> MasterAudio:
+    """The master of ``version``, copied from the media store into ``folder``, with the format recorded when it
+    was made."""
     info = version.info
     url = info.get("audioUrl")
-    path = None
-    if isinstance(url, str) and url.startswith(MEDIA_URL_PREFIX):
-        path = resolve_media_url_path(url.removeprefix(MEDIA_URL_PREFIX))
-    if path is None:
+    key = key_of_media_url(url) if isinstance(url, str) else None
+    if key is None:
         raise AppError(f"version {version.version} of asset {version.asset_id} has no master", code="version_not_found")
-    if not path.is_file():
-        raise MediaError(f"the master of version {version.version} is missing", code="media_missing")
+    path = folder / "master" / file_name(key)
+    try:
+        await (await get_media_store()).get_file(key, path)
+    except MediaNotFound as exc:
+        raise MediaError(f"the master of version {version.version} is missing", code="media_missing") from exc
     loudness = info.get("loudness")
     stored = None
     if isinstance(loudness, dict):
@@ -98,16 +104,23 @@ def master_of(version: AssetVersion) -> MasterAudio:
     return MasterAudio(path, int(info["sampleRate"]), int(info["channels"]), int(info["frames"]), stored)
 
 
-def version_info(files: VersionFiles, *, source_format: str, source_codec: str, **extra: Any) -> dict[str, Any]:
-    """The ``info`` recorded for a new version (the ingest result without ``assetId``/``version``, plus
-    ``frames``, ``sizeBytes`` (its files together, for the library's storage figure) and whatever ``extra`` adds:
-    ``title``, ``baseVersion``, ``edits``)."""
+async def store_version(
+    files: VersionFiles, prefix: str, *, source_format: str, source_codec: str, **extra: Any
+) -> dict[str, Any]:
+    """Store a new version's master and peaks under ``prefix`` (the run's own) and return its ``info`` (the ingest
+    result without ``assetId``/``version``, plus ``frames``, ``sizeBytes`` (its objects together, for the
+    library's storage figure) and whatever ``extra`` adds: ``title``, ``baseVersion``, ``edits``)."""
+    store = await get_media_store()
+    master_key = f"{prefix}/{files.master_path.name}"
+    peaks_key = f"{prefix}/{files.peaks_path.name}"
+    master = await store.put_file(master_key, files.master_path, content_type=content_type(master_key), consume=True)
+    peaks = await store.put_file(peaks_key, files.peaks_path, content_type=content_type(peaks_key), consume=True)
     return {
         **files.to_info(),
-        "sizeBytes": files.master_path.stat().st_size + files.peaks_path.stat().st_size,
+        "sizeBytes": master.size_bytes + peaks.size_bytes,
         "format": source_format,
         "codec": source_codec,
-        "audioUrl": media_url(files.master_path),
-        "peaksUrl": media_url(files.peaks_path),
+        "audioUrl": media_url(master_key),
+        "peaksUrl": media_url(peaks_key),
         **extra,
     }

@@ -7,30 +7,36 @@ from typing import Any
 
 from common.audio.editing import PREVIEW_ENCODING, preview_edits
 from common.jobs import Job
-from common.media import media_url, preview_run_dir
+from common.media import content_type, media_url, preview_run_prefix
+from common.media_store import get_media_store
 from workers.context import JobContext
 from workers.handlers.assets import payload_edits, payload_master, run_token
+from workers.scratch import in_thread, scratch_folder
 
 logger = logging.getLogger(__name__)
 
 
 async def handle_edit_preview(job: Job, ctx: JobContext) -> dict[str, Any]:
-    base, master = await payload_master(job)
-    asset_id = base.asset_id
-    edits = payload_edits(job, master)
-    preview = await ctx.run_in_thread(
-        preview_edits,
-        master,
-        edits,
-        preview_run_dir(job.id, run_token(job)),
-        on_progress=ctx.report_progress,
-        check_cancel=ctx.raise_if_cancelled,
-    )
+    async with scratch_folder(job.id) as folder:
+        base, master = await payload_master(job, folder)
+        asset_id = base.asset_id
+        edits = payload_edits(job, master)
+        preview = await in_thread(
+            ctx,
+            preview_edits,
+            master,
+            edits,
+            folder / "preview",
+            on_progress=ctx.report_progress,
+            check_cancel=ctx.raise_if_cancelled,
+        )
+        key = f"{preview_run_prefix(job.id, run_token(job))}/{preview.path.name}"
+        await (await get_media_store()).put_file(key, preview.path, content_type=content_type(key), consume=True)
     logger.info("job %s: preview of asset %s version %d written", job.id, asset_id, base.version)
     return {
         "assetId": asset_id,
         "version": base.version,
-        "previewUrl": media_url(preview.path),
+        "previewUrl": media_url(key),
         "durationSec": preview.duration_s,
         "format": PREVIEW_ENCODING,
         "loudness": preview.loudness.to_json(),

@@ -8,32 +8,36 @@ from common.assets import NewAssetVersion
 from common.audio.editing import save_edited_version
 from common.edits import edit_list_to_json
 from common.jobs import Job
-from common.media import asset_run_dir
+from common.media import asset_run_prefix
 from workers.context import JobContext
-from workers.handlers.assets import payload_edits, payload_master, run_token, version_info
+from workers.handlers.assets import payload_edits, payload_master, run_token, store_version
+from workers.scratch import in_thread, scratch_folder
 
 logger = logging.getLogger(__name__)
 
 
 async def handle_edit_save(job: Job, ctx: JobContext) -> NewAssetVersion:
-    base, master = await payload_master(job)
-    asset_id = base.asset_id
-    edits = payload_edits(job, master)
-    files = await ctx.run_in_thread(
-        save_edited_version,
-        master,
-        edits,
-        asset_run_dir(asset_id, job.id, run_token(job)),
-        on_progress=ctx.report_progress,
-        check_cancel=ctx.raise_if_cancelled,
-    )
-    info = version_info(
-        files,
-        source_format="flac",
-        source_codec="flac",
-        title=base.info.get("title", ""),
-        baseVersion=base.version,
-        edits=edit_list_to_json(edits),
-    )
+    async with scratch_folder(job.id) as folder:
+        base, master = await payload_master(job, folder)
+        asset_id = base.asset_id
+        edits = payload_edits(job, master)
+        files = await in_thread(
+            ctx,
+            save_edited_version,
+            master,
+            edits,
+            folder / "version",
+            on_progress=ctx.report_progress,
+            check_cancel=ctx.raise_if_cancelled,
+        )
+        info = await store_version(
+            files,
+            asset_run_prefix(asset_id, job.id, run_token(job)),
+            source_format="flac",
+            source_codec="flac",
+            title=base.info.get("title", ""),
+            baseVersion=base.version,
+            edits=edit_list_to_json(edits),
+        )
     logger.info("job %s: edits to asset %s version %d saved, recorded on completion", job.id, asset_id, base.version)
     return NewAssetVersion(asset_id, info)

@@ -6,10 +6,13 @@ import logging
 
 from common.assets import NewAssetVersion
 from common.audio.ingest import ingest_file
+from common.errors import MediaError
 from common.jobs import Job
-from common.media import asset_run_dir, upload_path
+from common.media import asset_run_prefix, upload_key
+from common.media_store import MediaNotFound, get_media_store
 from workers.context import JobContext
-from workers.handlers.assets import max_duration_s, payload_id, run_token, version_info
+from workers.handlers.assets import max_duration_s, payload_id, run_token, store_version
+from workers.scratch import in_thread, scratch_folder
 
 logger = logging.getLogger(__name__)
 
@@ -18,16 +21,27 @@ async def handle_ingest(job: Job, ctx: JobContext) -> NewAssetVersion:
     asset_id = payload_id(job, "assetId")
     upload_id = payload_id(job, "uploadId")
     title = job.payload.get("title") or job.payload.get("filename") or ""
-    outcome = await ctx.run_in_thread(
-        ingest_file,
-        upload_path(upload_id),
-        asset_run_dir(asset_id, job.id, run_token(job)),
-        max_duration_s=max_duration_s(),
-        on_progress=ctx.report_progress,
-        check_cancel=ctx.raise_if_cancelled,
-    )
-    info = version_info(
-        outcome.files, source_format=outcome.source.format, source_codec=outcome.source.codec, title=str(title)
-    )
+    async with scratch_folder(job.id) as folder:
+        upload = folder / "upload"
+        try:
+            await (await get_media_store()).get_file(upload_key(upload_id), upload)
+        except MediaNotFound as exc:
+            raise MediaError("the uploaded file is missing", code="media_missing") from exc
+        outcome = await in_thread(
+            ctx,
+            ingest_file,
+            upload,
+            folder / "version",
+            max_duration_s=max_duration_s(),
+            on_progress=ctx.report_progress,
+            check_cancel=ctx.raise_if_cancelled,
+        )
+        info = await store_version(
+            outcome.files,
+            asset_run_prefix(asset_id, job.id, run_token(job)),
+            source_format=outcome.source.format,
+            source_codec=outcome.source.codec,
+            title=str(title),
+        )
     logger.info("job %s: asset %s ingested, its version is recorded on completion", job.id, asset_id)
     return NewAssetVersion(asset_id, info)
