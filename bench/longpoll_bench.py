@@ -42,7 +42,7 @@ from common.jobs.poll import iso_utc
 from tests.support.sqld import running_sqld
 from tests.support.web_server import WebServer, running_web_server
 from tests.support.worker_process import worker_processes
-from workers.context import Handler, JobContext
+from workers.handler_protocol import Handler, JobContext
 
 JOB_TYPE = "bench.progress"
 IDLE_JOB_TYPE = "bench.idle"

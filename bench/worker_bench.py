@@ -37,7 +37,7 @@ import psutil
 from common.config import PROJECT_ROOT
 from common.jobs import Job, JobStatus, close_job_store, get_job_store
 from tests.support.processes import stop_process
-from workers.context import Handler, JobContext
+from workers.handler_protocol import Handler, JobContext
 from workers.settings import WorkerSettings
 from workers.worker import Worker
 

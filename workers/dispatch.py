@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from common.assets import NewAssetVersion
 from common.errors import AppError, ConfigurationError
 from common.jobs.model import Job
-from workers.context import Handler, HandlerResult, JobContext
+from workers.handler_protocol import Handler, HandlerResult, JobContext
 
 _bound_handlers: ContextVar[Mapping[str, Handler]] = ContextVar("bound_handlers")
 

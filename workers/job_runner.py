@@ -29,9 +29,9 @@ from common.jobs.model import Job, JobError, JobStatus
 from common.jobs.store import JobStore
 from common.media import holds_any, job_prefixes, published_keys, run_output_prefixes, run_prefix_of
 from common.media_store import MediaStoreError, get_media_store
-from workers.context import HandlerResult
 from workers.dispatch import process_job
 from workers.failures import classify, retry_delay_s
+from workers.handler_protocol import HandlerResult
 from workers.job_context import RunningJobContext, StopReason
 from workers.settings import WorkerSettings
 from workers.threads import start_job_task, wait_for_threads

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from common.errors import ConfigurationError
-from workers.context import JobContext
+from workers.handler_protocol import JobContext
 
 logger = logging.getLogger(__name__)
 

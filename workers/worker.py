@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 
 from common.errors import ConfigurationError, StoreError
 from common.jobs import Job, JobStore, get_job_store
-from workers.context import Handler
 from workers.dispatch import bind_handlers
+from workers.handler_protocol import Handler
 from workers.job_context import StopReason
 from workers.job_runner import JobRun
 from workers.settings import WorkerSettings

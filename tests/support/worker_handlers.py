@@ -20,7 +20,7 @@ from common.errors import MediaError, StoreError
 from common.ids import new_id
 from common.jobs.model import Job, JobStatus
 from tests.support.media_files import asset_run_dir, media_url, preview_run_dir
-from workers.context import Handler, JobContext
+from workers.handler_protocol import Handler, JobContext
 
 RECORD_DIR_VARIABLE = "WORKER_TEST_RECORD_DIR"
 PARTIAL_FILE = "partial.bin"

@@ -9,8 +9,8 @@ import pytest
 from common.errors import AppError, ConfigurationError
 from common.jobs import Job, JobStatus, get_job_store
 from tests.support.worker_handlers import claimed_job
-from workers.context import JobContext
 from workers.dispatch import UnknownJobType, bind_handlers, load_handlers, process_job
+from workers.handler_protocol import JobContext
 from workers.settings import WorkerSettings
 from workers.worker import Worker
 

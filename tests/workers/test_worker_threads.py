@@ -10,7 +10,7 @@ import pytest
 
 from common.jobs import JobStatus, get_job_store
 from tests.support.worker_handlers import claimed_job
-from workers.context import JobContext
+from workers.handler_protocol import JobContext
 from workers.job_context import RunningJobContext
 from workers.settings import WorkerSettings
 from workers.threads import bind_thread_pool, new_job_thread_pool, start_job_task, wait_for_threads

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workers.context import Handler
+from workers.handler_protocol import Handler
 from workers.handlers.edit_preview import handle_edit_preview
 from workers.handlers.edit_save import handle_edit_save
 from workers.handlers.ingest import handle_ingest

@@ -9,8 +9,8 @@ from common.audio.editing import PREVIEW_ENCODING, preview_edits
 from common.jobs import Job
 from common.media import content_type, media_url, preview_run_prefix
 from common.media_store import get_media_store
-from workers.context import JobContext
-from workers.handlers.assets import payload_edits, payload_master, run_token
+from workers.handler_protocol import JobContext
+from workers.payloads import payload_edits, payload_master, run_token
 from workers.scratch import in_thread, scratch_folder
 
 logger = logging.getLogger(__name__)

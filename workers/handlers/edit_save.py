@@ -9,8 +9,8 @@ from common.audio.editing import save_edited_version
 from common.edits import edit_list_to_json
 from common.jobs import Job
 from common.media import asset_run_prefix
-from workers.context import JobContext
-from workers.handlers.assets import payload_edits, payload_master, run_token, store_version
+from workers.handler_protocol import JobContext
+from workers.payloads import payload_edits, payload_master, run_token, store_version
 from workers.scratch import in_thread, scratch_folder
 
 logger = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from common.errors import MediaError
 from common.jobs import Job
 from common.media import asset_run_prefix, upload_key
 from common.media_store import MediaNotFound, get_media_store
-from workers.context import JobContext
-from workers.handlers.assets import max_duration_s, payload_id, run_token, store_version
+from workers.handler_protocol import JobContext
+from workers.payloads import max_duration_s, payload_id, run_token, store_version
 from workers.scratch import in_thread, scratch_folder
 
 logger = logging.getLogger(__name__)

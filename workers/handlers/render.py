@@ -10,8 +10,8 @@ from common.jobs import Job, get_job_store
 from common.media import content_type, media_url, render_run_prefix
 from common.media_store import get_media_store
 from common.render_options import RENDER_OPTION_NAMES, parse_render_options, targets_to_json
-from workers.context import JobContext
-from workers.handlers.assets import payload_master, run_token
+from workers.handler_protocol import JobContext
+from workers.payloads import payload_master, run_token
 from workers.scratch import in_thread, scratch_folder
 
 logger = logging.getLogger(__name__)
