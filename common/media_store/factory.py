@@ -9,34 +9,22 @@ credentials stop the process at start-up.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 
 from common.config import media_root
 from common.errors import ConfigurationError
 from common.media_store.store import MediaStore
+from common.process_store import ProcessStore, backend_from_env
 
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("local", "s3")
-S3_DEPLOY_ENVS = frozenset({"production", "staging", "preview"})
-
-_store: MediaStore | None = None
-_opening: asyncio.Future[MediaStore] | None = None
 
 
 def selected_backend() -> str:
     """The backend the environment asks for; raises ``ConfigurationError`` for an unknown name."""
-    configured = os.environ.get("MEDIA_BACKEND", "").strip().lower()
-    if configured:
-        if configured not in BACKENDS:
-            raise ConfigurationError(
-                f"MEDIA_BACKEND={configured!r} is not a media store backend; use one of: {', '.join(BACKENDS)}"
-            )
-        return configured
-    deploy_env = os.environ.get("DEPLOY_ENV", "").strip().lower()
-    return "s3" if deploy_env in S3_DEPLOY_ENVS else "local"
+    return backend_from_env("MEDIA_BACKEND", BACKENDS, "s3", "media store")
 
 
 def _required(name: str) -> str:
@@ -67,36 +55,15 @@ async def open_configured_media_store() -> MediaStore:
     return await LocalMediaStore.open(media_root())
 
 
+_process_store: ProcessStore[MediaStore] = ProcessStore("media store", lambda: open_configured_media_store(), logger)
+
+
 async def get_media_store() -> MediaStore:
-    """This process's store, opened on first use. Concurrent first calls share one opening, so one store."""
-    global _store, _opening
-    if _store is not None:
-        return _store
-    if _opening is None:
-        _opening = asyncio.ensure_future(open_configured_media_store())
-    opening = _opening
-    try:
-        # Shielded: a caller that gives up must not cancel the opening the others are waiting for.
-        store = await asyncio.shield(opening)
-    except BaseException:
-        if _opening is opening and opening.done():
-            _opening = None
-        raise
-    if _store is None:
-        _store = store
-        logger.info("media store: backend %s, location %s, store id %s", store.backend, store.location, store.store_id)
-    return _store
+    """This process's store, opened on first use (``common.process_store.ProcessStore``: one store however many
+    callers ask at once, never one that was closed)."""
+    return await _process_store.get()
 
 
 async def close_media_store() -> None:
     """Close this process's store (if one was opened); the next ``get_media_store()`` opens a fresh one."""
-    global _store, _opening
-    store, opening = _store, _opening
-    _store, _opening = None, None
-    if store is None and opening is not None:
-        try:
-            store = await opening
-        except Exception:
-            return
-    if store is not None:
-        await store.close()
+    await _process_store.close()

@@ -91,7 +91,7 @@ def test_each_format_decodes_back_with_its_length_channels_rate_and_tags(
     rendered = _render(master, tmp_path, {"format": output_format, "tags": TAGS})
 
     decoded, rate = read_audio(rendered.path)
-    assert rendered.path.name == f"Chapter-1-Debut.{'opus' if output_format == 'opus' else output_format}"
+    assert rendered.path.name == f"Chapter-1-Début.{'opus' if output_format == 'opus' else output_format}"
     assert rate == RATE
     assert decoded.shape[1] == 2
     assert 0 <= len(decoded) - master.frames <= FRAME_SLACK[output_format]

@@ -19,7 +19,7 @@ from tests.support.audio_samples import read_audio, speech_like
 def test_a_version_is_its_master_loudness_and_peaks(tmp_path: Path) -> None:
     signal = np.concatenate(list(speech_like(2.0, rate=44100, channels=2, peak_db=-6.0)))
     with VersionWriter(tmp_path, rate=44100, channels=2) as writer:
-        writer.add(signal)
+        writer.consume(signal)
         files = writer.finish()
     assert files.frames == len(signal)
     decoded, rate = read_audio(files.master_path)
