@@ -239,7 +239,8 @@ async def test_everything_works_across_two_hosts_sharing_only_the_job_store_and_
     download = await client.get(url, params={"download": "1"})
     assert download.status_code == 200
     assert download.content == whole.content
-    assert download.headers["content-disposition"] == f'attachment; filename="{rendered["result"]["filename"]}"'
+    name = rendered["result"]["filename"]
+    assert download.headers["content-disposition"] == f"attachment; filename=\"{name}\"; filename*=UTF-8''{name}"
 
     async with httpx.AsyncClient(base_url=two_hosts.proxy_web_url, timeout=60) as proxy:
         streamed = await proxy.get(url)
