@@ -39,7 +39,8 @@ from common.audio.source import open_source
 from common.config import PROJECT_ROOT
 from common.ids import new_id
 from common.jobs import JobStatus, JobType, close_job_store, get_job_store
-from common.media import MEDIA_URL_PREFIX, resolve_media_url_path, upload_path
+from common.media import key_of_media_url, upload_key
+from common.media_store import close_media_store, get_media_store
 from common.render_options import PRESET_TARGETS, parse_render_options, render_options_to_json
 from tests.support.audio_samples import speech_like, write_audio
 
@@ -71,19 +72,20 @@ async def bench(work: Path, minutes: float, *, flac: bool) -> None:
     asset_id = new_id()
     upload_id = new_id()
     started = time.perf_counter()
-    upload_path(upload_id).parent.mkdir(parents=True, exist_ok=True)
-    write_audio(upload_path(upload_id), speech_like(minutes * 60, rate=RATE), rate=RATE, kind="flac")
+    source = work / "source.flac"
+    write_audio(source, speech_like(minutes * 60, rate=RATE), rate=RATE, kind="flac")
+    await (await get_media_store()).put_file(upload_key(upload_id), source, consume=True)
     print(f"generated a {minutes:g}-minute speech-like master in {time.perf_counter() - started:.1f} s", flush=True)
     ingest = await run_job(
         work, JobType.INGEST, {"assetId": asset_id, "uploadId": upload_id, "filename": "speech.flac", "title": "bench"}
     )
-    master = media_file(ingest.result["audioUrl"])
+    master = await media_file(ingest.result["audioUrl"])
     stored_lufs = float(ingest.result["loudness"]["integratedLufs"])
     print(f"ingested by a worker process in {ingest.timing.wall_s:.1f} s: {stored_lufs:.2f} LUFS stored", flush=True)
     print(f"load average at the start: {load_average()}\n")
 
     ours = await run_job(work, JobType.RENDER, render_payload(asset_id, "mp3", "podcast"))
-    ours_file = media_file(ours.result["url"])
+    ours_file = await media_file(ours.result["url"])
     targets = PRESET_TARGETS["podcast"]
     if targets.integrated_lufs is None or targets.true_peak_db is None:
         raise RuntimeError("the podcast preset has no loudness or peak target")
@@ -106,9 +108,14 @@ async def bench(work: Path, minutes: float, *, flac: bool) -> None:
     print(f"our result: targetsMet={ours.result['targetsMet']}, loudness {ours.result['loudness']}")
     if flac:
         lossless = await run_job(work, JobType.RENDER, render_payload(asset_id, "flac", None))
-        print(row("ours: FLAC, no preset", lossless.timing, lossless.peak_rss_mb, media_file(lossless.result["url"])))
+        print(
+            row(
+                "ours: FLAC, no preset", lossless.timing, lossless.peak_rss_mb, await media_file(lossless.result["url"])
+            )
+        )
     print(f"load average at the end: {load_average()}")
     await close_job_store()
+    await close_media_store()
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,10 +195,12 @@ def render_payload(asset_id: str, output_format: str, preset: str | None) -> dic
     return {"assetId": asset_id, "version": 1, **render_options_to_json(options)}
 
 
-def media_file(url: str) -> Path:
-    path = resolve_media_url_path(url.removeprefix(MEDIA_URL_PREFIX))
+async def media_file(url: str) -> Path:
+    """The file behind a result's ``/media/...`` URL, in this run's local media store."""
+    key = key_of_media_url(url)
+    path = None if key is None else await (await get_media_store()).local_path(key)
     if path is None:
-        raise RuntimeError(f"{url} is not under MEDIA_ROOT")
+        raise RuntimeError(f"{url} is not a file of the local media store")
     return path
 
 

@@ -44,6 +44,7 @@ def reference_sqlite3(path: Path, seconds: float) -> tuple[float, float]:
             "max_attempts": 3,
             "run_after": None,
             "idempotency_key": None,
+            "request_fingerprint": None,
         }
         connection.execute(sql.INSERT_JOB, params).fetchall()
         token = secrets.token_hex(16)
