@@ -156,33 +156,27 @@ class S3MediaStore(MediaStore):
         return {"Content-Type": content_type} if content_type else None
 
     async def _put_stream(self, key: str, chunks: AsyncIterable[bytes], content_type: str | None) -> ObjectInfo:
-        try:
-            await obstore.put_async(
-                self._store,
-                key,
-                chunks,
-                attributes=self._attributes(content_type),  # type: ignore[arg-type]
-                chunk_size=PART_BYTES,
-                max_concurrency=PUT_CONCURRENCY,
-            )
-        except obstore.exceptions.BaseError as exc:
-            raise self._error(exc, key) from exc
-        return await self._head(key)
+        return await self._put(key, chunks, content_type)
 
     async def _put_file(self, key: str, path: Path, content_type: str | None, consume: bool) -> ObjectInfo:
+        info = await self._put(key, path, content_type)
+        if consume:
+            await asyncio.to_thread(path.unlink)
+        return info
+
+    async def _put(self, key: str, body: AsyncIterable[bytes] | Path, content_type: str | None) -> ObjectInfo:
+        """One multipart upload of ``body`` (a stream or a file), completed only when all of it arrived."""
         try:
             await obstore.put_async(
                 self._store,
                 key,
-                path,
+                body,
                 attributes=self._attributes(content_type),  # type: ignore[arg-type]
                 chunk_size=PART_BYTES,
                 max_concurrency=PUT_CONCURRENCY,
             )
         except obstore.exceptions.BaseError as exc:
             raise self._error(exc, key) from exc
-        if consume:
-            await asyncio.to_thread(path.unlink)
         return await self._head(key)
 
     # -- reading --------------------------------------------------------------------------------------------
