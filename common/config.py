@@ -44,3 +44,14 @@ def job_max_attempts() -> int:
     if value < 1:
         raise ConfigurationError(f"JOB_MAX_ATTEMPTS={raw!r} must be a whole number of at least 1")
     return value
+
+
+def media_max_bytes() -> int | None:
+    """``MEDIA_MAX_BYTES``: the most bytes the media store may hold in all (uploads, masters, peaks, previews,
+    renders), on any backend; ``None`` (unset) for no limit but the disk's or the bucket's own."""
+    raw = os.environ.get("MEDIA_MAX_BYTES", "").strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        raise ConfigurationError(f"MEDIA_MAX_BYTES={raw!r} must be a whole number of bytes, at least 1")
+    return int(raw)
