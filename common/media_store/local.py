@@ -9,6 +9,7 @@ File work runs in threads, off the event loop. A key's path is checked after res
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import secrets
@@ -53,8 +54,12 @@ def _flush_and_close(file: BinaryIO) -> None:
 
 
 def _discard(file: BinaryIO, temporary: Path) -> None:
-    file.close()
-    temporary.unlink(missing_ok=True)
+    try:
+        # Closing flushes what is still buffered, which fails again on a full disk; the file is closed anyway.
+        with contextlib.suppress(OSError):
+            file.close()
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _is_no_space(exc: BaseException) -> bool:
