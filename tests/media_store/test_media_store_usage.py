@@ -5,15 +5,17 @@ reached through ``get_media_store()`` as the app does; and writes into a real fu
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import obstore
 import pytest
 
+from common.config import media_max_bytes
+from common.errors import ConfigurationError
 from common.media_store import MediaStore, MediaStoreError, MediaStoreFull, close_media_store, get_media_store
 from tests.media_store.conftest import new_bucket, use_s3
+from tests.support.filesystems import mounted_tmpfs
 from tests.support.seaweedfs import running_seaweedfs
 
 LIMIT = 3 * 1024 * 1024
@@ -114,10 +116,7 @@ async def test_the_limit_is_shared_by_every_process_through_the_job_store(
 
 
 def test_a_malformed_limit_stops_the_store_from_opening(monkeypatch: pytest.MonkeyPatch) -> None:
-    from common.config import media_max_bytes
-    from common.errors import ConfigurationError
-
-    for bad in ("0", "-5", "1e9", "2GiB", "１２"):
+    for bad in ("0", "-5", "1e9", "2GiB", "\uff11\uff12"):
         monkeypatch.setenv("MEDIA_MAX_BYTES", bad)
         with pytest.raises(ConfigurationError, match="MEDIA_MAX_BYTES"):
             media_max_bytes()
@@ -125,25 +124,10 @@ def test_a_malformed_limit_stops_the_store_from_opening(monkeypatch: pytest.Monk
 
 @pytest.fixture
 def tiny_media_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    mount_point = mount_tmpfs(tmp_path / "tiny", 1024 * 1024)
-    monkeypatch.setenv("MEDIA_BACKEND", "local")
-    monkeypatch.setenv("MEDIA_ROOT", str(mount_point))
-    try:
+    with mounted_tmpfs(tmp_path / "tiny", 1024 * 1024) as mount_point:
+        monkeypatch.setenv("MEDIA_BACKEND", "local")
+        monkeypatch.setenv("MEDIA_ROOT", str(mount_point))
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
-
-
-def mount_tmpfs(mount_point: Path, size_bytes: int) -> Path:
-    mount_point.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size_bytes}", "tmpfs", str(mount_point)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace').strip()}")
-    return mount_point
 
 
 async def test_a_full_disk_is_storage_full_and_leaves_no_partial_file(tiny_media_root: Path, tmp_path: Path) -> None:
@@ -166,26 +150,30 @@ async def test_a_bucket_whose_disk_fills_up_keeps_no_partial_object(
 ) -> None:
     """SeaweedFS answers a full disk with a plain 500 ``InternalError`` (checked here), so the write fails as a
     transient media store error, not ``storage_full``; what matters holds: nothing of it is kept or counted."""
-    data = mount_tmpfs(tmp_path / "weed", 48 * 1024 * 1024)
-    try:
-        with running_seaweedfs(data) as server:
-            bucket = new_bucket(server)
-            use_s3(monkeypatch, server, bucket)
-            store = await get_media_store()
-            stored: list[str] = []
-            with pytest.raises(MediaStoreError) as failed:
-                for index in range(12):
-                    await store.put_stream(f"uploads/u{index}", chunks_of(8 * 1024 * 1024, 1024 * 1024))
-                    stored.append(f"uploads/u{index}")
-            assert failed.value.transient
-            assert stored, "the first upload should have fitted"
-            assert sorted([info.key async for info in store.list_objects()]) == sorted(stored)
-            assert await store.used_bytes() == await listed_bytes(store)
-            pending = await obstore.list(server.s3_store(bucket), prefix="uploads/").collect_async()
-            assert sorted(meta["path"] for meta in pending) == sorted(stored)
-            await close_media_store()
-    finally:
-        subprocess.run(["umount", "-l", str(data)], check=False)
+    with mounted_tmpfs(tmp_path / "weed", 48 * 1024 * 1024) as data, running_seaweedfs(data) as server:
+        bucket = new_bucket(server)
+        use_s3(monkeypatch, server, bucket)
+        store = await get_media_store()
+        stored, failed = await fill_until_refused(store)
+        assert failed.transient
+        assert stored, "the first upload should have fitted"
+        assert sorted([info.key async for info in store.list_objects()]) == sorted(stored)
+        assert await store.used_bytes() == await listed_bytes(store)
+        pending = await obstore.list(server.s3_store(bucket), prefix="uploads/").collect_async()
+        assert sorted(meta["path"] for meta in pending) == sorted(stored)
+        await close_media_store()
+
+
+async def fill_until_refused(store: MediaStore) -> tuple[list[str], MediaStoreError]:
+    """8 MiB uploads until one fails: the keys stored before it, and its error."""
+    stored: list[str] = []
+    for index in range(12):
+        try:
+            await store.put_stream(f"uploads/u{index}", chunks_of(8 * 1024 * 1024, 1024 * 1024))
+        except MediaStoreError as exc:
+            return stored, exc
+        stored.append(f"uploads/u{index}")
+    raise AssertionError(f"{len(stored)} uploads of 8 MiB fitted on a 48 MiB disk")
 
 
 def _file(path: Path, size: int) -> Path:
