@@ -467,3 +467,21 @@ FORGET_MEDIA_OBJECT = "DELETE FROM media_objects WHERE key = :key AND write_id =
 FORGET_MEDIA_PREFIX = """
 DELETE FROM media_objects WHERE key >= :prefix || '/' AND key < :prefix || '0' AND write_id = ''
 """
+
+SELECT_NOW_MS = f"SELECT {NOW_MS}"
+
+#: A recount (``python -m workers media-usage --recount``) from a listing of the media store taken since
+#: ``:listed_since_ms`` (``:objects``: a JSON array of ``[key, size]``). Records older than the listing that it
+#: does not hold are dropped; the listed objects are recorded with their listed sizes, unless a write recorded
+#: them since the listing began. Reservations (writes in progress) are left to their writers.
+DROP_UNLISTED_MEDIA_OBJECTS = """
+DELETE FROM media_objects
+WHERE write_id = '' AND updated_at < :listed_since_ms
+    AND key NOT IN (SELECT json_extract(value, '$[0]') FROM json_each(:objects))
+"""
+RECORD_LISTED_MEDIA_OBJECTS = f"""
+INSERT INTO media_objects (key, write_id, size_bytes, updated_at)
+SELECT json_extract(value, '$[0]'), '', json_extract(value, '$[1]'), {NOW_MS} FROM json_each(:objects) WHERE true
+ON CONFLICT (key, write_id) DO UPDATE SET size_bytes = excluded.size_bytes, updated_at = excluded.updated_at
+WHERE media_objects.updated_at < :listed_since_ms
+"""

@@ -552,6 +552,14 @@ class SqlJobStore(JobStore):
     async def forget_media_prefix(self, prefix: str) -> None:
         await self._execute(sql.FORGET_MEDIA_PREFIX, {"prefix": prefix})
 
+    async def database_time_ms(self) -> int:
+        ((now_ms,),) = await self._execute(sql.SELECT_NOW_MS, {})
+        return int(now_ms)
+
+    async def recount_media_objects(self, objects: Sequence[tuple[str, int]], listed_since_ms: int) -> None:
+        params = {"objects": _dump([[key, size] for key, size in objects]), "listed_since_ms": listed_since_ms}
+        await self._batch([(sql.DROP_UNLISTED_MEDIA_OBJECTS, params), (sql.RECORD_LISTED_MEDIA_OBJECTS, params)])
+
     # -- lifecycle -------------------------------------------------------------------------------------------
 
     async def close(self) -> None:

@@ -226,6 +226,15 @@ class JobStore(ABC):
     async def forget_media_prefix(self, prefix: str) -> None:
         """Every object below the folder ``prefix`` was deleted from the media store."""
 
+    @abstractmethod
+    async def database_time_ms(self) -> int:
+        """The database's clock (ms since the epoch), which every record's time is taken from."""
+
+    @abstractmethod
+    async def recount_media_objects(self, objects: Sequence[tuple[str, int]], listed_since_ms: int) -> None:
+        """Make the account match a listing of the media store (``(key, size)`` of every object) begun at
+        ``listed_since_ms`` by the database's clock, in one transaction; what changed since then is kept."""
+
     # -- lifecycle ------------------------------------------------------------------------------------------
 
     @abstractmethod

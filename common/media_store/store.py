@@ -137,6 +137,13 @@ class MediaStore(ABC):
             return headroom if device_free is None else device_free
         return min(headroom, device_free)
 
+    async def recount_usage(self) -> int | None:
+        """List the whole store and make its account match (``python -m workers media-usage --recount``); the
+        bytes counted afterwards, ``None`` without an account."""
+        if self._usage is None:
+            return None
+        return await self._usage.recount((info.key, info.size_bytes) async for info in self.list_objects())
+
     # -- writing --------------------------------------------------------------------------------------------
 
     async def put_stream(

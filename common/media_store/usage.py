@@ -44,6 +44,15 @@ class MediaUsage:
     async def reserve(self, key: str, write_id: str, size_bytes: int) -> bool:
         return await (await self._job_store()).reserve_media_bytes(key, write_id, size_bytes, self.limit_bytes)
 
+    async def recount(self, objects: AsyncIterator[tuple[str, int]]) -> int:
+        """Rebuild the account from a listing of every object (for a store that held media before it kept an
+        account, or after a crash left it off); returns the bytes it counts now."""
+        job_store = await self._job_store()
+        listed_since_ms = await job_store.database_time_ms()
+        listed = [item async for item in objects]
+        await job_store.recount_media_objects(listed, listed_since_ms)
+        return await job_store.media_used_bytes()
+
     async def deleted(self, key: str) -> None:
         await self.record_change(key, lambda store: store.forget_media_object(key))
 

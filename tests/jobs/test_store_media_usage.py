@@ -82,3 +82,20 @@ async def test_a_reservation_left_by_a_dead_writer_expires_after_a_day(store_env
 async def record(store: JobStore, key: str, size: int, write_id: str) -> None:
     assert await store.reserve_media_bytes(key, write_id, size, None)
     await store.record_media_object(key, write_id, size)
+
+
+async def test_a_recount_makes_the_account_match_the_listing_but_keeps_what_changed_since(store_env: str) -> None:
+    store = await get_job_store()
+    await record(store, "uploads/gone", 500, "w0")
+    await record(store, "uploads/resized", 10, "w1")
+    assert await store.reserve_media_bytes("uploads/writing", "w2", 40, None)
+    # Records from the listing's own millisecond are kept (they may be newer than it): step past it.
+    await asyncio.sleep(0.01)
+    listed_since_ms = await store.database_time_ms()
+    await asyncio.sleep(0.01)
+    # Stored while the listing ran (so not in it): its record stays.
+    await record(store, "uploads/new", 7, "w3")
+    await store.recount_media_objects([("uploads/resized", 20), ("uploads/unrecorded", 300)], listed_since_ms)
+    assert await store.media_used_bytes() == 20 + 300 + 40 + 7
+    await store.release_media_reservation("uploads/writing", "w2")
+    assert await store.media_used_bytes() == 20 + 300 + 7
