@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from common.ids import new_id
+from common.jobs.store import JobStore
 from common.media_store.errors import InvalidMediaKey, InvalidMediaRange, MediaStoreError
 from common.media_store.keys import validate_key, validate_prefix
 from common.media_store.usage import MediaUsage
@@ -117,6 +118,12 @@ class MediaStore(ABC):
         """Record every write and delete in ``usage`` and hold its limit (the factory does this for every store
         it opens; a store made directly, as the stores' own tests do, keeps no account)."""
         self._usage = usage
+
+    def account_through(self, job_store: Callable[[], Awaitable[JobStore]]) -> None:
+        """Reach the account's job store through ``job_store`` instead of ``get_job_store`` (the web passes one
+        that holds each call to ``STORE_DEADLINE_S``)."""
+        if self._usage is not None:
+            self._usage.job_store = job_store
 
     @property
     def limit_bytes(self) -> int | None:

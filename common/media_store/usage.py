@@ -32,22 +32,22 @@ RESERVATION_STEP_BYTES = 8 * 1024 * 1024
 
 class MediaUsage:
     def __init__(self, job_store: Callable[[], Awaitable[JobStore]], limit_bytes: int | None) -> None:
-        self._job_store = job_store
+        self.job_store = job_store
         self.limit_bytes = limit_bytes
 
     async def used_bytes(self) -> int:
-        return await (await self._job_store()).media_used_bytes()
+        return await (await self.job_store()).media_used_bytes()
 
     def new_write(self, key: str) -> MediaWrite:
         return MediaWrite(self, key)
 
     async def reserve(self, key: str, write_id: str, size_bytes: int) -> bool:
-        return await (await self._job_store()).reserve_media_bytes(key, write_id, size_bytes, self.limit_bytes)
+        return await (await self.job_store()).reserve_media_bytes(key, write_id, size_bytes, self.limit_bytes)
 
     async def recount(self, objects: AsyncIterator[tuple[str, int]]) -> int:
         """Rebuild the account from a listing of every object (for a store that held media before it kept an
         account, or after a crash left it off); returns the bytes it counts now."""
-        job_store = await self._job_store()
+        job_store = await self.job_store()
         listed_since_ms = await job_store.database_time_ms()
         listed = [item async for item in objects]
         await job_store.recount_media_objects(listed, listed_since_ms)
@@ -69,7 +69,7 @@ class MediaUsage:
             logger.warning("media usage of %r not recorded: %s", key, exc.message)
 
     async def _change(self, change: Callable[[JobStore], Awaitable[None]]) -> None:
-        await change(await self._job_store())
+        await change(await self.job_store())
 
 
 class MediaWrite:
