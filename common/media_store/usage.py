@@ -26,7 +26,8 @@ from common.media_store.errors import MediaStoreFull
 
 logger = logging.getLogger(__name__)
 
-#: A stream of unknown length reserves this far ahead of the bytes it has, so it costs a store write per step.
+#: A stream of unknown length reserves ahead of the bytes it has, by this much or a quarter of what it has if more,
+#: so a long stream costs a store write per step and the steps grow with it (a 2 GiB stream: about 25 writes).
 RESERVATION_STEP_BYTES = 8 * 1024 * 1024
 
 
@@ -100,7 +101,7 @@ class MediaWrite:
             yield chunk
 
     async def _grow(self, needed_bytes: int) -> None:
-        ahead = needed_bytes + RESERVATION_STEP_BYTES
+        ahead = needed_bytes + max(RESERVATION_STEP_BYTES, needed_bytes // 4)
         if await self._usage.reserve(self._key, self._write_id, ahead):
             self.reserved_bytes = ahead
             return
