@@ -334,8 +334,9 @@ _NOT_DELETED = "NOT EXISTS (SELECT 1 FROM deleted_assets WHERE asset_id = :asset
 #: recorded a version gets nothing inserted (``job_id`` is unique) and reads its version back.
 INSERT_ASSET_VERSION = f"""
 INSERT INTO asset_versions (asset_id, version, job_id, created_at, info)
-SELECT :asset_id, COALESCE(MAX(version), 0) + 1, :job_id, {NOW_MS}, :info
-FROM asset_versions WHERE asset_id = :asset_id AND {_NOT_DELETED}
+SELECT :asset_id, next_version, :job_id, {NOW_MS}, :info
+FROM (SELECT COALESCE(MAX(version), 0) + 1 AS next_version FROM asset_versions WHERE asset_id = :asset_id)
+WHERE {_NOT_DELETED}
 ON CONFLICT (job_id) DO NOTHING
 """
 
@@ -464,7 +465,8 @@ DELETE FROM jobs WHERE {_OF_ASSET} AND status IN ('completed', 'failed', 'cancel
 RETURNING {_COLUMNS}
 """
 CANCEL_JOBS_OF_ASSET = f"""
-UPDATE jobs SET status = 'cancelled', finished_at = {NOW_MS}, {_TOUCH}, lease_expires_at = NULL
+UPDATE jobs SET status = 'cancelled', error_code = 'asset_deleted', error_message = 'the asset was deleted',
+    finished_at = {NOW_MS}, {_TOUCH}, lease_expires_at = NULL
 WHERE {_OF_ASSET} AND status IN ('queued', 'running') AND {_ASSET_EXISTS}
 RETURNING id
 """
