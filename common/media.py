@@ -4,7 +4,8 @@ Uploads are ``uploads/<uploadId>``. Every run of a job writes under a prefix of 
 token, below the job's prefix: ``assets/<assetId>/<jobId>/<run>/``, ``previews/<jobId>/<run>/``,
 ``renders/<jobId>/<run>/``. Two runs of one job (a worker frozen past its lease and the worker that ran the job
 again) therefore never write or remove each other's objects; a run's objects reach clients only through the job's
-fenced completion, which names them. Keys follow ``common.media_store.keys``, so they mean the same object on every
+fenced completion, which names them. An ingest run may keep the upload as ``original.<ext>`` in its run prefix
+(``KEEP_ORIGINALS``). Keys follow ``common.media_store.keys``, so they mean the same object on every
 backend.
 """
 

@@ -9,7 +9,8 @@ so nothing is written after the clean-up.
 Output: the run writes only under its own prefixes in the media store (``common.media.run_output_prefixes``,
 named from its lease token), and removes only those, never an object the job's result names. Once the job is
 terminal (this run completed or failed it, or found it so), no other run can publish anything any more, so the
-prefixes of the job's other runs that hold nothing its result names are removed too (left by workers that died).
+prefixes of the job's other runs that hold nothing its result names are removed too (left by workers that died),
+and so is an ingest's upload (a retry that is still to come keeps it: only a terminal job's upload goes).
 """
 
 from __future__ import annotations
