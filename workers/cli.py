@@ -22,7 +22,7 @@ from common.errors import AppError, ConfigurationError, StoreError
 from common.jobs import Job, JobStatus, close_job_store, get_job_store
 from common.jobs.poll import iso_utc
 from common.logs import configure_logging
-from common.media_cleanup import remove_jobs_files
+from common.media_cleanup import remove_jobs_files, remove_upload
 from common.media_store import MediaStoreError, close_media_store, get_media_store
 
 EXIT_OK = 0
@@ -127,6 +127,8 @@ async def run_command(args: argparse.Namespace, out: TextIO) -> None:
         if cancelled is None or cancelled.status is not JobStatus.CANCELLED:
             ended = cancelled.status.value if cancelled else "deleted"
             raise Refused(f"job {job.id} ended ({ended}) before it could be cancelled")
+        # An ingest that ended never reads its upload again.
+        await remove_upload(await get_media_store(), cancelled)
         print(f"job {job.id} cancelled", file=out)
     elif command == "requeue-expired":
         print(f"{await store.requeue_expired_jobs()} job(s) with a lapsed lease handed back", file=out)
