@@ -7,6 +7,7 @@ them."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -17,7 +18,7 @@ from common.assets import version_view
 from common.ids import is_valid_id
 from common.jobs import AssetVersion, Job, JobType
 from common.media_cleanup import remove_asset_files, remove_finished_job_files, remove_version_files
-from common.media_store import MediaStoreError, get_media_store
+from common.media_store import MediaStore, MediaStoreError, get_media_store
 from web.api_docs import COMMON_ERRORS, ID_PATTERN, PathItems, error, json_content, json_response
 from web.api_docs import path_id as path_id_doc
 from web.errors import ApiError, invalid_request, not_found
@@ -89,7 +90,7 @@ async def get_asset(request: Request) -> Response:
     )
 
 
-async def _remove_files(what: str, remove: Any) -> None:
+async def _remove_files(what: str, remove: Callable[[MediaStore], Awaitable[None]]) -> None:
     """Run a file removal after the store changed; a media store error leaves unreachable files for media-gc
     rather than failing a request whose change is already made."""
     try:
