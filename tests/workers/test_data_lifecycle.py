@@ -18,6 +18,7 @@ from common.assets import VERSION_RESULT_KEYS, NewAssetVersion
 from common.errors import StoreError
 from common.jobs import Job, JobStatus, get_job_store
 from common.media import asset_run_prefix, key_of_media_url, preview_prefix, upload_key
+from common.media_cleanup import expire_previews
 from common.media_store import MediaStore, get_media_store
 from tests.media_store.conftest import media_env, seaweedfs  # noqa: F401 - fixtures
 from tests.support.audio_samples import sine, write_audio
@@ -277,3 +278,22 @@ async def test_upkeep_expires_previews_and_prunes_jobs_with_their_files(client: 
     await drain(replace(SETTINGS, retention_days=0.2 / 86400))
     assert render_key not in await all_keys(media)
     assert await no_orphans(media) == []
+
+
+async def test_a_preview_is_expired_only_once_its_job_ended(media_env: str) -> None:  # noqa: F811
+    store = await get_job_store()
+    media = await get_media_store()
+    job, _ = await store.create_job("edit.preview", {"assetId": "a" * 32, "version": 1, "edits": []})
+    run = await store.claim_next_job("test-worker", 30, ["edit.preview"])
+    assert run is not None
+    key = f"{preview_prefix(job.id)}/run/preview.mp3"
+    await media.put_stream(key, _chunks(b"mp3"))
+    # A preview whose job is gone (pruned, or never recorded) expires like one whose job ended.
+    await media.put_stream(f"{preview_prefix('b' * 32)}/run/preview.mp3", _chunks(b"mp3"))
+    assert await expire_previews(store, media, 0) == 1
+    assert await all_keys(media) == {key}
+    assert await store.complete_job(job.id, run.lease_token or "", {"previewUrl": f"/media/{key}"})
+    assert await expire_previews(store, media, 3600) == 0
+    assert await all_keys(media) == {key}
+    assert await expire_previews(store, media, 0) == 1
+    assert await all_keys(media) == set()
