@@ -41,7 +41,10 @@ async def handle_ingest(job: Job, ctx: JobContext) -> NewAssetVersion:
             asset_run_prefix(asset_id, job.id, run_token(job)),
             source_format=outcome.source.format,
             source_codec=outcome.source.codec,
+            warnings=outcome.warnings,
             title=str(title),
         )
+    for warning in outcome.warnings:
+        logger.warning("job %s: damaged source, %s: %s", job.id, warning.code, warning.message)
     logger.info("job %s: asset %s ingested, its version is recorded on completion", job.id, asset_id)
     return NewAssetVersion(asset_id, info)
