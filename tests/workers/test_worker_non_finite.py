@@ -50,7 +50,7 @@ async def test_the_loudest_gains_allowed_measure_finite_and_the_asset_is_served(
     edits = [{"op": "gain", "db": 20}] * 2 + [{"op": "fadeIn", "duration": 0.5}]
     saved = await run_job("edit.save", {"assetId": first["assetId"], "version": 1, "edits": edits})
     assert saved["version"] == 2
-    assert set(saved["loudness"]) == {"integratedLufs", "loudnessRangeLu", "truePeakDbtp", "rmsDb"}
+    assert set(saved["loudness"]) == {"integratedLufs", "loudnessRangeLu", "truePeakDbtp", "rmsDb", "unmeasured"}
     assert all(isinstance(value, float) and math.isfinite(value) for value in saved["loudness"].values())
     async with in_process_web() as web:
         asset = await web.get(f"/api/audio/assets/{first['assetId']}")
