@@ -56,7 +56,8 @@ def test_a_multichannel_source_becomes_a_normalised_stereo_master_measured_as_st
     assert reported.rms_db == pytest.approx(stored.rms_db, abs=0.05)
     reference, reference_rate, made_by = reference_stereo(source, tmp_path / "reference.wav")
     expected = _measure(reference, reference_rate)
-    assert reported.integrated_lufs is not None and expected.integrated_lufs is not None
+    assert reported.integrated_lufs is not None
+    assert expected.integrated_lufs is not None
     assert abs(reported.integrated_lufs - expected.integrated_lufs) < 1.0, made_by
     assert reported.rms_db == pytest.approx(expected.rms_db, abs=1.0), made_by
     assert reported.true_peak_dbtp == pytest.approx(expected.true_peak_dbtp, abs=1.0), made_by
@@ -190,7 +191,8 @@ def test_audio_of_at_least_the_window_has_a_loudness_range(tmp_path: Path) -> No
 
     loudness = _ingest(source, tmp_path / "out").files.loudness
 
-    assert loudness.loudness_range_lu is not None and math.isfinite(loudness.loudness_range_lu)
+    assert loudness.loudness_range_lu is not None
+    assert math.isfinite(loudness.loudness_range_lu)
     assert loudness.to_json()["unmeasured"] == {}
 
 

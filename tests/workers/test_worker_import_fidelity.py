@@ -32,12 +32,11 @@ def _uploads(folder: Path) -> dict[str, Path]:
     mp3 = samples.write_audio(folder / "talk.mp3", _speech(40.0), rate=44100, kind="mp3", bitrate_kbps=64)
     m4a = samples.write_audio(folder / "talk.m4a", _speech(20.0), rate=44100, kind="m4a")
     flac = samples.write_audio(folder / "talk.flac", _speech(5.0), rate=44100, kind="flac")
+    tone = samples.sine(12.0, rate=8000, channels=1)
     return {
         "surround": samples.write_audio(folder / "surround.wav", loud_multichannel(10.0, "5.1"), rate=48000),
         "cut_mp3": samples.truncate_file(mp3, folder / "cut.mp3", keep_fraction=0.3),
-        "lying_wav": samples.write_wav_pcm16(
-            folder / "liar.wav", samples.sine(12.0, rate=8000, channels=1), rate=8000, claimed_data_bytes=8000 * 2 * 2850
-        ),
+        "lying_wav": samples.write_wav_pcm16(folder / "liar.wav", tone, rate=8000, claimed_data_bytes=8000 * 2 * 2850),
         "corrupt_frames": samples.corrupt_spans(m4a, folder / "frames.m4a", fractions=(0.4, 0.6)),
         "mostly_corrupt": samples.corrupt_flac(flac, folder / "corrupt.flac"),
         "short": samples.write_audio(folder / "short.wav", _speech(2.0), rate=44100),
@@ -59,7 +58,8 @@ async def _ingest_all(uploads: dict[str, Path], start_worker: WorkerStarter) -> 
     done = {}
     for case, job in jobs.items():
         finished = await store.get_job(job.id)
-        assert finished is not None and finished.status.is_terminal, (case, finished, worker.log())
+        assert finished is not None, case
+        assert finished.status.is_terminal, (case, finished, worker.log())
         done[case] = finished
     return done
 
@@ -107,7 +107,8 @@ async def test_damaged_and_multichannel_uploads_through_a_real_worker(
 
     failed = done["mostly_corrupt"]
     assert failed.status is JobStatus.FAILED
-    assert failed.error is not None and failed.error.code == "corrupt_media"
+    assert failed.error is not None
+    assert failed.error.code == "corrupt_media"
 
     short = _completed(done["short"])
     assert short["loudness"]["loudnessRangeLu"] is None
