@@ -21,7 +21,6 @@ import logging
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO
 
@@ -273,18 +272,28 @@ class _DecodeCount:
         if decoded:
             self.good += 1
             if self._trailing_bad:
-                self._lose(self._end_s if start_s is None else start_s, self._trailing_bad_s, self._trailing_bad)
+                self._lose(self._end_s if start_s is None else start_s, self._trailing_bad_s)
                 self._trailing_bad, self._trailing_bad_s = 0, 0.0
         else:
             self.bad += 1
             self._trailing_bad += 1
             self._trailing_bad_s += length_s
 
-    def _lose(self, at_s: float | None, seconds: float, stretches: int = 1) -> None:
+    def _lose(self, at_s: float | None, seconds: float) -> None:
         self._lost_s += seconds
-        self._lost_stretches += stretches
+        self._lost_stretches += 1
         if self._first_loss_s is None and at_s is not None:
             self._first_loss_s = at_s - (self._origin_s or 0.0)
+
+    def _damage_message(self) -> str:
+        at = "" if self._first_loss_s is None else f" at {clock(self._first_loss_s)}"
+        if self._lost_stretches == 1:
+            return f"A damaged stretch of audio ({self._lost_s:.1f} s){at} could not be decoded and was skipped."
+        first = "" if self._first_loss_s is None else f", the first{at}"
+        return (
+            f"{self._lost_stretches} damaged stretches of audio ({self._lost_s:.1f} s in all) could not be decoded "
+            f"and were skipped{first}."
+        )
 
     def warnings(self, decoded_s: float, declared_s: float | None) -> list[MediaWarning]:
         found = []
@@ -315,15 +324,7 @@ class _DecodeCount:
                 )
             )
         if self._lost_stretches:
-            first = "" if self._first_loss_s is None else f", the first at {clock(self._first_loss_s)}"
-            stretches = "stretch" if self._lost_stretches == 1 else "stretches"
-            found.append(
-                MediaWarning(
-                    "damaged_audio",
-                    f"{self._lost_stretches} damaged {stretches} of audio ({self._lost_s:.1f} s in all) could not be "
-                    f"decoded and {'was' if self._lost_stretches == 1 else 'were'} skipped{first}.",
-                )
-            )
+            found.append(MediaWarning("damaged_audio", self._damage_message()))
         return found
 
     def check(self, produced_frames: int, file_bytes: int) -> None:
@@ -394,11 +395,10 @@ def _declared_duration_s(path: Path, container: av.container.InputContainer) -> 
         return None
     if not names & (_DECLARING_FORMATS | {"mp3"}):
         return None
+    # The stream's own length only: the container's may be FFmpeg's estimate from the bit rate.
     stream = container.streams.audio[0]
     if stream.duration and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
-    if container.duration:
-        return float(Fraction(container.duration, av.time_base))
     return None
 
 
