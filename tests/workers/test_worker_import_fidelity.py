@@ -11,13 +11,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from common.assets import version_view
 from common.audio.loudness import LoudnessMeter
 from common.ids import new_id
 from common.jobs import Job, JobStatus, get_job_store
 from tests.support import audio_samples as samples
 from tests.support.downmix import loud_multichannel, reference_stereo
 from tests.support.media_files import upload_path
+from tests.support.web_client import in_process_web
 from tests.support.worker_process import WorkerStarter
 
 pytestmark = pytest.mark.slow
@@ -114,9 +114,12 @@ async def test_damaged_and_multichannel_uploads_through_a_real_worker(
     assert short["loudness"]["loudnessRangeLu"] is None
     assert "shorter than the 3 s window" in short["loudness"]["unmeasured"]["loudnessRangeLu"]
 
-    # The asset route shows the same warnings and reasons as the job result.
-    store = await get_job_store()
-    versions = await store.get_asset_versions(done["lying_wav"].payload["assetId"])
-    assert version_view(versions[0])["warnings"] == lying["warnings"]
-    versions = await store.get_asset_versions(done["short"].payload["assetId"])
-    assert version_view(versions[0])["loudness"]["unmeasured"] == short["loudness"]["unmeasured"]
+    # The API shows the same warnings and reasons: the poll body and the asset route.
+    async with in_process_web() as web:
+        polled = (await web.get(f"/api/audio/jobs/{done['lying_wav'].id}")).json()
+        lying_asset = (await web.get(f"/api/audio/assets/{lying['assetId']}")).json()
+        short_asset = (await web.get(f"/api/audio/assets/{short['assetId']}")).json()
+    assert polled["result"]["warnings"] == lying["warnings"]
+    assert lying_asset["versions"][0]["warnings"] == lying["warnings"]
+    assert short_asset["versions"][0]["loudness"]["loudnessRangeLu"] is None
+    assert short_asset["versions"][0]["loudness"]["unmeasured"] == short["loudness"]["unmeasured"]
