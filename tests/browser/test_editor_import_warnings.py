@@ -45,6 +45,7 @@ async def test_a_cut_short_file_shows_its_damage_and_a_short_one_why_it_has_no_l
     )
     await expect(page.locator("#source-warning-list li")).to_have_attribute("data-code", "truncated")
     await expect(page.locator("#fact-duration")).to_have_text("0:12.00")
+    await expect(page.locator("#job-list")).to_contain_text("Done, from a damaged file: see the recording")
     await expect(page.locator("#unmeasured-note")).to_be_hidden()
     await screenshot(page, "damaged-import")
 
