@@ -21,6 +21,7 @@ import logging
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO
 
@@ -185,7 +186,7 @@ class OpenedSource:
         resampler = av.AudioResampler(
             format=_DOWNMIX_FORMAT if downmix else "flt", layout="stereo" if channels == 2 else "mono", rate=rate
         )
-        packets = _DecodeCount()
+        packets = _DecodeCount(stream.time_base)
         pending: list[np.ndarray] = []
         pending_frames = 0
         produced = 0
@@ -246,9 +247,11 @@ class _DecodeCount:
     """Counts packets that decoded and packets that failed, to tell a cut-short file from a corrupt one, and follows
     their timestamps to find where audio went missing and where decoding stopped."""
 
-    def __init__(self) -> None:
+    def __init__(self, time_base: Fraction | None) -> None:
         self.good = 0
         self.bad = 0
+        # Packets of one stream share its time base; a float keeps the per-packet sums cheap.
+        self._seconds_per_tick = None if time_base is None else float(time_base)
         self.demux_failed = False
         self._origin_s: float | None = None
         self._end_s: float | None = None
@@ -262,7 +265,7 @@ class _DecodeCount:
     def packet(self, packet: av.Packet, *, decoded: bool) -> None:
         if packet.size == 0:
             return
-        start_s, length_s = _packet_span_s(packet)
+        start_s, length_s = self._span_s(packet)
         if start_s is not None:
             if self._origin_s is None:
                 self._origin_s = start_s
@@ -278,6 +281,13 @@ class _DecodeCount:
             self.bad += 1
             self._trailing_bad += 1
             self._trailing_bad_s += length_s
+
+    def _span_s(self, packet: av.Packet) -> tuple[float | None, float]:
+        """The packet's start (``None`` without a timestamp) and length in seconds."""
+        tick = self._seconds_per_tick
+        if tick is None:
+            return None, 0.0
+        return (None if packet.pts is None else packet.pts * tick), (packet.duration or 0) * tick
 
     def _lose(self, at_s: float | None, seconds: float) -> None:
         self._lost_s += seconds
@@ -375,15 +385,6 @@ def _decoded_frames(
 
 def _falls_short(reached_s: float, declared_s: float) -> bool:
     return reached_s < declared_s - max(TRUNCATION_TOLERANCE_S, TRUNCATION_TOLERANCE_FRACTION * declared_s)
-
-
-def _packet_span_s(packet: av.Packet) -> tuple[float | None, float]:
-    """The packet's start (``None`` without a timestamp) and length in seconds."""
-    time_base = packet.time_base
-    if time_base is None:
-        return None, 0.0
-    length_s = float(packet.duration * time_base) if packet.duration else 0.0
-    return (None if packet.pts is None else float(packet.pts * time_base)), length_s
 
 
 def _declared_duration_s(path: Path, container: av.container.InputContainer) -> float | None:
