@@ -212,8 +212,6 @@ class OpenedSource:
             yield _finite(_join(pending))
         packets.check(produced, self._size)
         self.warnings = packets.warnings(produced / rate, self._declared_s)
-        for warning in self.warnings:
-            logger.info("damaged media: %s", warning.message)
 
 
 def open_source(path: Path) -> OpenedSource:
