@@ -22,8 +22,9 @@ VERSION_RESULT_KEYS = (
     "peaksUrl",
     "warnings",
 )
-# Only a version saved from edits has these; the asset route answers them as null for the others.
-EDIT_INFO_KEYS = ("baseVersion", "edits")
+# Only some versions have these (saved from edits; imported with KEEP_ORIGINALS); the asset route answers them as
+# null for the others.
+OPTIONAL_INFO_KEYS = ("baseVersion", "edits", "originalUrl")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +47,7 @@ def version_view(version: AssetVersion) -> dict[str, Any]:
         "version": version.version,
         "jobId": version.job_id,
         "createdAt": iso_utc(version.created_at),
-        **{key: _value(version.info, key) for key in (*VERSION_RESULT_KEYS, *EDIT_INFO_KEYS)},
+        **{key: _value(version.info, key) for key in (*VERSION_RESULT_KEYS, *OPTIONAL_INFO_KEYS)},
     }
 
 

@@ -232,6 +232,10 @@ _SCHEMAS: dict[str, Any] = {
             "warnings": _WARNINGS,
             "baseVersion": {"type": ["integer", "null"]},
             "edits": {"type": ["array", "null"]},
+            "originalUrl": {
+                "type": ["string", "null"],
+                "description": "The upload as it was received, when the server keeps originals (KEEP_ORIGINALS)",
+            },
         },
     },
     "Asset": {
