@@ -42,6 +42,7 @@ class DictStore:
     def __init__(self, *jobs: JobSnapshot) -> None:
         self.jobs = {job.id: job for job in jobs}
         self.reads: list[tuple[set[str], datetime | None]] = []
+        self.read = asyncio.Event()
 
     async def commit_token(self) -> int | None:
         return None
@@ -50,6 +51,7 @@ class DictStore:
         self, known: Mapping[str, datetime], since: datetime | None = None
     ) -> dict[str, JobSnapshot | None]:
         self.reads.append((set(known), since))
+        self.read.set()
         changed: dict[str, JobSnapshot | None] = {
             job_id: self.jobs.get(job_id)
             for job_id, updated_at in known.items()
@@ -117,7 +119,8 @@ async def test_after_close_a_wait_answers_at_once() -> None:
 
 async def reads_after(store: DictStore, count: int) -> None:
     while len(store.reads) < count:
-        await asyncio.sleep(0.01)
+        store.read.clear()
+        await store.read.wait()
 
 
 async def test_after_its_first_check_a_job_is_found_by_time_not_named_by_id() -> None:
