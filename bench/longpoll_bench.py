@@ -97,14 +97,18 @@ async def follow(session: aiohttp.ClientSession, base_url: str, job_id: str, lon
     status = "queued"
     while status not in TERMINAL:
         params = {"waitForChange": seen, "timeout": "25"} if long_poll and seen else None
-        async with session.get(url, params=params) as response:
-            received = time.time()
-            phase.requests += 1
-            if response.status != 200:
-                phase.errors += 1
-                await asyncio.sleep(PLAIN_INTERVAL_S)
-                continue
-            body = await response.json()
+        phase.requests += 1
+        try:
+            async with session.get(url, params=params) as response:
+                received = time.time()
+                body = await response.json() if response.status == 200 else None
+        except aiohttp.ClientError:
+            # A kept-alive connection the server closed as it was reused: the client tries again, as a page does.
+            body = None
+        if body is None:
+            phase.errors += 1
+            await asyncio.sleep(PLAIN_INTERVAL_S)
+            continue
         status = body["status"]
         if seen is not None and body["updatedAt"] != seen:
             phase.delays_ms.append((received - _stamp_s(body["updatedAt"])) * 1000)
@@ -180,6 +184,9 @@ async def run(args: argparse.Namespace) -> list[Phase]:
                 plain = await run_phase("plain 1 s polling", web, args.clients, args.job_seconds, long_poll=False)
                 long = await run_phase("long-polling", web, args.clients, args.job_seconds, long_poll=True)
                 rss_before, rss_waiting = await measure_waiters(web, args.waiters)
+                if plain.errors or long.errors:
+                    print("errors; the web process's log ends with:")
+                    print(web.log_path.read_text(errors="replace")[-3000:])
             await close_job_store()
     print_report(args, plain, long, rss_before, rss_waiting)
     return [plain, long]
