@@ -8,8 +8,9 @@ fresh store. Each phase queues one job per client; every job runs ``--job-second
 reports progress continuously, which the worker writes at most every ``--progress-interval-s`` (its own setting).
 Each client follows its job until it ends, either with a ``GET`` every second (plain) or with
 ``?waitForChange=<updatedAt>`` (long); a request that fails (a 503, a connection reset) counts as a request and
-an error, and the client tries again a second later. A long-poll answers every change, so it saves requests only while a job
-changes less often than once a second: the ratio of requests is about the job's seconds over its changes.
+an error, and the client tries again a second later. A long-poll answers every change, so it saves requests only
+while a job changes less often than once a second: the ratio of requests is about the job's seconds over its
+changes.
 
 Reported per phase: requests per job, the web process's CPU time per job (user + system, from ``psutil``), and the
 delay from a worker's write to the client seeing it (the client's clock at the answer minus the body's
