@@ -53,7 +53,7 @@ TICK_WITHOUT_COMMIT_SIGNAL_S = 0.1
 #: How far before the newest change seen each tick looks again. Writes are serialised and stamped with the
 #: database's clock, so later commits carry later stamps, except that two writes to one job in one millisecond
 #: stamp it a millisecond ahead and a clock may be set back a little.
-SINCE_MARGIN = timedelta(milliseconds=100)
+SINCE_MARGIN = timedelta(milliseconds=20)
 #: How often every job waited on is read by id all the same: what the look by time misses waits at most this long.
 FULL_CHECK_S = 5.0
 _UPDATED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
