@@ -4,16 +4,15 @@
 from the one given (or the job has ended: it never changes again), otherwise as soon as it changes, otherwise
 after ``timeout`` seconds (default 25, at most 30), always with the ordinary poll body.
 
-The change is made by a worker, possibly on another host, so it is seen through the store. One
-``JobChangeWatcher`` per web process checks every waiting request together, in one read a tick
-(``get_changed_job_snapshots``): the jobs updated since the newest change it has seen (an index on ``updated_at``
-finds them, so a tick costs what changed, not how many wait), plus, by id, the jobs of requests that started
-waiting since the last tick. Every ``FULL_CHECK_S`` all the jobs waited on are read by id, which also finds what a
-look by time cannot (a deleted job, a change stamped behind the newest one by more than ``SINCE_MARGIN``).
+The change is made by a worker, possibly on another host, so it is seen through the store. One ``JobChangeWatcher``
+per web process checks every waiting request together, in one read a tick (``get_changed_job_snapshots``): the jobs
+updated since the newest change it has seen (at first the store's newest, ``newest_job_update``; an index on
+``updated_at`` finds them, so a tick costs what changed, not how many wait), plus, by id, the jobs of requests that
+started waiting since the last tick. Every ``FULL_CHECK_S`` all the jobs waited on are read by id, which also finds
+what a look by time cannot (a deleted job, a change stamped behind the newest one by more than ``SINCE_MARGIN``).
 Everyone waiting on one job shares one watch. When the store has a commit signal (the local store's
 ``PRAGMA data_version``) the read is skipped while nothing at all was committed, so idle waiters cost a few
-microseconds a tick. A client that goes away frees its waiter at once; at shutdown every waiter is answered with
-what it last saw.
+microseconds a tick. A client that goes away frees its waiter at once; at shutdown every waiter is answered with what it last saw.
 """
 
 from __future__ import annotations
@@ -145,7 +144,8 @@ class JobChangeWatcher:
         self._closing = False
         #: Jobs whose watch began since the last read: they are read by id once, whatever the commit signal says.
         self._new: set[str] = set()
-        #: The newest ``updated_at`` seen: each tick reads the jobs updated after it (less ``SINCE_MARGIN``).
+        #: The newest ``updated_at`` seen (at first the store's newest): each tick reads the jobs updated after it
+        #: (less ``SINCE_MARGIN``).
         self._newest: datetime | None = None
 
     @property
@@ -202,8 +202,6 @@ class JobChangeWatcher:
         watch = _JobWatch(snapshot)
         self._watches[snapshot.id] = watch
         self._new.add(snapshot.id)
-        if self._newest is None or snapshot.updated_at > self._newest:
-            self._newest = snapshot.updated_at
         return watch
 
     async def _watch_loop(self) -> None:
@@ -222,6 +220,9 @@ class JobChangeWatcher:
                 tick_s = TICK_WITHOUT_COMMIT_SIGNAL_S if current is None else TICK_WITH_COMMIT_SIGNAL_S
                 if current is not None and current == token and not by_id:
                     continue
+                if self._newest is None:
+                    # Once per process, read before the jobs by id: whatever changes after them is stamped later.
+                    self._newest = await self._store.newest_job_update()
                 watches = dict(self._watches)
                 known = {job_id: watches[job_id].snapshot.updated_at for job_id in by_id if job_id in watches}
                 since = None if self._newest is None else self._newest - SINCE_MARGIN

@@ -180,6 +180,9 @@ UNION ALL
 SELECT jobs.id, {_SNAPSHOT_COLUMNS} FROM jobs WHERE jobs.updated_at > :since
 """
 
+#: The latest ``updated_at`` of any job: one step down ``jobs_updated``.
+SELECT_NEWEST_JOB_UPDATE = "SELECT MAX(updated_at) FROM jobs"
+
 CANCEL_JOB = f"""
 UPDATE jobs SET status = 'cancelled', finished_at = {NOW_MS}, {_TOUCH}, lease_expires_at = NULL
 WHERE id = :id AND status IN ('queued', 'running')

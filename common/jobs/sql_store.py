@@ -308,6 +308,10 @@ class SqlJobStore(JobStore):
         rows = await self._execute(sql.SELECT_CHANGED_JOB_SNAPSHOTS, {"known": known_ms, "since": since_ms})
         return {row[0]: None if row[1] is None else job_snapshot_from_row(row[1:]) for row in rows}
 
+    async def newest_job_update(self) -> datetime | None:
+        rows = await self._execute(sql.SELECT_NEWEST_JOB_UPDATE, {})
+        return None if not rows or rows[0][0] is None else from_ms(rows[0][0])
+
     async def cancel_job(self, job_id: str) -> Job | None:
         params = {"id": job_id}
         _, rows = await self._batch([(sql.CANCEL_JOB, params), (sql.SELECT_JOB, params)])

@@ -75,6 +75,11 @@ class JobStore(ABC):
         or not: its cost follows how many jobs changed, not how many are watched."""
 
     @abstractmethod
+    async def newest_job_update(self) -> datetime | None:
+        """The latest ``updated_at`` of any job (``None``: no jobs): where a reader that follows changes with
+        ``get_changed_job_snapshots(..., since=...)`` starts."""
+
+    @abstractmethod
     async def cancel_job(self, job_id: str) -> Job | None:
         """A queued or running job becomes ``cancelled`` at once; a terminal job is returned unchanged.
         ``None`` for an unknown id."""

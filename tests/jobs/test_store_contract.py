@@ -546,12 +546,16 @@ async def test_changed_snapshots_of_many_jobs_in_one_read(store: JobStore) -> No
 
 
 async def test_changed_snapshots_since_a_time_are_every_job_updated_after_it(store: JobStore) -> None:
+    assert await store.newest_job_update() is None
     untouched, _ = await store.create_job("ingest", {"n": 1})
+    assert await store.newest_job_update() == untouched.updated_at
     running = await claimed_job(store, job_type="render")
+    assert await store.newest_job_update() == running.updated_at
     assert await store.get_changed_job_snapshots({}, running.updated_at) == {}
     assert await store.set_progress(running.id, running.lease_token or "", 0.5)
     progressed = await store.get_job_snapshot(running.id)
     assert progressed is not None
+    assert await store.newest_job_update() == progressed.updated_at
     # Found by time, though the caller named no job; the job created earlier and left alone is not.
     assert await store.get_changed_job_snapshots({}, running.updated_at) == {running.id: progressed}
     assert await store.get_changed_job_snapshots({}, progressed.updated_at) == {}

@@ -29,6 +29,9 @@ class SilentStore:
     async def commit_token(self) -> int | None:
         return None
 
+    async def newest_job_update(self) -> datetime | None:
+        return START
+
     async def get_changed_job_snapshots(
         self, known: Mapping[str, datetime], since: datetime | None = None
     ) -> dict[str, JobSnapshot | None]:
@@ -46,6 +49,9 @@ class DictStore:
 
     async def commit_token(self) -> int | None:
         return None
+
+    async def newest_job_update(self) -> datetime | None:
+        return max(job.updated_at for job in self.jobs.values())
 
     async def get_changed_job_snapshots(
         self, known: Mapping[str, datetime], since: datetime | None = None
@@ -125,16 +131,18 @@ async def reads_after(store: DictStore, count: int) -> None:
 
 async def test_after_its_first_check_a_job_is_found_by_time_not_named_by_id() -> None:
     job = snapshot(START)
-    store = DictStore(job)
+    # Another job changed since: the look by time starts from the store's newest change, not the job's own.
+    newest = START + timedelta(seconds=10)
+    store = DictStore(job, snapshot(newest, job_id="b" * 32))
     watcher = JobChangeWatcher(cast(JobStore, store))
     waiting = asyncio.create_task(watcher.wait(job, waiting_for(job), never_disconnects))
     await reads_after(store, 2)
     assert not waiting.done()
-    changed = replace(job, updated_at=START + timedelta(seconds=1), progress=0.5)
+    changed = replace(job, updated_at=START + timedelta(seconds=20), progress=0.5)
     store.jobs[job.id] = changed
     assert await waiting == changed
     first, *later = store.reads
-    assert first == ({job.id}, START - longpoll.SINCE_MARGIN)
+    assert first == ({job.id}, newest - longpoll.SINCE_MARGIN)
     assert later
     assert all(known == set() for known, _ in later)
     watcher.close()
