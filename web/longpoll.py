@@ -12,7 +12,8 @@ started waiting since the last tick. Every ``FULL_CHECK_S`` all the jobs waited 
 what a look by time cannot (a deleted job, a change stamped behind the newest one by more than ``SINCE_MARGIN``).
 Everyone waiting on one job shares one watch. When the store has a commit signal (the local store's
 ``PRAGMA data_version``) the read is skipped while nothing at all was committed, so idle waiters cost a few
-microseconds a tick. A client that goes away frees its waiter at once; at shutdown every waiter is answered with what it last saw.
+microseconds a tick. A client that goes away frees its waiter at once; at shutdown every waiter is answered with
+what it last saw.
 """
 
 from __future__ import annotations
