@@ -21,8 +21,9 @@ VERSION_RESULT_KEYS = (
     "audioUrl",
     "peaksUrl",
 )
-# Only a version saved from edits has these; the asset route answers them as null for the others.
-EDIT_INFO_KEYS = ("baseVersion", "edits")
+# Only some versions have these (saved from edits; imported with KEEP_ORIGINALS); the asset route answers them as
+# null for the others.
+OPTIONAL_INFO_KEYS = ("baseVersion", "edits", "originalUrl")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,5 +46,5 @@ def version_view(version: AssetVersion) -> dict[str, Any]:
         "version": version.version,
         "jobId": version.job_id,
         "createdAt": iso_utc(version.created_at),
-        **{key: version.info.get(key) for key in (*VERSION_RESULT_KEYS, *EDIT_INFO_KEYS)},
+        **{key: version.info.get(key) for key in (*VERSION_RESULT_KEYS, *OPTIONAL_INFO_KEYS)},
     }

@@ -215,6 +215,10 @@ _SCHEMAS: dict[str, Any] = {
             "peaksUrl": {"type": ["string", "null"]},
             "baseVersion": {"type": ["integer", "null"]},
             "edits": {"type": ["array", "null"]},
+            "originalUrl": {
+                "type": ["string", "null"],
+                "description": "The upload as it was received, when the server keeps originals (KEEP_ORIGINALS)",
+            },
         },
     },
     "Asset": {

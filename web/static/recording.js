@@ -146,6 +146,17 @@ export class RecordingView {
     return this.version ? this.version.durationSec : 0;
   }
 
+  // The recording is gone (deleted): nothing of it stays on screen.
+  close() {
+    this.player.pause();
+    this.playingSpan = null;
+    this.asset = null;
+    this.version = null;
+    this.selection = null;
+    this.section.hidden = true;
+    document.title = "audioprep";
+  }
+
   async open(assetId, versionNumber = null) {
     const asset = await getAsset(assetId);
     this.asset = asset;
