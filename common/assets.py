@@ -20,6 +20,7 @@ VERSION_RESULT_KEYS = (
     "loudness",
     "audioUrl",
     "peaksUrl",
+    "warnings",
 )
 # Only some versions have these (saved from edits; imported with KEEP_ORIGINALS); the asset route answers them as
 # null for the others.
@@ -37,7 +38,7 @@ class NewAssetVersion:
 
     def result(self) -> dict[str, Any]:
         """The ``ingest`` / ``edit.save`` job result, less ``version``, which the store adds on completion."""
-        return {"assetId": self.asset_id, **{key: self.info[key] for key in VERSION_RESULT_KEYS}}
+        return {"assetId": self.asset_id, **{key: _value(self.info, key) for key in VERSION_RESULT_KEYS}}
 
 
 def version_view(version: AssetVersion) -> dict[str, Any]:
@@ -46,5 +47,12 @@ def version_view(version: AssetVersion) -> dict[str, Any]:
         "version": version.version,
         "jobId": version.job_id,
         "createdAt": iso_utc(version.created_at),
-        **{key: version.info.get(key) for key in (*VERSION_RESULT_KEYS, *OPTIONAL_INFO_KEYS)},
+        **{key: _value(version.info, key) for key in (*VERSION_RESULT_KEYS, *OPTIONAL_INFO_KEYS)},
     }
+
+
+def _value(info: dict[str, Any], key: str) -> Any:
+    # Versions recorded before damage was reported have no ``warnings``: none were found then either.
+    if key == "warnings":
+        return info.get(key) or []
+    return info.get(key)

@@ -132,6 +132,9 @@ class JobRun:
         written = self.job.progress
         quarter = 0
         while True:
+            # First wait, then write: the claim has just written the job (and ``progress = 0``), so a write at
+            # once would tell a follower nothing new, and every write is a change each long-poll is answered for.
+            await asyncio.sleep(self._settings.progress_interval_s)
             fraction = await self._ctx.next_progress()
             if fraction != written:
                 try:
@@ -146,7 +149,6 @@ class JobRun:
                 if int(fraction * 4) > quarter and fraction < 1.0:
                     quarter = int(fraction * 4)
                     self._log(logging.INFO, "progress", f"progress={quarter * 25}%")
-            await asyncio.sleep(self._settings.progress_interval_s)
 
     # -- after the handler ended -----------------------------------------------------------------------------
 

@@ -303,12 +303,19 @@ class SqlJobStore(JobStore):
         rows = await self._execute(sql.SELECT_JOB_SNAPSHOT, {"id": job_id})
         return job_snapshot_from_row(rows[0]) if rows else None
 
-    async def get_changed_job_snapshots(self, known: Mapping[str, datetime]) -> dict[str, JobSnapshot | None]:
-        if not known:
+    async def get_changed_job_snapshots(
+        self, known: Mapping[str, datetime], since: datetime | None = None
+    ) -> dict[str, JobSnapshot | None]:
+        if not known and since is None:
             return {}
         known_ms = _dump({job_id: to_ms(updated_at) for job_id, updated_at in known.items()})
-        rows = await self._execute(sql.SELECT_CHANGED_JOB_SNAPSHOTS, {"known": known_ms})
+        since_ms = None if since is None else to_ms(since)
+        rows = await self._execute(sql.SELECT_CHANGED_JOB_SNAPSHOTS, {"known": known_ms, "since": since_ms})
         return {row[0]: None if row[1] is None else job_snapshot_from_row(row[1:]) for row in rows}
+
+    async def newest_job_update(self) -> datetime | None:
+        rows = await self._execute(sql.SELECT_NEWEST_JOB_UPDATE, {})
+        return None if not rows or rows[0][0] is None else from_ms(rows[0][0])
 
     async def cancel_job(self, job_id: str) -> Job | None:
         params = {"id": job_id}

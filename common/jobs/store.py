@@ -68,10 +68,18 @@ class JobStore(ABC):
         """The fields a poll shows, read by themselves: the same values ``get_job`` would give at that moment."""
 
     @abstractmethod
-    async def get_changed_job_snapshots(self, known: Mapping[str, datetime]) -> dict[str, JobSnapshot | None]:
+    async def get_changed_job_snapshots(
+        self, known: Mapping[str, datetime], since: datetime | None = None
+    ) -> dict[str, JobSnapshot | None]:
         """In one read, ``get_job_snapshot`` of each job in ``known`` (id -> the ``updated_at`` the caller has)
         whose ``updated_at`` is now different; ``None`` for a job no longer in the store. Unchanged jobs are
-        left out."""
+        left out. With ``since``, also every job whose ``updated_at`` is later than ``since``, named in ``known``
+        or not: its cost follows how many jobs changed, not how many are watched."""
+
+    @abstractmethod
+    async def newest_job_update(self) -> datetime | None:
+        """The latest ``updated_at`` of any job (``None``: no jobs): where a reader that follows changes with
+        ``get_changed_job_snapshots(..., since=...)`` starts."""
 
     @abstractmethod
     async def cancel_job(self, job_id: str) -> Job | None:

@@ -548,6 +548,27 @@ async def test_changed_snapshots_of_many_jobs_in_one_read(store: JobStore) -> No
     assert await store.get_changed_job_snapshots({}) == {}
 
 
+async def test_changed_snapshots_since_a_time_are_every_job_updated_after_it(store: JobStore) -> None:
+    assert await store.newest_job_update() is None
+    untouched, _ = await store.create_job("ingest", {"n": 1})
+    assert await store.newest_job_update() == untouched.updated_at
+    running = await claimed_job(store, job_type="render")
+    assert await store.newest_job_update() == running.updated_at
+    assert await store.get_changed_job_snapshots({}, running.updated_at) == {}
+    assert await store.set_progress(running.id, running.lease_token or "", 0.5)
+    progressed = await store.get_job_snapshot(running.id)
+    assert progressed is not None
+    assert await store.newest_job_update() == progressed.updated_at
+    # Found by time, though the caller named no job; the job created earlier and left alone is not.
+    assert await store.get_changed_job_snapshots({}, running.updated_at) == {running.id: progressed}
+    assert await store.get_changed_job_snapshots({}, progressed.updated_at) == {}
+    # Both parts in one read: a named job that changed, and every job updated after the time given.
+    cancelled = await store.cancel_job(untouched.id)
+    assert cancelled is not None
+    changed = await store.get_changed_job_snapshots({untouched.id: untouched.updated_at}, running.updated_at)
+    assert changed == {untouched.id: await store.get_job_snapshot(untouched.id), running.id: progressed}
+
+
 async def test_commit_token_moves_with_this_stores_own_writes(store: JobStore, store_env: str) -> None:
     if store_env != "local":
         assert await store.commit_token() is None

@@ -45,11 +45,14 @@ async def handle_ingest(job: Job, ctx: JobContext) -> NewAssetVersion:
             prefix,
             source_format=outcome.source.format,
             source_codec=outcome.source.codec,
+            warnings=outcome.warnings,
             title=str(title),
         )
         if keep_originals():
             key = original_key(prefix, str(job.payload.get("filename") or ""))
             kept = await (await get_media_store()).put_file(key, upload, content_type=content_type(key), consume=True)
             info = {**info, "originalUrl": media_url(key), "sizeBytes": info["sizeBytes"] + kept.size_bytes}
+    for warning in outcome.warnings:
+        logger.warning("job %s: damaged source, %s: %s", job.id, warning.code, warning.message)
     logger.info("job %s: asset %s ingested, its version is recorded on completion", job.id, asset_id)
     return NewAssetVersion(asset_id, info)
