@@ -21,7 +21,7 @@ from web.peaks_cache import RescaledPeaksCache, peaks_cache_bytes
 from web.routes import ROUTES
 from web.session import session_settings
 from web.signin_limit import FailedSignIns
-from web.store_deadline import StoreDeadlineMiddleware, deadline_applies, store_deadline_s
+from web.store_deadline import StoreDeadlineMiddleware, deadline_applies, media_account_job_store, store_deadline_s
 from web.uploads import max_upload_bytes
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,9 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     # Opened at start-up so a misconfigured store stops the process at once instead of failing every request.
     job_store = await get_job_store()
     try:
-        await check_media_identity(job_store, await get_media_store())
+        media_store = await get_media_store()
+        await check_media_identity(job_store, media_store)
+        media_store.account_through(media_account_job_store)
         watcher = JobChangeWatcher(job_store)
         app.state.job_watcher = watcher
         try:

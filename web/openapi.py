@@ -250,7 +250,7 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Health": {
         "type": "object",
-        # The counts are shown only to a request that may read /api (web/routes/health.py).
+        # The counts and storage are shown only to a request that may read /api (web/routes/health.py).
         "required": ["status", "store", "mediaStore"],
         "properties": {
             "status": {"const": "ok"},
@@ -268,6 +268,15 @@ _SCHEMAS: dict[str, Any] = {
             "jobsByType": {
                 "type": "object",
                 "additionalProperties": {"type": "object", "additionalProperties": {"type": "integer"}},
+            },
+            "storage": {
+                "type": "object",
+                "required": ["usedBytes", "freeBytes", "limitBytes"],
+                "properties": {
+                    "usedBytes": {"type": ["integer", "null"], "minimum": 0},
+                    "freeBytes": {"type": ["integer", "null"], "minimum": 0},
+                    "limitBytes": {"type": ["integer", "null"], "minimum": 1},
+                },
             },
         },
     },

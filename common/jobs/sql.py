@@ -144,6 +144,36 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     # Long-polling reads the jobs that changed since its last look (``SELECT_CHANGED_JOB_SNAPSHOTS``'s ``:since``)
     # instead of every job it waits on.
     (5, ("CREATE INDEX jobs_updated ON jobs (updated_at)",)),
+    # What the media store holds, so its total is known on every backend without listing it: one row per stored
+    # object (``write_id`` empty) and one per write in progress (its reservation), and their sum kept in
+    # ``media_totals`` by triggers, in the same transaction as every change.
+    (
+        6,
+        (
+            """CREATE TABLE media_objects (
+                key TEXT NOT NULL,
+                write_id TEXT NOT NULL,
+                size_bytes INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (key, write_id)
+            )""",
+            "CREATE INDEX media_objects_writes ON media_objects (updated_at) WHERE write_id != ''",
+            """CREATE TABLE media_totals (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                used_bytes INTEGER NOT NULL
+            )""",
+            "INSERT INTO media_totals (id, used_bytes) VALUES (1, 0)",
+            """CREATE TRIGGER media_objects_added AFTER INSERT ON media_objects BEGIN
+                UPDATE media_totals SET used_bytes = used_bytes + NEW.size_bytes WHERE id = 1;
+            END""",
+            """CREATE TRIGGER media_objects_resized AFTER UPDATE OF size_bytes ON media_objects BEGIN
+                UPDATE media_totals SET used_bytes = used_bytes - OLD.size_bytes + NEW.size_bytes WHERE id = 1;
+            END""",
+            """CREATE TRIGGER media_objects_removed AFTER DELETE ON media_objects BEGIN
+                UPDATE media_totals SET used_bytes = used_bytes - OLD.size_bytes WHERE id = 1;
+            END""",
+        ),
+    ),
 )
 
 LATEST_SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -499,4 +529,60 @@ RETURNING {_ASSET_COLUMNS}
 DELETE_JOB_OF_DELETED_VERSION = """
 DELETE FROM jobs WHERE id = :job_id AND status IN ('completed', 'failed', 'cancelled')
 AND NOT EXISTS (SELECT 1 FROM asset_versions WHERE job_id = :job_id)
+"""
+
+# -- media accounting -----------------------------------------------------------------------------------------
+
+SELECT_MEDIA_USED_BYTES = "SELECT used_bytes FROM media_totals WHERE id = 1"
+
+#: A write's reservation of ``:size_bytes`` (made, or grown to that size), taken only while the media store's total
+#: with it stays within ``:limit_bytes`` (NULL: no limit). One statement, so two writes racing for the last bytes
+#: cannot both get them. Returns a row when taken.
+RESERVE_MEDIA_BYTES = f"""
+INSERT INTO media_objects (key, write_id, size_bytes, updated_at)
+SELECT :key, :write_id, :size_bytes, {NOW_MS}
+WHERE :limit_bytes IS NULL OR (SELECT used_bytes FROM media_totals WHERE id = 1) + :size_bytes
+    - COALESCE((SELECT size_bytes FROM media_objects WHERE key = :key AND write_id = :write_id), 0) <= :limit_bytes
+ON CONFLICT (key, write_id) DO UPDATE SET size_bytes = excluded.size_bytes, updated_at = excluded.updated_at
+RETURNING size_bytes
+"""
+
+#: Reservations of writes whose process died mid-way: no write lasts a day, so older ones free their bytes.
+EXPIRE_MEDIA_RESERVATIONS = f"""
+DELETE FROM media_objects INDEXED BY media_objects_writes
+WHERE write_id != '' AND updated_at < {NOW_MS} - :older_than_ms
+"""
+
+RELEASE_MEDIA_RESERVATION = "DELETE FROM media_objects WHERE key = :key AND write_id = :write_id"
+
+#: A stored object's size (after its write's reservation was released in the same batch); a replaced object's
+#: row takes the new size.
+RECORD_MEDIA_OBJECT = f"""
+INSERT INTO media_objects (key, write_id, size_bytes, updated_at) VALUES (:key, '', :size_bytes, {NOW_MS})
+ON CONFLICT (key, write_id) DO UPDATE SET size_bytes = excluded.size_bytes, updated_at = excluded.updated_at
+"""
+
+FORGET_MEDIA_OBJECT = "DELETE FROM media_objects WHERE key = :key AND write_id = ''"
+
+#: Every stored object below the folder ``:prefix`` (keys from ``prefix/`` up to ``prefix0``, ``0`` following ``/``).
+FORGET_MEDIA_PREFIX = """
+DELETE FROM media_objects WHERE key >= :prefix || '/' AND key < :prefix || '0' AND write_id = ''
+"""
+
+SELECT_NOW_MS = f"SELECT {NOW_MS}"
+
+#: A recount (``python -m workers media-usage --recount``) from a listing of the media store taken since
+#: ``:listed_since_ms`` (``:objects``: a JSON array of ``[key, size]``). Records older than the listing that it
+#: does not hold are dropped; the listed objects are recorded with their listed sizes, unless a write recorded
+#: them since the listing began. Reservations (writes in progress) are left to their writers.
+DROP_UNLISTED_MEDIA_OBJECTS = """
+DELETE FROM media_objects
+WHERE write_id = '' AND updated_at < :listed_since_ms
+    AND key NOT IN (SELECT json_extract(value, '$[0]') FROM json_each(:objects))
+"""
+RECORD_LISTED_MEDIA_OBJECTS = f"""
+INSERT INTO media_objects (key, write_id, size_bytes, updated_at)
+SELECT json_extract(value, '$[0]'), '', json_extract(value, '$[1]'), {NOW_MS} FROM json_each(:objects) WHERE true
+ON CONFLICT (key, write_id) DO UPDATE SET size_bytes = excluded.size_bytes, updated_at = excluded.updated_at
+WHERE media_objects.updated_at < :listed_since_ms
 """

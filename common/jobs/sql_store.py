@@ -43,6 +43,9 @@ Params = Mapping[str, Any]
 Row = Sequence[Any]
 Statement = tuple[str, Params]
 
+#: A reservation not touched for this long belongs to a write whose process died: no write takes a day.
+MEDIA_RESERVATION_EXPIRY_MS = 24 * 3600 * 1000
+
 
 def to_ms(moment: datetime) -> int:
     if moment.tzinfo is None:
@@ -586,6 +589,51 @@ class SqlJobStore(JobStore):
             [(sql.INSERT_MEDIA_STORE_ID, {"media_store_id": media_store_id}), (sql.SELECT_MEDIA_STORE_ID, {})]
         )
         return str(rows[0][0])
+
+    # -- media accounting ------------------------------------------------------------------------------------
+
+    async def media_used_bytes(self) -> int:
+        rows = await self._execute(sql.SELECT_MEDIA_USED_BYTES, {})
+        return int(rows[0][0]) if rows else 0
+
+    async def reserve_media_bytes(self, key: str, write_id: str, size_bytes: int, limit_bytes: int | None) -> bool:
+        if not write_id:
+            raise StoreError("a media reservation needs a write id", code="invalid_argument")
+        _, reserved = await self._batch(
+            [
+                (sql.EXPIRE_MEDIA_RESERVATIONS, {"older_than_ms": MEDIA_RESERVATION_EXPIRY_MS}),
+                (
+                    sql.RESERVE_MEDIA_BYTES,
+                    {"key": key, "write_id": write_id, "size_bytes": size_bytes, "limit_bytes": limit_bytes},
+                ),
+            ]
+        )
+        return bool(reserved)
+
+    async def release_media_reservation(self, key: str, write_id: str) -> None:
+        await self._execute(sql.RELEASE_MEDIA_RESERVATION, {"key": key, "write_id": write_id})
+
+    async def record_media_object(self, key: str, write_id: str, size_bytes: int) -> None:
+        await self._batch(
+            [
+                (sql.RELEASE_MEDIA_RESERVATION, {"key": key, "write_id": write_id}),
+                (sql.RECORD_MEDIA_OBJECT, {"key": key, "size_bytes": size_bytes}),
+            ]
+        )
+
+    async def forget_media_object(self, key: str) -> None:
+        await self._execute(sql.FORGET_MEDIA_OBJECT, {"key": key})
+
+    async def forget_media_prefix(self, prefix: str) -> None:
+        await self._execute(sql.FORGET_MEDIA_PREFIX, {"prefix": prefix})
+
+    async def database_time_ms(self) -> int:
+        ((now_ms,),) = await self._execute(sql.SELECT_NOW_MS, {})
+        return int(now_ms)
+
+    async def recount_media_objects(self, objects: Sequence[tuple[str, int]], listed_since_ms: int) -> None:
+        params = {"objects": _dump([[key, size] for key, size in objects]), "listed_since_ms": listed_since_ms}
+        await self._batch([(sql.DROP_UNLISTED_MEDIA_OBJECTS, params), (sql.RECORD_LISTED_MEDIA_OBJECTS, params)])
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 

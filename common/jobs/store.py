@@ -229,6 +229,44 @@ class JobStore(ABC):
         """Record ``media_store_id`` as the media store of this job store unless one is recorded already; return the
         recorded id (the given one on the first call, the first caller's ever after)."""
 
+    # -- media accounting (what the media store holds, kept here so every backend knows it cheaply) -----------
+
+    @abstractmethod
+    async def media_used_bytes(self) -> int:
+        """The bytes the media store holds: every recorded object, plus the reservations of writes in progress."""
+
+    @abstractmethod
+    async def reserve_media_bytes(self, key: str, write_id: str, size_bytes: int, limit_bytes: int | None) -> bool:
+        """Make or grow write ``write_id``'s reservation of ``key`` to ``size_bytes``, only if the total stays
+        within ``limit_bytes`` (``None``: no limit); False, nothing changed, when it would not. Reservations not
+        touched for a day are dropped first (their writers died)."""
+
+    @abstractmethod
+    async def release_media_reservation(self, key: str, write_id: str) -> None:
+        """Drop a write's reservation: the write failed and stored nothing."""
+
+    @abstractmethod
+    async def record_media_object(self, key: str, write_id: str, size_bytes: int) -> None:
+        """The write stored ``key`` with ``size_bytes``: its reservation becomes the object's record, in one
+        transaction."""
+
+    @abstractmethod
+    async def forget_media_object(self, key: str) -> None:
+        """``key`` was deleted from the media store."""
+
+    @abstractmethod
+    async def forget_media_prefix(self, prefix: str) -> None:
+        """Every object below the folder ``prefix`` was deleted from the media store."""
+
+    @abstractmethod
+    async def database_time_ms(self) -> int:
+        """The database's clock (ms since the epoch), which every record's time is taken from."""
+
+    @abstractmethod
+    async def recount_media_objects(self, objects: Sequence[tuple[str, int]], listed_since_ms: int) -> None:
+        """Make the account match a listing of the media store (``(key, size)`` of every object) begun at
+        ``listed_since_ms`` by the database's clock, in one transaction; what changed since then is kept."""
+
     # -- lifecycle ------------------------------------------------------------------------------------------
 
     @abstractmethod

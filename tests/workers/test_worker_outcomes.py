@@ -66,7 +66,7 @@ async def test_transient_errors_fail_when_attempts_run_out(store_env: str) -> No
     assert failed.status is JobStatus.FAILED
     assert failed.attempts == 2
     assert failed.error is not None
-    assert failed.error.code == "io_error"
+    assert failed.error.code == "storage_full"
     assert "/secret/path" not in failed.error.message
 
 
