@@ -205,11 +205,11 @@ def _crc16_bytewise(data: bytes | np.ndarray, crc: int) -> int:
 
 def _shift_tables(block: int) -> tuple[np.ndarray, np.ndarray]:
     """``shift(c)``, the register ``c`` after ``block`` zero bytes, as ``low[c & 0xFF] ^ high[c >> 8]`` (the CRC is
-    linear over XOR)."""
-    zeros = bytes(block)
-    low = np.array([_crc16_bytewise(zeros, value) for value in range(256)], dtype=np.uint16)
-    high = np.array([_crc16_bytewise(zeros, value << 8) for value in range(256)], dtype=np.uint16)
-    return low, high
+    linear over XOR); every start value is run through the zeros side by side."""
+    registers = np.concatenate([np.arange(256), np.arange(256) << 8]).astype(np.uint16)
+    for _ in range(block):
+        registers = (registers >> 8) ^ _CRC16_TABLE[registers & 0xFF]
+    return registers[:256], registers[256:]
 
 
 _SHIFT_LOW, _SHIFT_HIGH = _shift_tables(_CRC_BLOCK_BYTES)

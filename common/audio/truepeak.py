@@ -70,7 +70,10 @@ def frame_peaks(padded: np.ndarray, floor: float = 0.0, changed: np.ndarray | No
     count = len(padded) - CONTEXT_BEFORE - CONTEXT_AFTER
     if count <= 0:
         return np.zeros(0, dtype=np.float32)
-    magnitudes = np.abs(padded).max(axis=1)
+    # Channel by channel: a reduction along a short axis is several times slower in NumPy.
+    magnitudes = np.abs(padded[:, 0])
+    for channel in range(1, padded.shape[1]):
+        np.maximum(magnitudes, np.abs(padded[:, channel]), out=magnitudes)
     peaks = magnitudes[CONTEXT_BEFORE : CONTEXT_BEFORE + count].copy()
     context = CONTEXT_BEFORE + CONTEXT_AFTER
     for start in range(0, count, SKIP_BLOCK_FRAMES):
