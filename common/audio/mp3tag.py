@@ -165,8 +165,10 @@ _ID3_UTF8 = b"\x03"
 
 
 def id3v2_tag(tags: dict[str, str]) -> bytes:
-    """An ID3v2.4 tag holding ``tags`` as UTF-8 text frames; empty when there is nothing to tag."""
-    frames = b""
+    """An ID3v2.4 tag holding ``tags`` as UTF-8 text frames, after the encoder's name (TSSE, as FFmpeg writes it:
+    the tag is there even when the render has no tags)."""
+    encoder = _ID3_UTF8 + LAME_VERSION
+    frames = b"TSSE" + _syncsafe(len(encoder)) + b"\x00\x00" + encoder
     for name, value in tags.items():
         if name == "comment":
             frame_id, body = b"COMM", _ID3_UTF8 + b"XXX" + b"\x00" + value.encode()
@@ -175,8 +177,6 @@ def id3v2_tag(tags: dict[str, str]) -> bytes:
         else:
             raise ValueError(f"no ID3 frame for the tag {name!r}")
         frames += frame_id + _syncsafe(len(body)) + b"\x00\x00" + body
-    if not frames:
-        return b""
     return b"ID3\x04\x00\x00" + _syncsafe(len(frames)) + frames
 
 
