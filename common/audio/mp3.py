@@ -17,6 +17,7 @@ import av
 import lameenc
 import numpy as np
 
+from common.audio.background import BackgroundConsumer
 from common.audio.chunks import ChunkConsumer
 from common.audio.monitor import DecodingMonitor
 from common.audio.mp3tag import StreamSummary, crc16, id3v2_tag, info_frame, info_frame_header, parse_header
@@ -34,7 +35,8 @@ _FULL_SCALE = 32768.0
 class Mp3Writer:
     """A chunk consumer (``common.audio.chunks``) writing float32 chunks shaped (frames, channels) to ``path`` as
     MP3; use it as a context manager. ``monitor`` gets the samples the MP3 frames decode to (encoder delay
-    included, as ``common.audio.encode.AudioWriter`` gives them)."""
+    included, as ``common.audio.encode.AudioWriter`` gives them), decoded on a thread of their own; they have all
+    been handed to it when ``finish`` returns."""
 
     def __init__(
         self,
@@ -57,7 +59,7 @@ class Mp3Writer:
         self._music_crc = 0
         self._unparsed = bytearray()
         self._complete = bytearray()
-        self._monitor = None if monitor is None else DecodingMonitor("mp3float", channels, monitor)
+        self._monitor = None if monitor is None else BackgroundConsumer(_FrameDecoder(channels, monitor), "mp3-monitor")
         try:
             self._info_header = info_frame_header(rate, channels, self._bitrate_kbps)
             self._encoder = lameenc.Encoder()
@@ -88,6 +90,8 @@ class Mp3Writer:
             self.finish()
         else:
             self._file.close()
+            if self._monitor is not None and not self._finished:
+                self._monitor.abandon()
 
     def consume(self, chunk: np.ndarray) -> None:
         if len(chunk) == 0:
@@ -110,9 +114,9 @@ class Mp3Writer:
         self._file.seek(self._info_offset)
         self._file.write(info_frame(self._info_header, summary))
         self._file.close()
-        self._finished = True
         if self._monitor is not None:
-            self._monitor.consume_decoded(None)
+            self._monitor.finish()
+        self._finished = True
         return self.frames_written
 
     def _take(self, encoded: bytes | bytearray) -> None:
@@ -128,10 +132,10 @@ class Mp3Writer:
             end = offset + header.length
             if end > len(data):
                 break
-            if self._monitor is not None:
-                self._monitor.consume_decoded(av.Packet(bytes(data[offset:end])))
             self._mp3_frames += 1
             offset = end
+        if self._monitor is not None and offset:
+            self._monitor.consume(np.frombuffer(bytes(data[:offset]), dtype=np.uint8))
         self._complete += data[:offset]
         del data[:offset]
         if len(self._complete) >= WRITE_BUFFER_BYTES:
@@ -142,3 +146,22 @@ class Mp3Writer:
         self._audio_bytes += len(self._complete)
         self._file.write(self._complete)
         self._complete.clear()
+
+
+class _FrameDecoder:
+    """The monitor's side of the writer, on its own thread (decoding would otherwise share the encoder's): consumes
+    whole MP3 frames as bytes (a uint8 array) and passes their samples on through a ``DecodingMonitor``."""
+
+    def __init__(self, channels: int, consumer: ChunkConsumer[Any]) -> None:
+        self._monitor = DecodingMonitor("mp3float", channels, consumer)
+
+    def consume(self, frames: np.ndarray) -> None:
+        data = frames.tobytes()
+        offset = 0
+        while offset < len(data):
+            end = offset + parse_header(data, offset).length
+            self._monitor.consume_decoded(av.Packet(data[offset:end]))
+            offset = end
+
+    def finish(self) -> None:
+        self._monitor.consume_decoded(None)
