@@ -6,6 +6,10 @@ upload that takes minutes to stream still gets the whole budget for its store wo
 call is abandoned and raises a transient ``StoreError`` (``store_timeout``), which the API answers 503 with
 ``Retry-After``.
 
+The local store has no deadline (``deadline_applies``): its reads run on the event loop, where nothing could
+abandon them, and its writes give up by themselves once SQLite's busy timeout has run out a few times
+(``common.jobs.local``). Leaving the middleware and the proxy out there saves a few percent of every poll.
+
 ``StoreDeadlineMiddleware`` opens a fresh budget for each request; routes reach the store through
 ``request_job_store()``, whose coroutine methods spend from it. Outside a request (start-up, tests calling the store
 directly) there is no budget and no deadline.
@@ -37,6 +41,11 @@ WATCHDOG_INTERVAL_S = 0.25
 
 def store_deadline_s() -> int:
     return positive_int_setting("STORE_DEADLINE_S", DEFAULT_STORE_DEADLINE_S, unit="seconds")
+
+
+def deadline_applies(backend: str) -> bool:
+    """Whether the job store ``backend`` gets a request deadline: every one that can hang a request on a server."""
+    return backend != "local"
 
 
 @dataclass(eq=False)
@@ -158,7 +167,7 @@ class _StoreProxies:
     def for_store(self, store: JobStore) -> JobStore:
         if self.store is not store or self.proxy is None:
             self.store = store
-            self.proxy = cast(JobStore, _StoreWithDeadline(store))
+            self.proxy = cast(JobStore, _StoreWithDeadline(store)) if deadline_applies(store.backend) else store
         return self.proxy
 
 
@@ -166,5 +175,5 @@ _proxies = _StoreProxies()
 
 
 async def request_job_store() -> JobStore:
-    """``get_job_store()`` for a route: the same store, its calls held to the request's deadline."""
+    """``get_job_store()`` for a route: the same store, its calls held to the request's deadline (if it has one)."""
     return _proxies.for_store(await get_job_store())

@@ -36,6 +36,7 @@ DIRECT_READS = frozenset(
         sql.SELECT_JOB,
         sql.SELECT_JOB_SNAPSHOT,
         sql.SELECT_CHANGED_JOB_SNAPSHOTS,
+        sql.SELECT_NEWEST_JOB_UPDATE,
         sql.SELECT_JOB_BY_IDEMPOTENCY_KEY,
         sql.SELECT_ASSET_VERSIONS,
     }

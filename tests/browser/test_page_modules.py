@@ -267,3 +267,15 @@ async def test_progress_says_finishing_instead_of_sitting_at_a_hundred_percent(p
         [{"text": "Exporting", "fraction": 0.4}, "Running, 40%"],
         [{"text": "Exporting: finishing", "fraction": None}, "Finishing"],
     ]
+
+
+async def test_a_completed_import_of_a_damaged_file_says_so(page: Page, web: WebServer) -> None:
+    texts = await run_in_page(
+        page,
+        web,
+        "jobs.js",
+        """const warning = {code: "truncated", message: "The file ends early"};
+            return [{status: "completed", result: {warnings: [warning]}}, {status: "completed", result: {warnings: []}},
+                {status: "completed", result: {url: "/media/r.mp3"}}].map((job) => m.statusText(job));""",
+    )
+    assert texts == ["Done, from a damaged file: see the recording", "Done", "Done"]

@@ -19,7 +19,8 @@ from common.jobs import JobType, close_job_store, get_job_store
 from tests.support.sqld import running_sqld
 from tests.support.web_server import running_web_server
 from tests.web.helpers import assert_error
-from web.store_deadline import StoreDeadlineMiddleware, _StoreWithDeadline
+from web.app import create_app
+from web.store_deadline import StoreDeadlineMiddleware, _StoreWithDeadline, request_job_store
 
 
 def freeze(pid: int) -> None:
@@ -122,3 +123,15 @@ async def test_a_cancelled_request_is_not_a_store_timeout() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_routes_reach_the_local_store_itself_and_a_server_through_the_deadline(store_env: str) -> None:
+    store = await get_job_store()
+    app = create_app()
+    layers = {layer.cls for layer in app.user_middleware}
+    if store_env == "local":
+        assert await request_job_store() is store
+        assert StoreDeadlineMiddleware not in layers
+    else:
+        assert isinstance(await request_job_store(), _StoreWithDeadline)
+        assert StoreDeadlineMiddleware in layers
