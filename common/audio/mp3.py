@@ -59,7 +59,6 @@ class Mp3Writer:
         self._music_crc = 0
         self._unparsed = bytearray()
         self._complete = bytearray()
-        self._monitor = None if monitor is None else BackgroundConsumer(_FrameDecoder(channels, monitor), "mp3-monitor")
         try:
             self._info_header = info_frame_header(rate, channels, self._bitrate_kbps)
             self._encoder = lameenc.Encoder()
@@ -81,6 +80,8 @@ class Mp3Writer:
         self._file.write(id3v2_tag(tags or {}))
         self._info_offset = self._file.tell()
         self._file.write(info_frame(self._info_header, None))
+        # Last, so a writer that failed to open leaves no thread behind.
+        self._monitor = None if monitor is None else BackgroundConsumer(_FrameDecoder(channels, monitor), "mp3-monitor")
 
     def __enter__(self) -> Mp3Writer:
         return self

@@ -4,6 +4,7 @@ rate and duration, with an Info frame whose fields match the stream as parsed he
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from common.audio.mp3 import Mp3Writer
 from common.audio.mp3tag import crc16
+from common.errors import MediaError
 from tests.support.audio_samples import read_audio, speech_like
 
 # (rate, channels, kbit/s): MPEG-1, MPEG-2 and MPEG-2.5 layer III, mono and stereo, a low bitrate whose frames are
@@ -181,3 +183,19 @@ def test_crc16_matches_its_definition_and_continues(length: int) -> None:
     split = length // 3
     assert crc16(data[split:], crc16(data[:split])) == _crc16_reference(data)
     assert crc16(b"123456789") == 0xBB3D
+
+
+def test_a_rate_mp3_cannot_carry_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    class Collector:
+        def consume(self, chunk: np.ndarray) -> None:
+            raise AssertionError("nothing should be decoded")
+
+        def finish(self) -> None:
+            return None
+
+    with pytest.raises(MediaError) as caught:
+        Mp3Writer(tmp_path / "out.mp3", rate=96000, channels=1, monitor=Collector())
+
+    assert caught.value.code == "encode_failed"
+    assert not (tmp_path / "out.mp3").exists()
+    assert not any(thread.name == "mp3-monitor" for thread in threading.enumerate())
