@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from common.audio.background import BackgroundConsumer
-from common.audio.encode import AudioWriter
+from common.audio.encode import open_writer
 from common.audio.loudness import Loudness, LoudnessMeter
 from common.audio.program import Program, apply_edits
 from common.audio.progress import PassProgress
@@ -81,7 +81,7 @@ def preview_edits(
     path = out_dir / PREVIEW_FILENAME
     measuring = BackgroundConsumer(LoudnessMeter(program.rate, program.channels), "loudness")
     try:
-        with AudioWriter(
+        with open_writer(
             path, PREVIEW_ENCODING, rate=program.rate, channels=program.channels, bitrate_kbps=PREVIEW_BITRATE_KBPS
         ) as writer:
 

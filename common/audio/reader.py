@@ -2,16 +2,17 @@
 
 Edits read the source forwards with small steps back (a crossfade reads a few milliseconds on both sides of a
 cut), so the reader decodes once, front to back, and keeps a short history to serve those steps back. Skipped
-spans are decoded and dropped, which keeps positions exact to the sample.
+spans are decoded and dropped, which keeps positions exact to the sample. Decoding runs on its own thread
+(``BackgroundIterator``), a few chunks ahead of the reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from common.audio.background import BackgroundIterator
 from common.audio.source import OpenedSource, open_source
 
 HISTORY_FRAMES = 1 << 16
@@ -24,7 +25,7 @@ class RangeReader:
         self.rate = rate
         self.channels = channels
         self._source: OpenedSource = open_source(path)
-        self._chunks: Iterator[np.ndarray] | None = None
+        self._chunks: BackgroundIterator[np.ndarray] | None = None
         # Decoded frames [self._buffer_start, self._buffer_start + len(self._buffer)) kept in memory.
         self._buffer = np.zeros((0, channels), dtype=np.float32)
         self._buffer_start = 0
@@ -32,10 +33,12 @@ class RangeReader:
 
     def __enter__(self) -> RangeReader:
         self._source.__enter__()
-        self._chunks = self._source.decode_chunks(rate=self.rate, channels=self.channels)
+        self._chunks = BackgroundIterator(self._source.decode_chunks(rate=self.rate, channels=self.channels), "decoder")
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if self._chunks is not None:
+            self._chunks.close()
         self._source.close()
 
     def read(self, start: int, count: int) -> np.ndarray:

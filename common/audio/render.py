@@ -27,7 +27,7 @@ from pathlib import Path
 from common.audio.background import BackgroundConsumer
 from common.audio.chunks import Tee
 from common.audio.editing import MasterAudio
-from common.audio.encode import ENCODINGS, AudioWriter
+from common.audio.encode import FILE_EXTENSIONS, open_writer
 from common.audio.headroom import Headroom
 from common.audio.limiter import HOLDS_PEAKS_AT_DB, TruePeakLimiter
 from common.audio.loudness import Loudness, LoudnessMeter
@@ -95,7 +95,7 @@ def render_master(
     channels = targets.channels or master.channels
     lossy = options.format in LOSSY_FORMATS
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{file_stem(title)}.{ENCODINGS[options.format].extension}"
+    path = out_dir / f"{file_stem(title)}.{FILE_EXTENSIONS[options.format]}"
     aim = targets.integrated_lufs if targets.integrated_lufs is not None else targets.rms_db_aim
     stored = _stored_loudness(master, targets, channels)
     analyse = aim is not None and stored is None
@@ -175,7 +175,7 @@ def codec_level_shift_db(
         excerpt = reader.read(0, frames)
     decoded = LoudnessMeter(program.rate, program.channels, true_peak=False)
     probe = path.with_name(f".probe-{path.name}")
-    writer = AudioWriter(
+    writer = open_writer(
         probe, options.format, rate=program.rate, channels=program.channels, bitrate_kbps=bitrate, monitor=decoded
     )
     try:
@@ -224,7 +224,7 @@ def _write(
 ) -> _Written:
     """Play the program through the gain and limiter into the file, measuring what a player will hear."""
     meter = BackgroundConsumer(LoudnessMeter(program.rate, program.channels), "loudness")
-    writer = AudioWriter(
+    writer = open_writer(
         path,
         options.format,
         rate=program.rate,
