@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from common.edits import MAX_EDITS, OPERATIONS
+from common.edits import MAX_EDITS, OPERATIONS, PREVIEW_RULE
 from common.jobs import JobStatus, JobType
 from common.jobs.factory import BACKENDS
 from common.media_store.factory import BACKENDS as MEDIA_BACKENDS
@@ -259,10 +259,20 @@ _SCHEMAS: dict[str, Any] = {
             "edits": {"type": "array", "maxItems": MAX_EDITS, "items": edit_schema()},
         },
     },
+    "EditPreviewRequest": {
+        "type": "object",
+        "required": ["assetId", "edits"],
+        "additionalProperties": False,
+        "properties": {
+            **_ASSET_VERSION_PROPERTIES,
+            "edits": {"type": "array", "maxItems": MAX_EDITS, "items": edit_schema()},
+            PREVIEW_RULE.name: PREVIEW_RULE.schema(),
+        },
+    },
     "RenderRequest": render_request_schema(),
     "EditOperations": {
         "type": "object",
-        "required": ["operations", "maxEdits", "totalGainDb", "minKeptSec", "maxMeasuringEdits"],
+        "required": ["operations", "maxEdits", "totalGainDb", "minKeptSec", "maxMeasuringEdits", "preview"],
         "additionalProperties": False,
         "properties": {
             "operations": {
@@ -293,6 +303,21 @@ _SCHEMAS: dict[str, Any] = {
             "maxMeasuringEdits": {
                 "type": "integer",
                 "description": "Normalize and trimSilence operations allowed once consecutive level edits merge",
+            },
+            "preview": {
+                "type": "object",
+                "description": "The preview request's `preview` field, and how a context preview is cut",
+                "required": ["name", "help", "choices", "default", "contextSec", "gapSec", "wholeUnderSec"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {"const": PREVIEW_RULE.name},
+                    "help": {"type": "string"},
+                    "choices": {"type": "array", "items": {"enum": list(PREVIEW_RULE.choices)}},
+                    "default": {"enum": list(PREVIEW_RULE.choices)},
+                    "contextSec": {"type": "number"},
+                    "gapSec": {"type": "number"},
+                    "wholeUnderSec": {"type": "number"},
+                },
             },
         },
     },
