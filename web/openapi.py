@@ -33,6 +33,7 @@ from common.render_options import (
     bitrate_rule,
     listed_bitrates,
 )
+from common.stages import JobStage
 from web import routes
 from web.api_docs import ID_PATTERN, PathItems, error, ref
 from web.auth import configured_token
@@ -176,13 +177,17 @@ _SCHEMAS: dict[str, Any] = {
     },
     "PollBody": {
         "type": "object",
-        "required": ["jobId", "type", "status", "progress", "result", "error", "createdAt", "updatedAt"],
+        "required": ["jobId", "type", "status", "progress", "stage", "result", "error", "createdAt", "updatedAt"],
         "additionalProperties": False,
         "properties": {
             "jobId": {"type": "string", "pattern": ID_PATTERN},
             "type": {"enum": [job_type.value for job_type in JobType]},
             "status": {"enum": [status.value for status in JobStatus]},
             "progress": {"type": "number", "minimum": 0, "maximum": 1},
+            "stage": {
+                "enum": [*(stage.value for stage in JobStage), None],
+                "description": "What a running job is doing now; each pass of a multi-pass job is named",
+            },
             "result": {"type": ["object", "null"], "description": "The job type's result once `completed`"},
             "error": {
                 "type": ["object", "null"],

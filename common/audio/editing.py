@@ -12,6 +12,7 @@ instead of a measuring pass; a trimSilence still measures the whole program.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,7 @@ PREVIEW_ENCODING = "mp3"
 PREVIEW_BITRATE_KBPS = 64
 PREVIEW_MAX_RATE = 48000
 PREVIEW_FILENAME = "preview.mp3"
+StageCallback = Callable[[str], None]
 # Each excerpt of a context preview rises from and falls to silence over this long, so the joins do not click.
 EXCERPT_RAMP_S = 0.005
 # A normalize costs a measuring pass and, when it has to limit peaks, usually one check pass.
@@ -98,9 +100,10 @@ def save_edited_version(
     *,
     on_progress: ProgressCallback,
     check_cancel: CancelCheck,
+    on_stage: StageCallback | None = None,
 ) -> VersionFiles:
     """Write the edited audio as a new version (24-bit FLAC master, loudness, peaks) into ``out_dir``."""
-    program = _build(master, master.sample_rate, edits, on_progress, check_cancel)
+    program = _build(master, master.sample_rate, edits, on_progress, check_cancel, on_stage=on_stage)
     with VersionWriter(out_dir, rate=program.rate, channels=program.channels, bits=24) as version:
         program.play(version.consume)
         return version.finish()
@@ -114,17 +117,18 @@ def preview_edits(
     mode: str = PREVIEW_WHOLE,
     on_progress: ProgressCallback,
     check_cancel: CancelCheck,
+    on_stage: StageCallback | None = None,
 ) -> PreviewFile:
     """Write the edited audio, or with ``mode="context"`` excerpts around its edit points, as a small MP3
     (64 kbit/s) into ``out_dir``."""
     rate = min(master.sample_rate, PREVIEW_MAX_RATE)
     if mode == PREVIEW_WHOLE or master.frames <= PREVIEW_WHOLE_UNDER_S * master.sample_rate:
-        program = _build(master, rate, edits, on_progress, check_cancel)
+        program = _build(master, rate, edits, on_progress, check_cancel, on_stage=on_stage)
         mode, spans = PREVIEW_WHOLE, [(0, program.frames)]
     else:
         program = _build(master, rate, edits, None, check_cancel, leveler=_estimated_leveler(master.loudness))
         spans = context_spans(program)
-        program.progress = PassProgress(on_progress, len(spans))
+        program.progress = PassProgress(on_progress, len(spans), on_stage)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / PREVIEW_FILENAME
     measuring = BackgroundConsumer(LoudnessMeter(program.rate, program.channels), "loudness")
@@ -234,6 +238,7 @@ def _build(
     check_cancel: CancelCheck,
     *,
     leveler: Leveler | None = None,
+    on_stage: StageCallback | None = None,
 ) -> Program:
     merged = merge_edits(edits)
     passes = 1 + sum(_PASSES_PER_EDIT.get(type(edit), 0) for _, edit in merged)
@@ -243,7 +248,7 @@ def _build(
         channels=master.channels,
         source_frames=_frames_at(master, rate),
         check_cancel=check_cancel,
-        progress=None if on_progress is None else PassProgress(on_progress, passes),
+        progress=None if on_progress is None else PassProgress(on_progress, passes, on_stage),
     )
     apply_edits(program, merged, leveler)
     return program

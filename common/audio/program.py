@@ -25,6 +25,7 @@ from common.audio.reader import RangeReader
 from common.audio.source import CancelCheck
 from common.edits import Cut, FadeIn, FadeOut, Gain, Normalize, NumberedEdit, Trim, TrimSilence
 from common.errors import EditListError
+from common.stages import JobStage
 
 # Half the length of the crossfade at each cut.
 CROSSFADE_HALF_S = 0.005
@@ -124,11 +125,12 @@ class Program:
             raise EditListError(where, "cuts the whole audio; nothing would be left")
         self.stages.append(Stage.of(pieces))
 
-    def play(self, sink: Sink, span: tuple[int, int] | None = None) -> int:
+    def play(self, sink: Sink, span: tuple[int, int] | None = None, stage: JobStage = JobStage.EDITING) -> int:
         """Stream the program, or only its frames ``span`` (start, end), to ``sink`` in chunks; returns the number
-        of frames played. A span is read by seeking in the master, so its cost does not grow with the position."""
+        of frames played. A span is read by seeking in the master, so its cost does not grow with the position.
+        ``stage`` names the pass to whoever follows the progress."""
         if self.progress is not None:
-            self.progress.start_pass()
+            self.progress.start_pass(stage)
         start, end = (0, self.frames) if span is None else span
         total = max(end - start, 1)
         played = 0
@@ -270,7 +272,7 @@ def analyse(program: Program, *, with_loudness: bool, extra: GainCurve | None = 
             meter.consume(chunk)
 
     try:
-        program.play(sink)
+        program.play(sink, stage=JobStage.MEASURING)
     except BaseException:
         if meter is not None:
             meter.abandon()

@@ -36,9 +36,7 @@ def hour_master(tmp_path_factory: pytest.TempPathFactory) -> MasterAudio:
 
 
 def _program(master: MasterAudio, edits: list[dict]) -> Program:
-    program = Program(
-        master.path, rate=RATE, channels=1, source_frames=master.frames, check_cancel=lambda: None
-    )
+    program = Program(master.path, rate=RATE, channels=1, source_frames=master.frames, check_cancel=lambda: None)
     apply_edits(program, merge_edits(parse_edit_list(edits, master.frames / RATE)))
     return program
 
@@ -137,9 +135,7 @@ def test_a_context_preview_of_an_hour_plays_only_the_excerpts(hour_master: Maste
     }
 
 
-def test_a_context_preview_with_only_level_changes_plays_the_opening(
-    hour_master: MasterAudio, tmp_path: Path
-) -> None:
+def test_a_context_preview_with_only_level_changes_plays_the_opening(hour_master: MasterAudio, tmp_path: Path) -> None:
     edits = parse_edit_list([{"op": "gain", "db": -3}], HOUR_S)
     preview = preview_edits(
         hour_master, edits, tmp_path, mode=PREVIEW_CONTEXT, on_progress=lambda _: None, check_cancel=lambda: None

@@ -11,6 +11,7 @@ from common.edits import PREVIEW_RULE, PREVIEW_WHOLE, parse_preview_mode
 from common.jobs import Job
 from common.media import content_type, media_url, preview_run_prefix
 from common.media_store import get_media_store
+from common.stages import JobStage
 from workers.handler_protocol import JobContext
 from workers.payloads import payload_edits, payload_master, run_token
 from workers.scratch import in_thread, scratch_folder
@@ -35,7 +36,9 @@ async def handle_edit_preview(job: Job, ctx: JobContext) -> dict[str, Any]:
             mode=mode,
             on_progress=ctx.report_progress,
             check_cancel=ctx.raise_if_cancelled,
+            on_stage=ctx.report_stage,
         )
+        ctx.report_stage(JobStage.STORING)
         key = f"{preview_run_prefix(job.id, run_token(job))}/{preview.path.name}"
         await (await get_media_store()).put_file(key, preview.path, content_type=content_type(key), consume=True)
     logger.info(
