@@ -13,6 +13,7 @@ from common.jobs import close_job_store, get_job_store
 from common.media_store import check_media_identity, close_media_store, get_media_store
 from web import metrics, openapi, static_files
 from web.auth import BearerTokenMiddleware, configured_token
+from web.compression import PeaksCompressionMiddleware
 from web.errors import EXCEPTION_HANDLERS
 from web.inputs import max_json_bytes
 from web.longpoll import JobChangeWatcher, answer_waiters_on_exit_signals
@@ -51,7 +52,10 @@ def create_app() -> Starlette:
     static_files.register_content_types()
     token = configured_token()
     sessions = session_settings(token) if token else None
-    middleware = [Middleware(StoreDeadlineMiddleware, deadline_s=store_deadline_s())]
+    middleware = [
+        Middleware(PeaksCompressionMiddleware),
+        Middleware(StoreDeadlineMiddleware, deadline_s=store_deadline_s()),
+    ]
     if token and sessions:
         middleware.append(Middleware(BearerTokenMiddleware, token=token, sessions=sessions))
     if not token:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.browser.axe import axe_violations
 from tests.browser.page_actions import JOB_TIMEOUT_MS, open_file, type_selection, wait_for_version
 from tests.browser.running_app import RunningApp
 
@@ -56,3 +57,4 @@ async def test_a_preview_of_an_hour_long_recording_plays_each_edit_in_context(
         " : audio.addEventListener('loadedmetadata', () => done(audio.duration)))"
     )
     assert duration == pytest.approx(6.0, abs=0.1)
+    assert await axe_violations(page) == []
