@@ -2,7 +2,8 @@
 
 Integrated loudness and loudness range come from FFmpeg's ``ebur128`` filter run in a PyAV filter graph; the true
 peak (4x oversampled, ``common.audio.truepeak``, the same detector the limiter uses), the RMS level and the sample
-peak are taken here with NumPy, and so is the headroom profile (``common.audio.headroom``) a render levels by. RMS is
+peak are taken here with NumPy, and so is the headroom profile (``common.audio.headroom``) a render levels by. The
+filter's short-term loudness (3 s window) is kept every 100 ms block for the page's loudness strip. RMS is
 over all samples of all channels, relative to full scale (a full-scale sine reads -3 dB), as ACX measures it.
 Values are ``None`` when undefined (silence has no integrated loudness).
 """
@@ -22,6 +23,7 @@ from common.audio.truepeak import TruePeakMeter
 
 # ebur128 reports this when every block is gated out (silence).
 _EBUR128_FLOOR_LUFS = -70.0
+SHORT_TERM_BLOCK_VALUES = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,8 @@ class Loudness:
     sample_peak_db: float | None
     # Stored beside the loudness (``info["headroom"]``), not part of its JSON.
     headroom: Headroom | None = field(default=None, repr=False)
+    #: Short-term loudness (LUFS) of the 3 s window ending at each 100 ms block; stored with the peaks.
+    short_term_lufs: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, float | None]:
         return {
@@ -64,6 +68,8 @@ class LoudnessMeter:
         self._sum_squares = 0.0
         self._sample_peak = 0.0
         self._last_metadata: dict[str, str] = {}
+        self._short_term: list[np.ndarray] = []
+        self._short_term_block: list[float] = []
         self._true_peak = TruePeakMeter(channels) if true_peak else None
         self._headroom = HeadroomMeter(rate, channels)
 
@@ -95,7 +101,16 @@ class LoudnessMeter:
         true_peak = None if self._true_peak is None else _to_db(self._true_peak.finish())
         samples = self._frames * self.channels
         rms = _to_db(math.sqrt(self._sum_squares / samples)) if samples else None
-        return Loudness(integrated, loudness_range, true_peak, rms, _to_db(self._sample_peak), self._headroom.finish())
+        short_term = np.concatenate([*self._short_term, np.asarray(self._short_term_block, dtype=np.float32)])
+        return Loudness(
+            integrated,
+            loudness_range,
+            true_peak,
+            rms,
+            _to_db(self._sample_peak),
+            self._headroom.finish(),
+            short_term,
+        )
 
     def _drain(self) -> None:
         while True:
@@ -105,6 +120,16 @@ class LoudnessMeter:
                 return
             if frame.metadata:
                 self._last_metadata = dict(frame.metadata)
+                short_term = self._last_metadata.get("lavfi.r128.S")
+                if short_term is not None:
+                    self._keep_short_term(float(short_term))
+
+    def _keep_short_term(self, lufs: float) -> None:
+        # In float32 blocks rather than one list of Python floats: six hours are 216,000 values.
+        self._short_term_block.append(lufs)
+        if len(self._short_term_block) >= SHORT_TERM_BLOCK_VALUES:
+            self._short_term.append(np.asarray(self._short_term_block, dtype=np.float32))
+            self._short_term_block = []
 
 
 def loudness_from_json(value: dict[str, Any]) -> Loudness:
