@@ -63,6 +63,7 @@ class AudioWriter:
         bitrate_kbps: int | None = None,
         tags: dict[str, str] | None = None,
         monitor: ChunkConsumer[Any] | None = None,
+        codec_options: dict[str, str] | None = None,
     ) -> None:
         spec = ENCODINGS[encoding]
         self.path = path
@@ -81,6 +82,8 @@ class AudioWriter:
                 self._stream.codec_context.format = spec.sample_format
             if bitrate_kbps is not None:
                 self._stream.bit_rate = bitrate_kbps * 1000
+            if codec_options:
+                self._stream.codec_context.options = dict(codec_options)
             for key, value in (tags or {}).items():
                 self._container.metadata[key] = value
             self._monitor = None if monitor is None else _Monitor(stream, monitor)
