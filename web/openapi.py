@@ -156,7 +156,23 @@ def _number_rule_schema() -> dict[str, Any]:
 
 _LOUDNESS = {
     "type": ["object", "null"],
-    "properties": {name: _OPTIONAL_NUMBER for name in ("integratedLufs", "loudnessRangeLu", "truePeakDbtp", "rmsDb")},
+    "properties": {
+        **{name: _OPTIONAL_NUMBER for name in ("integratedLufs", "loudnessRangeLu", "truePeakDbtp", "rmsDb")},
+        "unmeasured": {
+            "type": "object",
+            "description": "Why a value is null, by its name (e.g. `loudnessRangeLu` for audio shorter than 3 s)",
+            "additionalProperties": {"type": "string"},
+        },
+    },
+}
+_WARNINGS = {
+    "type": "array",
+    "description": "Damage found in the source (`truncated`, `damaged_audio`) and how much audio was recovered",
+    "items": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+    },
 }
 
 _SCHEMAS: dict[str, Any] = {
@@ -218,8 +234,13 @@ _SCHEMAS: dict[str, Any] = {
             "loudness": _LOUDNESS,
             "audioUrl": {"type": ["string", "null"]},
             "peaksUrl": {"type": ["string", "null"]},
+            "warnings": _WARNINGS,
             "baseVersion": {"type": ["integer", "null"]},
             "edits": {"type": ["array", "null"]},
+            "originalUrl": {
+                "type": ["string", "null"],
+                "description": "The upload as it was received, when the server keeps originals (KEEP_ORIGINALS)",
+            },
         },
     },
     "Asset": {

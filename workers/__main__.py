@@ -1,6 +1,7 @@
 """``python -m workers``: the Procfile's worker process. ``--help`` lists every setting and its default.
 
-``python -m workers jobs ...`` is the operators' jobs command instead (``workers/cli.py``)."""
+``python -m workers jobs ...`` is the operators' jobs command instead (``workers/cli.py``), and ``python -m workers
+media-gc`` the media garbage collector (``workers/media_gc.py``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from common.errors import AppError
 from common.jobs import close_job_store, get_job_store
 from common.logs import configure_logging, set_worker_id
 from common.media_store import check_media_identity, close_media_store, get_media_store
-from workers import cli
+from workers import cli, media_gc
 from workers.dispatch import load_handlers
 from workers.scratch import check_scratch_root
 from workers.settings import build_parser, settings_from_args
@@ -42,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     if arguments[:1] == ["jobs"]:
         return cli.main(arguments[1:])
+    if arguments[:1] == ["media-gc"]:
+        return media_gc.main(arguments[1:])
     args = build_parser().parse_args(arguments)
     try:
         configure_logging(args.log_level)

@@ -5,7 +5,9 @@ peak (4x oversampled, ``common.audio.truepeak``, the same detector the limiter u
 peak are taken here with NumPy, and so is the headroom profile (``common.audio.headroom``) a render levels by. The
 filter's short-term loudness (3 s window) is kept every 100 ms block for the page's loudness strip. RMS is
 over all samples of all channels, relative to full scale (a full-scale sine reads -3 dB), as ACX measures it.
-Values are ``None`` when undefined (silence has no integrated loudness).
+Values are ``None`` when undefined, and ``unmeasured`` says why: silence or less than one 400 ms block has no
+integrated loudness, and audio shorter than the 3 s short-term window (EBU Tech 3342) has no loudness range (FFmpeg
+would report 0 LU, or a figure from a single window).
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from common.audio.truepeak import TruePeakMeter
 
 # ebur128 reports this when every block is gated out (silence).
 _EBUR128_FLOOR_LUFS = -70.0
+#: The momentary block integrated loudness is gated over (BS.1770) and the short-term window the loudness range
+#: is taken from (EBU Tech 3342), in seconds.
+BLOCK_S = 0.4
+SHORT_TERM_WINDOW_S = 3.0
 SHORT_TERM_BLOCK_VALUES = 4096
 
 
@@ -35,15 +41,18 @@ class Loudness:
     sample_peak_db: float | None
     # Stored beside the loudness (``info["headroom"]``), not part of its JSON.
     headroom: Headroom | None = field(default=None, repr=False)
+    #: Why a value is ``None``, by its JSON name (``integratedLufs``, ``loudnessRangeLu``).
+    unmeasured: dict[str, str] = field(default_factory=dict)
     #: Short-term loudness (LUFS) of the 3 s window ending at each 100 ms block; stored with the peaks.
     short_term_lufs: np.ndarray | None = field(default=None, repr=False, compare=False)
 
-    def to_json(self) -> dict[str, float | None]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "integratedLufs": _rounded(self.integrated_lufs),
             "loudnessRangeLu": _rounded(self.loudness_range_lu),
             "truePeakDbtp": _rounded(self.true_peak_dbtp),
             "rmsDb": _rounded(self.rms_db),
+            "unmeasured": dict(self.unmeasured),
         }
 
 
@@ -94,10 +103,27 @@ class LoudnessMeter:
         self._source.push(None)
         self._drain()
         metadata = self._last_metadata
+        duration_s = self._frames / self.rate
+        unmeasured: dict[str, str] = {}
         integrated = _float(metadata.get("lavfi.r128.I"))
         if integrated is not None and integrated <= _EBUR128_FLOOR_LUFS:
             integrated = None
-        loudness_range = _float(metadata.get("lavfi.r128.LRA")) if integrated is not None else None
+        if integrated is None:
+            unmeasured["integratedLufs"] = (
+                f"The audio is {duration_s:.2f} s long, shorter than the {BLOCK_S:g} s block loudness is measured in."
+                if duration_s < BLOCK_S
+                else "The audio is silent: no block is above the -70 LUFS gate."
+            )
+        loudness_range = None
+        if duration_s < SHORT_TERM_WINDOW_S:
+            unmeasured["loudnessRangeLu"] = (
+                f"The audio is {duration_s:.1f} s long, shorter than the {SHORT_TERM_WINDOW_S:g} s window "
+                "the loudness range is measured over."
+            )
+        elif integrated is None:
+            unmeasured["loudnessRangeLu"] = "Silent audio has no loudness range."
+        else:
+            loudness_range = _float(metadata.get("lavfi.r128.LRA"))
         true_peak = None if self._true_peak is None else _to_db(self._true_peak.finish())
         samples = self._frames * self.channels
         rms = _to_db(math.sqrt(self._sum_squares / samples)) if samples else None
@@ -109,6 +135,7 @@ class LoudnessMeter:
             rms,
             _to_db(self._sample_peak),
             self._headroom.finish(),
+            unmeasured,
             short_term,
         )
 
@@ -139,7 +166,14 @@ def loudness_from_json(value: dict[str, Any]) -> Loudness:
         true_peak_dbtp=value.get("truePeakDbtp"),
         rms_db=value.get("rmsDb"),
         sample_peak_db=None,
+        unmeasured=_unmeasured_from_json(value.get("unmeasured")),
     )
+
+
+def _unmeasured_from_json(value: object) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(key): str(reason) for key, reason in value.items()}
 
 
 def _float(text: str | None) -> float | None:

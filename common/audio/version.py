@@ -79,6 +79,10 @@ class VersionWriter:
             self._master.__exit__(exc_type)
 
     def consume(self, chunk: np.ndarray) -> None:
+        # The master stores samples within full scale; measuring the same clipped samples keeps the reported
+        # loudness, true peak and RMS those of the file actually stored.
+        if len(chunk) and (chunk.max() > 1.0 or chunk.min() < -1.0):
+            chunk = np.clip(chunk, -1.0, 1.0)
         self._master.consume(chunk)
         self._meter.consume(chunk)
         self._peaks.consume(chunk)

@@ -119,6 +119,26 @@ class AssetSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class DeletedAsset:
+    """What an asset's deletion took out of the store: its versions, and the rows of its jobs that had finished
+    (whose files the caller removes). Its queued and running jobs were cancelled instead: each run removes its own
+    output when it learns of the cancel."""
+
+    asset_id: str
+    versions: list[AssetVersion]
+    finished_jobs: list[Job]
+    cancelled_job_ids: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaReferences:
+    """Every job and every asset version in the store, read together: what may refer to media."""
+
+    jobs: list[Job]
+    versions: list[AssetVersion]
+
+
+@dataclass(frozen=True, slots=True)
 class AssetCursor:
     """A place in the library's newest-first order: the assets after it are older (or as old, with a lower id)."""
 

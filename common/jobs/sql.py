@@ -128,8 +128,23 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    # Deleting recordings: the library lists assets from their own table (the first version can be deleted now),
+    # a deleted asset keeps a tombstone so no late job can record a version of it, and an asset's jobs are found
+    # by the asset id in their payload.
+    (
+        4,
+        (
+            "CREATE TABLE assets (asset_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL)",
+            """INSERT INTO assets (asset_id, created_at)
+            SELECT asset_id, MIN(created_at) FROM asset_versions GROUP BY asset_id""",
+            "CREATE INDEX assets_created ON assets (created_at, asset_id)",
+            "DROP INDEX asset_versions_first",
+            "CREATE TABLE deleted_assets (asset_id TEXT PRIMARY KEY, deleted_at INTEGER NOT NULL)",
+            "CREATE INDEX jobs_asset ON jobs (json_extract(payload, '$.assetId'))",
+        ),
+    ),
     # What a running job is doing now ("measuring", "encoding"), written with its progress and shown by polls.
-    (4, ("ALTER TABLE jobs ADD COLUMN stage TEXT",)),
+    (5, ("ALTER TABLE jobs ADD COLUMN stage TEXT",)),
 )
 
 LATEST_SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -302,18 +317,37 @@ RETURNING id
 PRUNE_JOBS = f"""
 DELETE FROM jobs INDEXED BY jobs_finished
 WHERE status IN ('completed', 'failed', 'cancelled') AND finished_at < {NOW_MS} - :older_than_ms
-RETURNING id
+RETURNING {_COLUMNS}
 """
 
+#: A finished job's row, gone with its files (a deleted render); a queued or running job is left alone.
+DELETE_FINISHED_JOB = f"""
+DELETE FROM jobs WHERE id = :id AND status IN ('completed', 'failed', 'cancelled') RETURNING {_COLUMNS}
+"""
+
+#: Every job and every asset version, read together for the media garbage collector.
+SELECT_ALL_JOBS = f"SELECT {_COLUMNS} FROM jobs"
+SELECT_ALL_ASSET_VERSIONS = f"SELECT {_ASSET_COLUMNS} FROM asset_versions"
+
 # -- assets ---------------------------------------------------------------------------------------------------
+
+#: True while ``:asset_id`` has not been deleted: a deleted asset never gets a version again.
+_NOT_DELETED = "NOT EXISTS (SELECT 1 FROM deleted_assets WHERE asset_id = :asset_id)"
 
 #: The next version number is computed and written in one statement, under the write lock. A job that already
 #: recorded a version gets nothing inserted (``job_id`` is unique) and reads its version back.
 INSERT_ASSET_VERSION = f"""
 INSERT INTO asset_versions (asset_id, version, job_id, created_at, info)
-SELECT :asset_id, COALESCE(MAX(version), 0) + 1, :job_id, {NOW_MS}, :info
-FROM asset_versions WHERE asset_id = :asset_id
+SELECT :asset_id, next_version, :job_id, {NOW_MS}, :info
+FROM (SELECT COALESCE(MAX(version), 0) + 1 AS next_version FROM asset_versions WHERE asset_id = :asset_id)
+WHERE {_NOT_DELETED}
 ON CONFLICT (job_id) DO NOTHING
+"""
+
+#: After a version insert: the asset's row in the library, made by its first version (``:job_id``'s, if recorded).
+INSERT_ASSET = """
+INSERT OR IGNORE INTO assets (asset_id, created_at)
+SELECT asset_id, created_at FROM asset_versions WHERE job_id = :job_id
 """
 
 #: The version a job's completion records: inserted only while the job still runs under the completing lease, so
@@ -322,8 +356,18 @@ INSERT_COMPLETED_ASSET_VERSION = f"""
 INSERT INTO asset_versions (asset_id, version, job_id, created_at, info)
 SELECT :asset_id, next_version, :id, {NOW_MS}, :info
 FROM (SELECT COALESCE(MAX(version), 0) + 1 AS next_version FROM asset_versions WHERE asset_id = :asset_id)
-WHERE EXISTS (SELECT 1 FROM jobs WHERE {_FENCE})
+WHERE EXISTS (SELECT 1 FROM jobs WHERE {_FENCE}) AND {_NOT_DELETED}
 ON CONFLICT (job_id) DO NOTHING
+"""
+
+#: In the completion's batch: a job whose asset was deleted while it ran fails instead of completing (no version
+#: was inserted for it), under the same fence.
+FAIL_JOB_OF_DELETED_ASSET = f"""
+UPDATE jobs SET status = 'failed', error_code = 'asset_deleted',
+    error_message = 'the asset was deleted while this job ran; nothing was recorded',
+    finished_at = {NOW_MS}, lease_expires_at = NULL, {_TOUCH}
+WHERE {_FENCE} AND NOT {_NOT_DELETED}
+RETURNING id
 """
 
 #: ``COMPLETE_JOB`` for a job whose result is a new asset version: the version number the insert above gave out
@@ -370,36 +414,81 @@ def _json_field(column: str, path: str) -> str:
     return f"CASE WHEN json_valid({column}) THEN json_extract({column}, '{path}') END"
 
 
-# An asset is listed by its version 1 (``f``), so a page walks ``asset_versions_first`` in order and stops at
-# ``:limit``; only the page's assets are then summed up, each by its primary key.
+# An asset is listed by its row in ``assets`` (``a``), so a page walks ``assets_created`` in order and stops at
+# ``:limit``; only the page's assets are then summed up, each by its primary key. Its title is its rename's, else
+# its earliest remaining version's (``f``).
 _ASSET_SUMMARY = f"""
-SELECT f.asset_id, COALESCE(t.title, {_json_field("f.info", "$.title")}, ''), f.created_at,
+SELECT a.asset_id, COALESCE(t.title, {_json_field("f.info", "$.title")}, ''), a.created_at,
     MAX(l.created_at, COALESCE(t.updated_at, 0)),
-    (SELECT COUNT(*) FROM asset_versions AS c WHERE c.asset_id = f.asset_id),
+    (SELECT COUNT(*) FROM asset_versions AS c WHERE c.asset_id = a.asset_id),
     l.version, {_json_field("l.info", "$.durationSec")}, {_json_field("l.info", "$.loudness")},
     (SELECT COALESCE(SUM({_json_field("s.info", "$.sizeBytes")}), 0) FROM asset_versions AS s
-        WHERE s.asset_id = f.asset_id)
-FROM asset_versions AS f
-JOIN asset_versions AS l ON l.asset_id = f.asset_id
-    AND l.version = (SELECT MAX(m.version) FROM asset_versions AS m WHERE m.asset_id = f.asset_id)
-LEFT JOIN asset_titles AS t ON t.asset_id = f.asset_id
-WHERE f.version = 1"""
+        WHERE s.asset_id = a.asset_id)
+FROM assets AS a
+JOIN asset_versions AS f ON f.asset_id = a.asset_id
+    AND f.version = (SELECT MIN(m.version) FROM asset_versions AS m WHERE m.asset_id = a.asset_id)
+JOIN asset_versions AS l ON l.asset_id = a.asset_id
+    AND l.version = (SELECT MAX(m.version) FROM asset_versions AS m WHERE m.asset_id = a.asset_id)
+LEFT JOIN asset_titles AS t ON t.asset_id = a.asset_id
+WHERE true"""
 
-_NEWEST_FIRST = "ORDER BY f.created_at DESC, f.asset_id DESC LIMIT :limit"
+_NEWEST_FIRST = "ORDER BY a.created_at DESC, a.asset_id DESC LIMIT :limit"
 
 #: Newest first; the order (creation time, then id) never changes, so a page ends where the next one starts.
 LIST_ASSETS = f"{_ASSET_SUMMARY} {_NEWEST_FIRST}"
 
 #: The page after the asset created at ``:before_created_at`` with id ``:before_asset_id``.
 LIST_ASSETS_BEFORE = (
-    f"{_ASSET_SUMMARY} AND (f.created_at, f.asset_id) < (:before_created_at, :before_asset_id) {_NEWEST_FIRST}"
+    f"{_ASSET_SUMMARY} AND (a.created_at, a.asset_id) < (:before_created_at, :before_asset_id) {_NEWEST_FIRST}"
 )
 
-SELECT_ASSET_SUMMARY = f"{_ASSET_SUMMARY} AND f.asset_id = :asset_id"
+SELECT_ASSET_SUMMARY = f"{_ASSET_SUMMARY} AND a.asset_id = :asset_id"
 
 #: Only an asset that has a version can be renamed.
 RENAME_ASSET = f"""
 INSERT INTO asset_titles (asset_id, title, updated_at)
 SELECT :asset_id, :title, {NOW_MS} WHERE EXISTS (SELECT 1 FROM asset_versions WHERE asset_id = :asset_id)
 ON CONFLICT (asset_id) DO UPDATE SET title = excluded.title, updated_at = excluded.updated_at
+"""
+
+# -- deleting ---------------------------------------------------------------------------------------------------
+
+#: Every statement of an asset's deletion acts only while the asset still has a version, so deleting an unknown
+#: or already deleted asset changes nothing.
+_ASSET_EXISTS = "EXISTS (SELECT 1 FROM asset_versions WHERE asset_id = :asset_id)"
+_OF_ASSET = "json_extract(payload, '$.assetId') = :asset_id"
+
+#: The deletion's batch, in this order: the tombstone, the finished jobs (their rows, returned so their files can
+#: be removed), the queued and running jobs cancelled (their runs remove their own output), then the asset's
+#: versions (returned), title and library row.
+INSERT_DELETED_ASSET = f"""
+INSERT OR IGNORE INTO deleted_assets (asset_id, deleted_at) SELECT :asset_id, {NOW_MS} WHERE {_ASSET_EXISTS}
+"""
+DELETE_FINISHED_JOBS_OF_ASSET = f"""
+DELETE FROM jobs WHERE {_OF_ASSET} AND status IN ('completed', 'failed', 'cancelled') AND {_ASSET_EXISTS}
+RETURNING {_COLUMNS}
+"""
+CANCEL_JOBS_OF_ASSET = f"""
+UPDATE jobs SET status = 'cancelled', error_code = 'asset_deleted', error_message = 'the asset was deleted',
+    finished_at = {NOW_MS}, {_TOUCH}, lease_expires_at = NULL
+WHERE {_OF_ASSET} AND status IN ('queued', 'running') AND {_ASSET_EXISTS}
+RETURNING id
+"""
+DELETE_ASSET_VERSIONS = f"DELETE FROM asset_versions WHERE asset_id = :asset_id RETURNING {_ASSET_COLUMNS}"
+DELETE_ASSET_TITLE = "DELETE FROM asset_titles WHERE asset_id = :asset_id"
+DELETE_ASSET = "DELETE FROM assets WHERE asset_id = :asset_id"
+
+SELECT_ASSET_VERSION = f"SELECT {_ASSET_COLUMNS} FROM asset_versions WHERE asset_id = :asset_id AND version = :version"
+
+#: One version, never the asset's last: with no other version nothing is deleted.
+DELETE_ASSET_VERSION = f"""
+DELETE FROM asset_versions WHERE asset_id = :asset_id AND version = :version
+AND EXISTS (SELECT 1 FROM asset_versions WHERE asset_id = :asset_id AND version != :version)
+RETURNING {_ASSET_COLUMNS}
+"""
+
+#: After a version's deletion: the finished job that made it goes too (its result names the deleted files).
+DELETE_JOB_OF_DELETED_VERSION = """
+DELETE FROM jobs WHERE id = :job_id AND status IN ('completed', 'failed', 'cancelled')
+AND NOT EXISTS (SELECT 1 FROM asset_versions WHERE job_id = :job_id)
 """

@@ -18,19 +18,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from common.config import job_max_attempts
-from common.errors import IdempotencyKeyReused, StoreError
+from common.errors import AssetDeleted, IdempotencyKeyReused, LastAssetVersion, StoreError
 from common.ids import new_id
 from common.jobs import sql
 from common.jobs.model import (
     AssetCursor,
     AssetSummary,
     AssetVersion,
+    DeletedAsset,
     DurationHistogram,
     Job,
     JobError,
     JobSnapshot,
     JobStatus,
     JobStoreMetrics,
+    MediaReferences,
     QueueStats,
 )
 from common.jobs.store import JobStore
@@ -419,14 +421,19 @@ class SqlJobStore(JobStore):
     ) -> AssetVersion | None:
         fence = {"id": job_id, "lease_token": lease_token}
         info_json = _dump(info)
-        _, completed, _, rows = await self._batch(
+        _, completed, _, _, failed, rows = await self._batch(
             [
                 (sql.INSERT_COMPLETED_ASSET_VERSION, {**fence, "asset_id": asset_id, "info": info_json}),
                 (sql.COMPLETE_JOB_WITH_ASSET_VERSION, {**fence, "result": _dump(result), "info": info_json}),
                 (sql.DELETE_UNCOMPLETED_ASSET_VERSION, {"id": job_id}),
+                (sql.INSERT_ASSET, {"job_id": job_id}),
+                (sql.FAIL_JOB_OF_DELETED_ASSET, {**fence, "asset_id": asset_id}),
                 (sql.SELECT_ASSET_VERSION_BY_JOB, {"job_id": job_id}),
             ]
         )
+        if failed:
+            logger.info("job %s failed: asset %s was deleted while it ran", job_id, asset_id)
+            raise AssetDeleted(f"asset {asset_id} was deleted while job {job_id} ran; nothing was recorded")
         if not completed:
             logger.debug("job %s completion refused, lease lost: no version recorded", job_id)
             return None
@@ -463,21 +470,31 @@ class SqlJobStore(JobStore):
             await self._execute(sql.INCREMENT_COUNTER, {"name": sql.LEASES_EXPIRED_COUNTER, "amount": len(rows)})
         return len(rows)
 
-    async def prune_jobs(self, older_than_s: float) -> int:
+    async def prune_jobs(self, older_than_s: float) -> list[Job]:
         rows = await self._execute(sql.PRUNE_JOBS, {"older_than_ms": int(older_than_s * 1000)})
         if rows:
             logger.info("pruned %d finished jobs older than %.0f s", len(rows), older_than_s)
-        return len(rows)
+        return [job_from_row(row) for row in rows]
+
+    async def delete_finished_job(self, job_id: str) -> Job | None:
+        rows = await self._execute(sql.DELETE_FINISHED_JOB, {"id": job_id})
+        if not rows:
+            return None
+        logger.info("job %s deleted", job_id)
+        return job_from_row(rows[0])
 
     # -- assets ----------------------------------------------------------------------------------------------
 
     async def add_asset_version(self, asset_id: str, job_id: str, info: dict[str, Any]) -> AssetVersion:
-        _, rows = await self._batch(
+        _, _, rows = await self._batch(
             [
                 (sql.INSERT_ASSET_VERSION, {"asset_id": asset_id, "job_id": job_id, "info": _dump(info)}),
+                (sql.INSERT_ASSET, {"job_id": job_id}),
                 (sql.SELECT_ASSET_VERSION_BY_JOB, {"job_id": job_id}),
             ]
         )
+        if not rows:
+            raise AssetDeleted(f"asset {asset_id} was deleted; no version can be recorded for it")
         version = asset_version_from_row(rows[0])
         logger.debug("job %s recorded asset %s version %d", job_id, version.asset_id, version.version)
         return version
@@ -507,6 +524,57 @@ class SqlJobStore(JobStore):
             return None
         logger.info("asset %s renamed", asset_id)
         return asset_summary_from_row(rows[0])
+
+    async def delete_asset(self, asset_id: str) -> DeletedAsset | None:
+        params = {"asset_id": asset_id}
+        _, finished, cancelled, versions, _, _ = await self._batch(
+            [
+                (sql.INSERT_DELETED_ASSET, params),
+                (sql.DELETE_FINISHED_JOBS_OF_ASSET, params),
+                (sql.CANCEL_JOBS_OF_ASSET, params),
+                (sql.DELETE_ASSET_VERSIONS, params),
+                (sql.DELETE_ASSET_TITLE, params),
+                (sql.DELETE_ASSET, params),
+            ]
+        )
+        if not versions:
+            return None
+        deleted = DeletedAsset(
+            asset_id=asset_id,
+            versions=sorted((asset_version_from_row(row) for row in versions), key=lambda v: v.version),
+            finished_jobs=[job_from_row(row) for row in finished],
+            cancelled_job_ids=[row[0] for row in cancelled],
+        )
+        logger.info(
+            "asset %s deleted: %d versions, %d finished jobs, %d jobs cancelled",
+            asset_id,
+            len(deleted.versions),
+            len(deleted.finished_jobs),
+            len(deleted.cancelled_job_ids),
+        )
+        return deleted
+
+    async def delete_asset_version(self, asset_id: str, version: int) -> AssetVersion | None:
+        params = {"asset_id": asset_id, "version": version}
+        rows = await self._execute(sql.SELECT_ASSET_VERSION, params)
+        if not rows:
+            return None
+        job_id = asset_version_from_row(rows[0]).job_id
+        deleted, _ = await self._batch(
+            [(sql.DELETE_ASSET_VERSION, params), (sql.DELETE_JOB_OF_DELETED_VERSION, {"job_id": job_id})]
+        )
+        if not deleted:
+            if await self._execute(sql.SELECT_ASSET_VERSION, params):
+                raise LastAssetVersion(f"version {version} is the only version of asset {asset_id}; delete the asset")
+            return None
+        logger.info("asset %s version %d deleted", asset_id, version)
+        return asset_version_from_row(deleted[0])
+
+    async def get_media_references(self) -> MediaReferences:
+        jobs, versions = await self._batch([(sql.SELECT_ALL_JOBS, {}), (sql.SELECT_ALL_ASSET_VERSIONS, {})])
+        return MediaReferences(
+            jobs=[job_from_row(row) for row in jobs], versions=[asset_version_from_row(row) for row in versions]
+        )
 
     # -- the media store bound to this job store ------------------------------------------------------------
 

@@ -17,11 +17,13 @@ from common.jobs.model import (
     AssetCursor,
     AssetSummary,
     AssetVersion,
+    DeletedAsset,
     Job,
     JobError,
     JobSnapshot,
     JobStatus,
     JobStoreMetrics,
+    MediaReferences,
 )
 
 
@@ -131,7 +133,9 @@ class JobStore(ABC):
     ) -> AssetVersion | None:
         """``complete_job`` for a job that makes the next version of ``asset_id``: the version is recorded with
         ``info`` in the same transaction as the completion, under the same fence, and its number is written into
-        the result's ``version``. ``None`` (nothing recorded) when the caller no longer owns the job."""
+        the result's ``version``. ``None`` (nothing recorded) when the caller no longer owns the job. When the
+        asset was deleted, the job ends ``failed`` with code ``asset_deleted`` in that same transaction and
+        ``AssetDeleted`` is raised: nothing is recorded, and the run's files are its own to remove."""
 
     @abstractmethod
     async def fail_job(
@@ -156,8 +160,12 @@ class JobStore(ABC):
         counter. Returns how many were touched."""
 
     @abstractmethod
-    async def prune_jobs(self, older_than_s: float) -> int:
-        """Delete terminal jobs finished more than ``older_than_s`` ago. Returns how many."""
+    async def prune_jobs(self, older_than_s: float) -> list[Job]:
+        """Delete terminal jobs finished more than ``older_than_s`` ago. Returns them, so their files can go too."""
+
+    @abstractmethod
+    async def delete_finished_job(self, job_id: str) -> Job | None:
+        """Delete a terminal job's row and return it; ``None`` (nothing deleted) for an unknown or unfinished job."""
 
     @abstractmethod
     async def change_token(self) -> int | None:
@@ -175,7 +183,8 @@ class JobStore(ABC):
     async def add_asset_version(self, asset_id: str, job_id: str, info: dict[str, Any]) -> AssetVersion:
         """Record the next version of ``asset_id`` (1 for a new asset) outside any job's completion, as an import
         or a test does; a worker records versions with ``complete_job_with_asset_version``, under its lease.
-        Idempotent per ``job_id``: a second call gets the first version back instead of a second one."""
+        Idempotent per ``job_id``: a second call gets the first version back instead of a second one.
+        ``AssetDeleted`` for a deleted asset."""
 
     @abstractmethod
     async def get_asset_versions(self, asset_id: str) -> list[AssetVersion]:
@@ -191,6 +200,21 @@ class JobStore(ABC):
     @abstractmethod
     async def rename_asset(self, asset_id: str, title: str) -> AssetSummary | None:
         """Give the asset a new title (its versions keep theirs); ``None`` for an asset with no version."""
+
+    @abstractmethod
+    async def delete_asset(self, asset_id: str) -> DeletedAsset | None:
+        """In one transaction: mark the asset deleted for good (no version can be recorded for it again), delete
+        its finished jobs' rows, cancel its queued and running jobs, and delete its versions, title and library
+        entry. ``None`` (nothing changes) for an asset with no version."""
+
+    @abstractmethod
+    async def delete_asset_version(self, asset_id: str, version: int) -> AssetVersion | None:
+        """Delete one version, and the finished job that made it; return it. ``None`` when there is no such
+        version; ``LastAssetVersion`` (nothing deleted) when it is the asset's only one."""
+
+    @abstractmethod
+    async def get_media_references(self) -> MediaReferences:
+        """Every job and every asset version, read in one transaction (the media garbage collector's view)."""
 
     # -- the media store bound to this job store ------------------------------------------------------------
 

@@ -20,13 +20,13 @@ from workers.handlers import HANDLERS
 
 VERSION_RESULT_KEYS = {
     "assetId", "version", "durationSec", "sampleRate", "channels", "format", "codec", "loudness", "audioUrl",
-    "peaksUrl",
+    "peaksUrl", "warnings",
 }  # fmt: skip
 RENDER_RESULT_KEYS = {
     "assetId", "version", "format", "url", "filename", "durationSec", "sampleRate", "channels", "bitrate", "loudness",
     "preset", "targets", "targetsMet",
 }  # fmt: skip
-LOUDNESS_KEYS = {"integratedLufs", "loudnessRangeLu", "truePeakDbtp", "rmsDb"}
+LOUDNESS_KEYS = {"integratedLufs", "loudnessRangeLu", "truePeakDbtp", "rmsDb", "unmeasured"}
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -119,6 +119,7 @@ async def test_ingest_records_version_one() -> None:
 
     assert set(result) == VERSION_RESULT_KEYS
     assert set(result["loudness"]) == LOUDNESS_KEYS
+    assert result["warnings"] == []
     assert (result["assetId"], result["version"], result["format"], result["codec"]) == (asset_id, 1, "mp3", "mp3float")
     assert result["durationSec"] == pytest.approx(6.0, abs=1e-9)
     decoded, rate = read_audio(_file(result["audioUrl"]))

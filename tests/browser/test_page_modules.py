@@ -291,3 +291,15 @@ async def test_progress_names_the_stage_of_each_pass(page: Page, web: WebServer)
         [{"text": "Exporting: storing the result", "fraction": None}, "Finishing"],
         [{"text": "Exporting: finishing", "fraction": None}, "Done"],
     ]
+
+
+async def test_a_completed_import_of_a_damaged_file_says_so(page: Page, web: WebServer) -> None:
+    texts = await run_in_page(
+        page,
+        web,
+        "jobs.js",
+        """const warning = {code: "truncated", message: "The file ends early"};
+            return [{status: "completed", result: {warnings: [warning]}}, {status: "completed", result: {warnings: []}},
+                {status: "completed", result: {url: "/media/r.mp3"}}].map((job) => m.statusText(job));""",
+    )
+    assert texts == ["Done, from a damaged file: see the recording", "Done", "Done"]

@@ -69,12 +69,12 @@ async def test_a_close_during_the_first_opening_leaves_no_closed_store_behind() 
 
 async def test_a_store_made_before_job_stages_is_migrated_with_its_jobs() -> None:
     path = Path(os.environ["JOB_STORE_PATH"])
-    # The schema as it was before migration 4, holding a running job.
+    # The schema as it was before migration 5 (job stages), holding a running job.
     with closing(sqlite3.connect(path)) as connection:
         connection.execute(sql.CREATE_META)
-        connection.execute("INSERT INTO meta (key, value) VALUES ('store_id', 'old'), ('schema_version', '3')")
+        connection.execute("INSERT INTO meta (key, value) VALUES ('store_id', 'old'), ('schema_version', '4')")
         for number, statements in sql.MIGRATIONS:
-            if number <= 3:
+            if number <= 4:
                 for statement in statements:
                     connection.execute(statement)
         connection.execute(

@@ -66,7 +66,8 @@ export function statusText(job) {
         ? "Finishing"
         : `Running${stageText(job) ? ` (${stageText(job)})` : ""}, ${formatPercent(job.progress)}`;
     case "completed":
-      return "Done";
+      // An import that kept going past damage in its file says so where the job is listed, too.
+      return job.result?.warnings?.length ? "Done, from a damaged file: see the recording" : "Done";
     case "cancelled":
       return "Cancelled";
     case "failed":
