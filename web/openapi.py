@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from common.edits import MAX_EDITS, OPERATIONS
+from common.edits import MAX_EDITS, OPERATIONS, PREVIEW_RULE
 from common.jobs import JobStatus, JobType
 from common.jobs.factory import BACKENDS
 from common.media_store.factory import BACKENDS as MEDIA_BACKENDS
@@ -33,6 +33,7 @@ from common.render_options import (
     bitrate_rule,
     listed_bitrates,
 )
+from common.stages import JobStage
 from web import routes
 from web.api_docs import ID_PATTERN, PathItems, error, ref
 from web.auth import configured_token
@@ -192,13 +193,17 @@ _SCHEMAS: dict[str, Any] = {
     },
     "PollBody": {
         "type": "object",
-        "required": ["jobId", "type", "status", "progress", "result", "error", "createdAt", "updatedAt"],
+        "required": ["jobId", "type", "status", "progress", "stage", "result", "error", "createdAt", "updatedAt"],
         "additionalProperties": False,
         "properties": {
             "jobId": {"type": "string", "pattern": ID_PATTERN},
             "type": {"enum": [job_type.value for job_type in JobType]},
             "status": {"enum": [status.value for status in JobStatus]},
             "progress": {"type": "number", "minimum": 0, "maximum": 1},
+            "stage": {
+                "enum": [*(stage.value for stage in JobStage), None],
+                "description": "What a running job is doing now; each pass of a multi-pass job is named",
+            },
             "result": {"type": ["object", "null"], "description": "The job type's result once `completed`"},
             "error": {
                 "type": ["object", "null"],
@@ -289,10 +294,20 @@ _SCHEMAS: dict[str, Any] = {
             "edits": {"type": "array", "maxItems": MAX_EDITS, "items": edit_schema()},
         },
     },
+    "EditPreviewRequest": {
+        "type": "object",
+        "required": ["assetId", "edits"],
+        "additionalProperties": False,
+        "properties": {
+            **_ASSET_VERSION_PROPERTIES,
+            "edits": {"type": "array", "maxItems": MAX_EDITS, "items": edit_schema()},
+            PREVIEW_RULE.name: PREVIEW_RULE.schema(),
+        },
+    },
     "RenderRequest": render_request_schema(),
     "EditOperations": {
         "type": "object",
-        "required": ["operations", "maxEdits", "totalGainDb", "minKeptSec", "maxMeasuringEdits"],
+        "required": ["operations", "maxEdits", "totalGainDb", "minKeptSec", "maxMeasuringEdits", "preview"],
         "additionalProperties": False,
         "properties": {
             "operations": {
@@ -323,6 +338,21 @@ _SCHEMAS: dict[str, Any] = {
             "maxMeasuringEdits": {
                 "type": "integer",
                 "description": "Normalize and trimSilence operations allowed once consecutive level edits merge",
+            },
+            "preview": {
+                "type": "object",
+                "description": "The preview request's `preview` field, and how a context preview is cut",
+                "required": ["name", "help", "choices", "default", "contextSec", "gapSec", "wholeUnderSec"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {"const": PREVIEW_RULE.name},
+                    "help": {"type": "string"},
+                    "choices": {"type": "array", "items": {"enum": list(PREVIEW_RULE.choices)}},
+                    "default": {"enum": list(PREVIEW_RULE.choices)},
+                    "contextSec": {"type": "number"},
+                    "gapSec": {"type": "number"},
+                    "wholeUnderSec": {"type": "number"},
+                },
             },
         },
     },

@@ -129,23 +129,25 @@ class JobRun:
             self._lease_until = renewed + settings.lease_s
 
     async def _write_progress(self) -> None:
-        written = self.job.progress
+        written: tuple[float, str | None] = (self.job.progress, None)
         quarter = 0
         while True:
             # First wait, then write: the claim has just written the job (and ``progress = 0``), so a write at
             # once would tell a follower nothing new, and every write is a change each long-poll is answered for.
             await asyncio.sleep(self._settings.progress_interval_s)
-            fraction = await self._ctx.next_progress()
-            if fraction != written:
+            fraction, stage = latest = await self._ctx.next_progress()
+            if latest != written:
                 try:
-                    owned = await self._store.set_progress(self.job.id, self._token, fraction)
+                    owned = await self._store.set_progress(self.job.id, self._token, fraction, stage)
                 except StoreError as exc:
                     logger.debug("job %s progress not recorded: %s", self.job.id, exc.message)
                     owned = True
                 if not owned:
                     self.stop(StopReason.LEASE_LOST)
                     return
-                written = fraction
+                if stage != written[1]:
+                    self._log(logging.INFO, "stage", f"stage={stage}")
+                written = latest
                 if int(fraction * 4) > quarter and fraction < 1.0:
                     quarter = int(fraction * 4)
                     self._log(logging.INFO, "progress", f"progress={quarter * 25}%")

@@ -18,7 +18,7 @@ import numpy as np
 
 from common.audio.chunks import ChunkConsumer
 from common.audio.monitor import DecodingMonitor
-from common.audio.mp3 import Mp3Writer
+from common.audio.mp3 import LAME_QUALITY, Mp3Writer
 from common.errors import MediaError
 
 
@@ -57,10 +57,20 @@ def open_writer(
     bitrate_kbps: int | None = None,
     tags: dict[str, str] | None = None,
     monitor: ChunkConsumer[Any] | None = None,
+    mp3_quality: int = LAME_QUALITY,
 ) -> AudioWriter | Mp3Writer:
-    """The writer for ``encoding`` (a key of ``FILE_EXTENSIONS``); both kinds take the same arguments."""
+    """The writer for ``encoding`` (a key of ``FILE_EXTENSIONS``); both kinds take the same arguments, and an MP3
+    writer LAME's ``mp3_quality`` (0 best .. 9 fastest)."""
     if encoding == "mp3":
-        return Mp3Writer(path, rate=rate, channels=channels, bitrate_kbps=bitrate_kbps, tags=tags, monitor=monitor)
+        return Mp3Writer(
+            path,
+            rate=rate,
+            channels=channels,
+            bitrate_kbps=bitrate_kbps,
+            tags=tags,
+            monitor=monitor,
+            quality=mp3_quality,
+        )
     return AudioWriter(
         path, encoding, rate=rate, channels=channels, bitrate_kbps=bitrate_kbps, tags=tags, monitor=monitor
     )

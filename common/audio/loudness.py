@@ -2,7 +2,8 @@
 
 Integrated loudness and loudness range come from FFmpeg's ``ebur128`` filter run in a PyAV filter graph; the true
 peak (4x oversampled, ``common.audio.truepeak``, the same detector the limiter uses), the RMS level and the sample
-peak are taken here with NumPy, and so is the headroom profile (``common.audio.headroom``) a render levels by. RMS is
+peak are taken here with NumPy, and so is the headroom profile (``common.audio.headroom``) a render levels by. The
+filter's short-term loudness (3 s window) is kept every 100 ms block for the page's loudness strip. RMS is
 over all samples of all channels, relative to full scale (a full-scale sine reads -3 dB), as ACX measures it.
 Values are ``None`` when undefined, and ``unmeasured`` says why: silence or less than one 400 ms block has no
 integrated loudness, and audio shorter than the 3 s short-term window (EBU Tech 3342) has no loudness range (FFmpeg
@@ -28,6 +29,7 @@ _EBUR128_FLOOR_LUFS = -70.0
 #: is taken from (EBU Tech 3342), in seconds.
 BLOCK_S = 0.4
 SHORT_TERM_WINDOW_S = 3.0
+SHORT_TERM_BLOCK_VALUES = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,8 @@ class Loudness:
     headroom: Headroom | None = field(default=None, repr=False)
     #: Why a value is ``None``, by its JSON name (``integratedLufs``, ``loudnessRangeLu``).
     unmeasured: dict[str, str] = field(default_factory=dict)
+    #: Short-term loudness (LUFS) of the 3 s window ending at each 100 ms block; stored with the peaks.
+    short_term_lufs: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,6 +77,8 @@ class LoudnessMeter:
         self._sum_squares = 0.0
         self._sample_peak = 0.0
         self._last_metadata: dict[str, str] = {}
+        self._short_term: list[np.ndarray] = []
+        self._short_term_block: list[float] = []
         self._true_peak = TruePeakMeter(channels) if true_peak else None
         self._headroom = HeadroomMeter(rate, channels)
 
@@ -121,6 +127,7 @@ class LoudnessMeter:
         true_peak = None if self._true_peak is None else _to_db(self._true_peak.finish())
         samples = self._frames * self.channels
         rms = _to_db(math.sqrt(self._sum_squares / samples)) if samples else None
+        short_term = np.concatenate([*self._short_term, np.asarray(self._short_term_block, dtype=np.float32)])
         return Loudness(
             integrated,
             loudness_range,
@@ -129,6 +136,7 @@ class LoudnessMeter:
             _to_db(self._sample_peak),
             self._headroom.finish(),
             unmeasured,
+            short_term,
         )
 
     def _drain(self) -> None:
@@ -139,6 +147,16 @@ class LoudnessMeter:
                 return
             if frame.metadata:
                 self._last_metadata = dict(frame.metadata)
+                short_term = self._last_metadata.get("lavfi.r128.S")
+                if short_term is not None:
+                    self._keep_short_term(float(short_term))
+
+    def _keep_short_term(self, lufs: float) -> None:
+        # In float32 blocks rather than one list of Python floats: six hours are 216,000 values.
+        self._short_term_block.append(lufs)
+        if len(self._short_term_block) >= SHORT_TERM_BLOCK_VALUES:
+            self._short_term.append(np.asarray(self._short_term_block, dtype=np.float32))
+            self._short_term_block = []
 
 
 def loudness_from_json(value: dict[str, Any]) -> Loudness:

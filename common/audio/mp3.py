@@ -47,6 +47,7 @@ class Mp3Writer:
         bitrate_kbps: int | None = None,
         tags: dict[str, str] | None = None,
         monitor: ChunkConsumer[Any] | None = None,
+        quality: int = LAME_QUALITY,
     ) -> None:
         self.path = path
         self.rate = rate
@@ -68,7 +69,7 @@ class Mp3Writer:
             self._encoder.set_out_sample_rate(rate)
             self._encoder.set_channels(channels)
             self._encoder.set_bit_rate(self._bitrate_kbps)
-            self._encoder.set_quality(LAME_QUALITY)
+            self._encoder.set_quality(quality)
             # The first call initialises LAME, so bad parameters fail here rather than mid-render.
             self._encoder.encode(b"")
         except (RuntimeError, ValueError, KeyError) as exc:

@@ -117,6 +117,8 @@ class OpenedSource:
         self._size = 0
         self._declared_s: float | None = None
         self.info: SourceInfo
+        #: Where the first frame ``decode_chunks`` decoded starts, in seconds (after a ``seek``, at or before it).
+        self.decoded_from_s = 0.0
         #: What decoding found damaged; complete once ``decode_chunks`` has run to its end.
         self.warnings: list[MediaWarning] = []
 
@@ -174,6 +176,17 @@ class OpenedSource:
             return 0.0
         return min(1.0, self._file.tell() / self._size)
 
+    def seek(self, seconds: float) -> None:
+        """Make the next ``decode_chunks`` start at the last seek point at or before ``seconds`` (a FLAC master
+        seeks to the frame holding it); ``decoded_from_s`` then says where decoding really started."""
+        container = self._container
+        if container is None:
+            raise RuntimeError("source is not open")
+        stream = container.streams.audio[0]
+        if stream.time_base is None:
+            raise MediaError("The audio stream has no time base to seek on.", code="corrupt_media")
+        container.seek(max(int(seconds / stream.time_base), 0), stream=stream, backward=True)
+
     def decode_chunks(self, *, rate: int, channels: int, max_frames: int | None = None) -> Iterator[np.ndarray]:
         """Float32 chunks shaped (frames, ``channels``) at ``rate``, about ``CHUNK_FRAMES`` long. Raises
         ``MediaError`` with ``too_long`` as soon as more than ``max_frames`` decode, ``empty_media`` /
@@ -190,7 +203,11 @@ class OpenedSource:
         pending: list[np.ndarray] = []
         pending_frames = 0
         produced = 0
+        first = True
         for frame in _decoded_frames(container, stream, packets):
+            if first:
+                self.decoded_from_s = float(frame.time or 0.0)
+                first = False
             if _is_float_at(frame, rate, channels):
                 blocks = [_float_samples(frame)]
             else:

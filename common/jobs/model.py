@@ -65,6 +65,8 @@ class Job:
     lease_token: str | None = None
     lease_expires_at: datetime | None = None
     idempotency_key: str | None = None
+    #: What a running job is doing now (a ``common.stages.JobStage``); ``None`` when it has not said or is not running.
+    stage: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,7 @@ class JobSnapshot:
     error: JobError | None
     created_at: datetime
     updated_at: datetime
+    stage: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ JOB_COLUMNS = (
     "lease_token",
     "lease_expires_at",
     "idempotency_key",
+    "stage",
 )
 _COLUMNS = ", ".join(JOB_COLUMNS)
 
@@ -45,6 +46,7 @@ JOB_SNAPSHOT_COLUMNS = (
     "error_message",
     "created_at",
     "updated_at",
+    "stage",
 )
 
 ASSET_VERSION_COLUMNS = ("asset_id", "version", "job_id", "created_at", "info")
@@ -174,6 +176,8 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             END""",
         ),
     ),
+    # What a running job is doing now ("measuring", "encoding"), written with its progress and shown by polls.
+    (7, ("ALTER TABLE jobs ADD COLUMN stage TEXT",)),
 )
 
 LATEST_SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -246,7 +250,7 @@ def list_jobs(*, by_status: bool, by_type: bool) -> str:
 
 #: An operator's retry: a failed job runs again from scratch, with a fresh attempt budget.
 RETRY_JOB = f"""
-UPDATE jobs SET status = 'queued', attempts = 0, progress = 0, result = NULL, error_code = NULL,
+UPDATE jobs SET status = 'queued', attempts = 0, progress = 0, stage = NULL, result = NULL, error_code = NULL,
     error_message = NULL, run_after = {NOW_MS}, started_at = NULL, finished_at = NULL, lease_owner = NULL,
     lease_token = NULL, lease_expires_at = NULL, {_TOUCH}
 WHERE id = :id AND status = 'failed'
@@ -298,7 +302,7 @@ def claim_next_job(*, by_type: bool) -> str:
     outer ``status = 'queued'`` makes the hand-over exact even if two claims picked the same row."""
     type_filter = "AND type IN (SELECT value FROM json_each(:job_types))" if by_type else ""
     return f"""
-UPDATE jobs SET status = 'running', attempts = attempts + 1, progress = 0, lease_owner = :worker_id,
+UPDATE jobs SET status = 'running', attempts = attempts + 1, progress = 0, stage = NULL, lease_owner = :worker_id,
     lease_token = :lease_token, lease_expires_at = {NOW_MS} + :lease_ms, started_at = {NOW_MS},
     {_TOUCH}
 WHERE id = (
@@ -314,11 +318,11 @@ _FENCE = f"id = :id AND status = 'running' AND lease_token = :lease_token AND le
 
 HEARTBEAT = f"UPDATE jobs SET lease_expires_at = {NOW_MS} + :lease_ms WHERE {_FENCE} RETURNING id"
 
-SET_PROGRESS = f"UPDATE jobs SET progress = :progress, {_TOUCH} WHERE {_FENCE} RETURNING id"
+SET_PROGRESS = f"UPDATE jobs SET progress = :progress, stage = :stage, {_TOUCH} WHERE {_FENCE} RETURNING id"
 
 COMPLETE_JOB = f"""
 UPDATE jobs SET status = 'completed', result = :result, error_code = NULL, error_message = NULL, progress = 1,
-    finished_at = {NOW_MS}, {_TOUCH}, lease_expires_at = NULL
+    stage = NULL, finished_at = {NOW_MS}, {_TOUCH}, lease_expires_at = NULL
 WHERE {_FENCE} RETURNING id
 """
 
@@ -335,7 +339,7 @@ WHERE {_FENCE} RETURNING id
 
 #: The job keeps its ``run_after``, so it keeps its place at the front of the queue.
 RELEASE_JOB = f"""
-UPDATE jobs SET status = 'queued', attempts = MAX(attempts - 1, 0), progress = 0, started_at = NULL,
+UPDATE jobs SET status = 'queued', attempts = MAX(attempts - 1, 0), progress = 0, stage = NULL, started_at = NULL,
     lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, {_TOUCH}
 WHERE {_FENCE} RETURNING id
 """
@@ -413,7 +417,7 @@ RETURNING id
 COMPLETE_JOB_WITH_ASSET_VERSION = f"""
 UPDATE jobs SET status = 'completed',
     result = json_set(:result, '$.version', (SELECT version FROM asset_versions WHERE job_id = :id)),
-    error_code = NULL, error_message = NULL, progress = 1,
+    error_code = NULL, error_message = NULL, progress = 1, stage = NULL,
     finished_at = {NOW_MS}, {_TOUCH}, lease_expires_at = NULL
 WHERE {_FENCE} AND EXISTS (SELECT 1 FROM asset_versions WHERE job_id = :id AND info = :info)
 RETURNING id

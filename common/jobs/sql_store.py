@@ -129,6 +129,7 @@ def job_from_row(row: Row) -> Job:
         lease_token,
         lease_expires_at,
         idempotency_key,
+        stage,
     ) = row
     created = from_ms(created_at)
     return Job(
@@ -150,12 +151,13 @@ def job_from_row(row: Row) -> Job:
         lease_token=lease_token,
         lease_expires_at=_optional_from_ms(lease_expires_at),
         idempotency_key=idempotency_key,
+        stage=stage,
     )
 
 
 def job_snapshot_from_row(row: Row) -> JobSnapshot:
     """A row of ``sql.JOB_SNAPSHOT_COLUMNS`` as a ``JobSnapshot``, with ``job_from_row``'s conversions."""
-    job_id, job_type, status, progress, result, error_code, error_message, created_at, updated_at = row
+    job_id, job_type, status, progress, result, error_code, error_message, created_at, updated_at, stage = row
     created = from_ms(created_at)
     return JobSnapshot(
         id=job_id,
@@ -166,6 +168,7 @@ def job_snapshot_from_row(row: Row) -> JobSnapshot:
         error=_error(error_code, error_message),
         created_at=created,
         updated_at=_same_or_from_ms(updated_at, created_at, created),
+        stage=stage,
     )
 
 
@@ -414,8 +417,9 @@ class SqlJobStore(JobStore):
             raise StoreError("lease_s must be positive", code="invalid_argument")
         return await self._fenced(sql.HEARTBEAT, job_id, lease_token, lease_ms=int(lease_s * 1000))
 
-    async def set_progress(self, job_id: str, lease_token: str, progress: float) -> bool:
-        return await self._fenced(sql.SET_PROGRESS, job_id, lease_token, progress=min(max(float(progress), 0.0), 1.0))
+    async def set_progress(self, job_id: str, lease_token: str, progress: float, stage: str | None = None) -> bool:
+        progress = min(max(float(progress), 0.0), 1.0)
+        return await self._fenced(sql.SET_PROGRESS, job_id, lease_token, progress=progress, stage=stage)
 
     async def complete_job(self, job_id: str, lease_token: str, result: dict[str, Any]) -> bool:
         done = await self._fenced(sql.COMPLETE_JOB, job_id, lease_token, result=_dump(result))

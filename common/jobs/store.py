@@ -128,7 +128,9 @@ class JobStore(ABC):
         re-claimed) and must stop working on it."""
 
     @abstractmethod
-    async def set_progress(self, job_id: str, lease_token: str, progress: float) -> bool: ...
+    async def set_progress(self, job_id: str, lease_token: str, progress: float, stage: str | None = None) -> bool:
+        """Record a running job's progress (0..1) and what it is doing now (a ``JobStage``; ``None``: nothing
+        named), fenced like every worker write."""
 
     @abstractmethod
     async def complete_job(self, job_id: str, lease_token: str, result: dict[str, Any]) -> bool: ...

@@ -240,6 +240,11 @@ async def test_everything_works_across_two_hosts_sharing_only_the_job_store_and_
     redirect = await client.get(url)
     assert redirect.status_code == 307
     assert redirect.headers["location"].startswith(seaweedfs.endpoint_url)
+    # Peaks are not redirected: the web streams them, gzipped.
+    peaks = await client.get(saved["result"]["peaksUrl"], headers={"Accept-Encoding": "gzip"})
+    assert peaks.status_code == 200
+    assert peaks.headers["content-encoding"] == "gzip"
+    assert peaks.json()["version"] == 2
     whole = await client.get(url, follow_redirects=True)
     assert whole.status_code == 200
     assert len(whole.content) > 1000

@@ -74,7 +74,7 @@ async def test_get_unknown_job_is_none(store: JobStore) -> None:
 async def test_snapshot_shows_what_the_whole_job_shows_in_every_status(store: JobStore) -> None:
     queued, _ = await store.create_job("ingest", {"n": 1})
     running = await claimed_job(store, job_type="render")
-    assert await store.set_progress(running.id, running.lease_token or "", 0.25)
+    assert await store.set_progress(running.id, running.lease_token or "", 0.25, "measuring")
     completed = await claimed_job(store, job_type="edit.save")
     assert await store.complete_job(completed.id, completed.lease_token or "", {"version": 2, "name": "Ünïcode"})
     failed = await claimed_job(store, job_type="edit.preview")
@@ -86,11 +86,33 @@ async def test_snapshot_shows_what_the_whole_job_shows_in_every_status(store: Jo
         job, snapshot = await store.get_job(job_id), await store.get_job_snapshot(job_id)
         assert job is not None
         assert snapshot is not None
-        fields = ("id", "type", "status", "progress", "result", "error", "created_at", "updated_at")
+        fields = ("id", "type", "status", "progress", "stage", "result", "error", "created_at", "updated_at")
         assert [getattr(snapshot, name) for name in fields] == [getattr(job, name) for name in fields]
         assert to_poll_body(snapshot) == to_poll_body(job)
         seen_statuses.add(snapshot.status)
     assert seen_statuses == set(JobStatus)
+
+
+async def test_a_stage_is_kept_with_progress_and_cleared_when_the_job_ends_or_runs_again(store: JobStore) -> None:
+    running = await claimed_job(store, job_type="render")
+    token = running.lease_token or ""
+    assert await store.set_progress(running.id, token, 0.3, "measuring")
+    assert await store.set_progress(running.id, token, 0.6, "encoding")
+    job = await store.get_job(running.id)
+    assert job is not None
+    assert (job.progress, job.stage) == (0.6, "encoding")
+    assert await store.set_progress(running.id, token, 0.7)
+    snapshot = await store.get_job_snapshot(running.id)
+    assert snapshot is not None
+    assert (snapshot.progress, snapshot.stage) == (0.7, None)
+    assert await store.set_progress(running.id, token, 0.8, "storing")
+    assert await store.complete_job(running.id, token, {})
+    done = await store.get_job_snapshot(running.id)
+    assert done is not None
+    assert (done.progress, done.stage) == (1.0, None)
+    # A write from a run that lost its lease changes nothing, stage included.
+    assert not await store.set_progress(running.id, token, 0.1, "encoding")
+    assert (await store.get_job_snapshot(running.id)) == done
 
 
 async def test_idempotency_key_is_per_type(store: JobStore) -> None:

@@ -2,6 +2,7 @@
 
 import { getAsset, getPeaks } from "./api.js";
 import { formatNumber, formatTime, parseTime } from "./format.js";
+import { LoudnessStrip } from "./loudness-strip.js";
 import { targetNote } from "./loudness.js";
 import { rememberRecording } from "./memory.js";
 import { SELECT_FIRST, showBeside } from "./notice.js";
@@ -39,6 +40,10 @@ export class RecordingView {
     this.preset = null;
     this.loadToken = 0;
 
+    this.loudnessStrip = new LoudnessStrip({
+      canvas: document.getElementById("loudness-strip"),
+      caption: document.getElementById("loudness-strip-caption"),
+    });
     this.waveform = new WaveformView({
       scroller: document.getElementById("wave-scroller"),
       track: document.getElementById("wave-track"),
@@ -52,6 +57,7 @@ export class RecordingView {
       onSelect: (range) => this.showSelection(range),
       onViewChange: () => this.showScrollPosition(),
       onNeedDetail: () => this.loadDetail(),
+      onPaint: (view) => this.loudnessStrip.draw(view),
     });
     this.detailUrl = null;
     this.player = new Player(document.getElementById("audio"), {
@@ -195,6 +201,7 @@ export class RecordingView {
     try {
       const json = await getPeaks(coarseUrl ?? version.peaksUrl);
       if (token !== this.loadToken) return;
+      this.loudnessStrip.setSeries(json.short_term_loudness ?? null);
       this.waveform.setAudio(parsePeaks(json), version.durationSec);
       this.showScrollPosition();
     } catch (error) {
@@ -252,6 +259,7 @@ export class RecordingView {
 
   setPreset(preset) {
     this.preset = preset;
+    this.loudnessStrip.setTarget(preset?.targets.integratedLufs ?? null, preset?.label);
     this.showTargetNote();
   }
 

@@ -13,11 +13,15 @@ from common.errors import MediaError
 from common.jobs import Job
 from common.media import asset_run_prefix, content_type, media_url, original_key, upload_key
 from common.media_store import MediaNotFound, get_media_store
+from common.stages import JobStage
 from workers.handler_protocol import JobContext
 from workers.payloads import max_duration_s, payload_id, run_token, store_version
 from workers.scratch import in_thread, scratch_folder
 
 logger = logging.getLogger(__name__)
+
+#: The part of an ingest's progress that decoding the upload takes; storing its master and peaks the rest.
+DECODING_SHARE = 0.95
 
 
 async def handle_ingest(job: Job, ctx: JobContext) -> NewAssetVersion:
@@ -30,15 +34,18 @@ async def handle_ingest(job: Job, ctx: JobContext) -> NewAssetVersion:
             await (await get_media_store()).get_file(upload_key(upload_id), upload)
         except MediaNotFound as exc:
             raise MediaError("the uploaded file is missing", code="media_missing") from exc
+        ctx.report_stage(JobStage.DECODING)
         outcome = await in_thread(
             ctx,
             ingest_file,
             upload,
             folder / "version",
             max_duration_s=max_duration_s(),
-            on_progress=ctx.report_progress,
+            # Storing the master and peaks is work too: decoding does not take the bar to its end.
+            on_progress=lambda fraction: ctx.report_progress(DECODING_SHARE * fraction),
             check_cancel=ctx.raise_if_cancelled,
         )
+        ctx.report_stage(JobStage.STORING)
         prefix = asset_run_prefix(asset_id, job.id, run_token(job))
         info = await store_version(
             outcome.files,
