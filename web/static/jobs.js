@@ -10,6 +10,10 @@ const RETRY_DELAY_MS = 1000;
 // other request (uploads, waveforms, audio), so jobs beyond them are polled once a second instead.
 const MAX_LONG_POLLS = 4;
 const PLAIN_POLL_MS = 1000;
+// A long-poll is answered at every change, and a running job writes its progress several times a second: asking
+// again at once would make more requests than polling. So a follower asks at most once per this interval; a change
+// made while it waits is in the next answer, which comes at once.
+const MIN_LONG_POLL_GAP_MS = 1000;
 let longPolls = 0;
 const MAX_FAILURES = 10;
 // Followed jobs update the panel as they change; the list is read only to find jobs started elsewhere.
@@ -96,8 +100,11 @@ export function followJob(job, onUpdate) {
 
 async function longPoll(entry) {
   let failures = 0;
+  let asked = 0;
   while (!isTerminal(entry.latest)) {
     let next;
+    await sleep(asked + MIN_LONG_POLL_GAP_MS - Date.now());
+    asked = Date.now();
     try {
       next = await nextState(entry.latest);
       failures = 0;
@@ -115,6 +122,7 @@ async function longPoll(entry) {
 }
 
 function sleep(delayMs) {
+  if (delayMs <= 0) return Promise.resolve();
   return new Promise((resolve) => setTimeout(resolve, delayMs));
 }
 
