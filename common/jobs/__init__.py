@@ -17,6 +17,8 @@ from common.jobs.model import (
     JobStoreMetrics,
     JobType,
     QueueStats,
+    SettleKind,
+    Settlement,
 )
 from common.jobs.poll import to_poll_body
 from common.jobs.store import JobStore
@@ -35,6 +37,8 @@ __all__ = [
     "JobStoreMetrics",
     "JobType",
     "QueueStats",
+    "SettleKind",
+    "Settlement",
     "close_job_store",
     "get_job_store",
     "to_poll_body",

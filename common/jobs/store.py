@@ -1,9 +1,10 @@
 """The ``JobStore`` interface: what every backend offers, async throughout.
 
 Fencing rule: every write a worker makes (``heartbeat``, ``set_progress``, ``complete``, ``fail``, ``release``)
-names the ``lease_token`` handed out by ``claim_next_job`` and applies only while the job is still ``running``
-under that token and the lease has not expired. A worker that lost its lease gets ``False`` back and can never
-overwrite newer state.
+names the ``lease_token`` handed out by ``claim_jobs`` (or ``claim_next_job``) and applies only while the job is
+still ``running`` under that token and the lease has not expired. A worker that lost its lease gets ``False`` back
+and can never overwrite newer state. Batching never weakens this: ``settle_jobs`` fences each settlement by its
+own lease, so one refused settlement is refused alone and the others in the group still commit.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from common.jobs.model import (
     JobSnapshot,
     JobStatus,
     JobStoreMetrics,
+    Settlement,
 )
 
 
@@ -103,14 +105,25 @@ class JobStore(ABC):
     # -- jobs, as a worker sees them ----------------------------------------------------------------------
 
     @abstractmethod
+    async def claim_jobs(
+        self,
+        worker_id: str,
+        lease_s: float,
+        limit: int,
+        job_types: Sequence[str] | None = None,
+    ) -> list[Job]:
+        """Atomically hand up to ``limit`` runnable queued jobs (oldest first) to exactly one caller in one
+        statement, each marked ``running`` under its own fresh ``lease_token`` (on the returned jobs) that expires
+        after ``lease_s``. Empty when nothing is runnable."""
+
+    @abstractmethod
     async def claim_next_job(
         self,
         worker_id: str,
         lease_s: float,
         job_types: Sequence[str] | None = None,
     ) -> Job | None:
-        """Atomically hand one runnable queued job to exactly one caller, marking it ``running`` under a fresh
-        ``lease_token`` (on the returned job) that expires after ``lease_s``. ``None`` when nothing is runnable."""
+        """``claim_jobs`` with a limit of one: the job, or ``None`` when nothing is runnable."""
 
     @abstractmethod
     async def heartbeat(self, job_id: str, lease_token: str, lease_s: float) -> bool:
@@ -119,6 +132,13 @@ class JobStore(ABC):
 
     @abstractmethod
     async def set_progress(self, job_id: str, lease_token: str, progress: float) -> bool: ...
+
+    @abstractmethod
+    async def settle_jobs(self, settlements: Sequence[Settlement]) -> list[bool]:
+        """Group commit of final writes (complete, fail, release): one statement per kind present settles all of
+        that kind, each settlement fenced by its own lease as the single writes are. The list says, in order,
+        which were applied; a refused settlement (lease lost, token mismatch) changes nothing and the others
+        still commit."""
 
     @abstractmethod
     async def complete_job(self, job_id: str, lease_token: str, result: dict[str, Any]) -> bool: ...
