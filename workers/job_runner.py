@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from common.assets import NewAssetVersion
 from common.errors import StoreError
 from common.ids import is_valid_id
-from common.jobs.model import Job, JobError, JobStatus
+from common.jobs.model import Job, JobError, JobStatus, Settlement
 from common.jobs.store import JobStore
 from common.media import holds_any, job_prefixes, published_keys, run_output_prefixes, run_prefix_of
 from common.media_store import MediaStoreError, get_media_store
@@ -34,6 +34,7 @@ from workers.failures import classify, retry_delay_s
 from workers.handler_protocol import HandlerResult
 from workers.job_context import RunningJobContext, StopReason
 from workers.settings import WorkerSettings
+from workers.settler import Settler
 from workers.threads import start_job_task, wait_for_threads
 
 logger = logging.getLogger(__name__)
@@ -48,12 +49,13 @@ T = TypeVar("T")
 
 
 class JobRun:
-    def __init__(self, store: JobStore, job: Job, settings: WorkerSettings) -> None:
+    def __init__(self, store: JobStore, job: Job, settings: WorkerSettings, settler: Settler) -> None:
         if job.lease_token is None:
             raise ValueError(f"job {job.id} was not claimed: it has no lease token")
         self.job = job
         self._token: str = job.lease_token
         self._store = store
+        self._settler = settler
         self._settings = settings
         self._ctx = RunningJobContext(job, asyncio.get_running_loop())
         self._handler: asyncio.Task[HandlerResult] | None = None
@@ -79,7 +81,7 @@ class JobRun:
         if job.attempts > self.attempt_limit:
             # Earlier runs were lost with their workers; the store re-queued it because the job allows more.
             error = JobError("worker_lost", "the job's earlier runs were lost with their workers, no attempts left")
-            if await self._write(self._store.fail_job, job.id, self._token, error):
+            if await self._write(self._settler.settle, Settlement.fail(job.id, self._token, error)):
                 self._log(logging.WARNING, "failed", "code=worker_lost")
                 await self._remove_unpublished_runs(set())
             else:
@@ -149,14 +151,14 @@ class JobRun:
     # -- after the handler ended -----------------------------------------------------------------------------
 
     async def _settle(self, handler: asyncio.Task[HandlerResult]) -> None:
-        job, store, reason = self.job, self._store, self._ctx.stop_reason
+        job, reason = self.job, self._ctx.stop_reason
         exc = None if handler.cancelled() else handler.exception()
         if not handler.cancelled() and exc is None:
             await self._complete(handler.result())
             return
         if reason is StopReason.SHUTDOWN:
             await self._remove_outputs()
-            if await self._write(store.release_job, job.id, self._token):
+            if await self._write(self._settler.settle, Settlement.release(job.id, self._token)):
                 self._log(logging.INFO, "released")
             else:
                 await self._settle_lost()
@@ -164,7 +166,7 @@ class JobRun:
             await self._remove_outputs()
             limit_s = self._settings.timeout_for(job.type)
             error = JobError("timeout", f"the job ran longer than its limit of {limit_s:g} s")
-            if await self._write(store.fail_job, job.id, self._token, error):
+            if await self._write(self._settler.settle, Settlement.fail(job.id, self._token, error)):
                 self._log(logging.WARNING, "failed", "code=timeout")
                 await self._remove_unpublished_runs(set())
             else:
@@ -185,7 +187,7 @@ class JobRun:
             detail = "" if version is None else f"asset={outcome.asset_id} version={version.version}"
             published = published_keys(result)
         else:
-            done = bool(await self._write(store.complete_job, job.id, self._token, outcome))
+            done = bool(await self._write(self._settler.settle, Settlement.complete(job.id, self._token, outcome)))
             detail = ""
             published = published_keys(outcome)
         if not done:
@@ -204,7 +206,8 @@ class JobRun:
         if failure.transient and job.attempts < self.attempt_limit:
             retry_in_s = retry_delay_s(job.attempts, self._settings.retry_base_s, self._settings.retry_max_s)
         retry_at = None if retry_in_s is None else datetime.now(UTC) + timedelta(seconds=retry_in_s)
-        if not await self._write(self._store.fail_job, job.id, self._token, failure.error, retry_at=retry_at):
+        settlement = Settlement.fail(job.id, self._token, failure.error, retry_at)
+        if not await self._write(self._settler.settle, settlement):
             await self._settle_lost()
             return
         detail = f"code={failure.error.code} message={failure.error.message!r}"

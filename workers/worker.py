@@ -28,11 +28,15 @@ from workers.handler_protocol import Handler
 from workers.job_context import StopReason
 from workers.job_runner import JobRun
 from workers.settings import WorkerSettings
+from workers.settler import Settler
 from workers.threads import bind_thread_pool, new_job_thread_pool
 
 logger = logging.getLogger(__name__)
 
 PRUNE_INTERVAL_S = 3600.0
+#: A store that refuses claims is asked again once a second: soon enough to resume quickly, seldom enough to keep
+#: the log readable.
+CLAIM_ERROR_DELAY_S = 1.0
 
 
 class Worker:
@@ -48,7 +52,6 @@ class Worker:
         self.handle_signals = handle_signals
         #: False when a handler thread outlived its job; the process must then exit without waiting for it.
         self.threads_ended = True
-        self._slots = asyncio.Semaphore(settings.concurrency)
         self._runs: set[JobRun] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
@@ -97,7 +100,7 @@ class Worker:
         try:
             await self._upkeep(store)
             maintenance = asyncio.create_task(self._maintain(store))
-            await self._claim_loop(store, job_types, burst)
+            await self._claim_loop(store, Settler(store), job_types, burst)
             await self._finish_running()
         finally:
             if maintenance is not None:
@@ -109,50 +112,48 @@ class Worker:
 
     # -- claiming --------------------------------------------------------------------------------------------
 
-    async def _claim_loop(self, store: JobStore, job_types: Sequence[str], burst: bool) -> None:
+    async def _claim_loop(self, store: JobStore, settler: Settler, job_types: Sequence[str], burst: bool) -> None:
+        """Claim as many jobs as there are free slots, in one statement; when that drains what is runnable, wait
+        for a change (in burst mode: for the running jobs to end, then return once nothing is left)."""
         settings = self.settings
         watching = False
         token: int | None = None
         empty_polls = 0
-        while await self._acquire_slot():
+        while not self._stopping.is_set():
+            free = settings.concurrency - len(self._runs)
+            if free <= 0:
+                await self._sleep(None)
+                continue
             try:
-                job = await store.claim_next_job(self.worker_id, settings.lease_s, job_types)
+                jobs = await store.claim_jobs(self.worker_id, settings.lease_s, free, job_types)
             except StoreError as exc:
-                self._slots.release()
                 logger.warning(
-                    "worker %s: claim failed, retrying in %.1f s: %s", self.worker_id, settings.poll_max_s, exc.message
+                    "worker %s: claim failed, retrying in %.1f s: %s", self.worker_id, CLAIM_ERROR_DELAY_S, exc.message
                 )
-                await self._sleep(settings.poll_max_s)
+                await self._sleep(CLAIM_ERROR_DELAY_S)
                 continue
-            if job is not None:
+            for job in jobs:
+                self._start(store, job, settler)
+            if jobs:
                 watching, empty_polls = False, 0
-                self._start(store, job)
+            if len(jobs) == free:
                 continue
-            self._slots.release()
+            # Fewer jobs than free slots: nothing else is runnable at this moment.
             if burst:
-                if not self._tasks:
+                if not self._runs:
                     return
                 await self._sleep(None)
             elif not watching:
                 # Work just stopped flowing: take the change signal's value, then look once more, so a job
-                # committed between the empty claim and that read is not missed.
-                token = await self._read_change_token(store, None)
+                # committed between the last claim and that read is not missed.
+                token = await self._read_commit_token(store, None)
                 watching, empty_polls = True, 0
             else:
                 token = await self._wait_for_change(store, token, empty_polls)
                 empty_polls += 1
 
-    async def _acquire_slot(self) -> bool:
-        """A free slot to run a job in; False when the worker is stopping instead."""
-        while self._slots.locked() and not self._stopping.is_set():
-            await self._sleep(None)
-        if self._stopping.is_set():
-            return False
-        await self._slots.acquire()
-        return True
-
     async def _wait_for_change(self, store: JobStore, token: int | None, empty_polls: int) -> int | None:
-        """Return when a claim is worth trying: the change signal moved, or the idle interval passed."""
+        """Return when a claim is worth trying: the change signal moved, a job ended, or the idle interval passed."""
         settings = self.settings
         if token is None:
             await self._sleep(min(settings.poll_max_s, settings.poll_min_s * 2**empty_polls))
@@ -160,14 +161,14 @@ class Worker:
         deadline = time.monotonic() + settings.poll_max_s
         while time.monotonic() < deadline and not self._stopping.is_set():
             await self._sleep(settings.poll_min_s)
-            current = await self._read_change_token(store, token)
+            current = await self._read_commit_token(store, token)
             if current != token:
                 return current
         return token
 
-    async def _read_change_token(self, store: JobStore, fallback: int | None) -> int | None:
+    async def _read_commit_token(self, store: JobStore, fallback: int | None) -> int | None:
         try:
-            return await store.change_token()
+            return await store.commit_token()
         except StoreError as exc:
             logger.debug("worker %s: change signal unavailable: %s", self.worker_id, exc.message)
             return fallback
@@ -185,8 +186,8 @@ class Worker:
 
     # -- running ---------------------------------------------------------------------------------------------
 
-    def _start(self, store: JobStore, job: Job) -> None:
-        job_run = JobRun(store, job, self.settings)
+    def _start(self, store: JobStore, job: Job, settler: Settler) -> None:
+        job_run = JobRun(store, job, self.settings, settler)
         self._runs.add(job_run)
         task = asyncio.create_task(self._run_job(job_run), context=self._job_context.copy())
         self._tasks.add(task)
@@ -198,10 +199,10 @@ class Worker:
         except Exception:
             logger.exception("job %s: the worker failed while running it", job_run.job.id)
         finally:
+            # The slot is free from here: the claim loop counts ``_runs``.
             self._runs.discard(job_run)
             if not job_run.threads_ended:
                 self.threads_ended = False
-            self._slots.release()
             self._wake.set()
 
     async def _finish_running(self) -> None:

@@ -239,7 +239,8 @@ def claim_jobs(*, by_type: bool) -> str:
     """Up to ``:limit`` runnable jobs in one statement, oldest first. The subquery walks ``jobs_runnable`` in order
     and stops at ``:limit`` matches (named explicitly: without statistics the planner prefers
     ``jobs_status_created`` and sorts every queued job); the outer ``status = 'queued'`` makes the hand-over exact
-    even if two claims picked the same rows. Each row gets its own lease token from the database's random source
+    even if two claims picked the same rows (its unary ``+`` keeps the planner on the primary key for the ids; on
+    ``jobs_status_created`` it would visit every queued job). Each row gets its own lease token from the database's random source
     (``randomblob`` is evaluated per row), so one statement hands out as many leases as it claims jobs."""
     type_filter = "AND type IN (SELECT value FROM json_each(:job_types))" if by_type else ""
     return f"""
@@ -249,7 +250,7 @@ UPDATE jobs SET status = 'running', attempts = attempts + 1, progress = 0, lease
 WHERE id IN (
     SELECT id FROM jobs INDEXED BY jobs_runnable WHERE status = 'queued' AND run_after <= {NOW_MS} {type_filter}
     ORDER BY run_after, created_at, rowid LIMIT :limit
-) AND status = 'queued'
+) AND +status = 'queued'
 RETURNING {_COLUMNS}
 """
 
@@ -270,9 +271,10 @@ def _settled(fields: tuple[str, ...]) -> str:
 
 
 #: ``_FENCE`` for each row of ``s``: every settlement in a group is fenced by its own lease, so a refused one
-#: changes nothing and does not stop the others. The statement returns the ids it settled.
+#: changes nothing and does not stop the others. The statement returns the ids it settled. The unary ``+`` keeps
+#: the planner on the primary key (a lookup per settlement) rather than ``jobs_status_created``.
 _GROUP_FENCE = (
-    f"jobs.id = s.id AND jobs.status = 'running' AND jobs.lease_token = s.lease_token "
+    f"jobs.id = s.id AND +jobs.status = 'running' AND jobs.lease_token = s.lease_token "
     f"AND jobs.lease_expires_at > {NOW_MS}"
 )
 
