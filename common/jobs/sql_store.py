@@ -2,7 +2,7 @@
 statement reaches the database.
 
 A backend implements ``_execute`` (one statement, its rows back) and ``_batch`` (several statements in one
-transaction, each statement's rows back), ``_close`` and ``change_token``; everything else lives here, on the
+transaction, each statement's rows back), ``_close`` and ``commit_token``; everything else lives here, on the
 statements in ``common.jobs.sql``.
 """
 

@@ -178,14 +178,10 @@ class JobStore(ABC):
         """Delete terminal jobs finished more than ``older_than_s`` ago. Returns how many."""
 
     @abstractmethod
-    async def change_token(self) -> int | None:
-        """A cheap value that changes when another connection commits, so an idle worker can skip a claim
-        when nothing changed. ``None`` when the backend has no such signal (poll instead)."""
-
-    @abstractmethod
     async def commit_token(self) -> int | None:
-        """Like ``change_token``, but this process's own writes move it too: a reader waiting for any change can
-        skip its read while it stays put. ``None`` when the backend has no such signal."""
+        """A cheap value that changes whenever anything is committed to the store, by any process (this one's own
+        writes included), so a reader waiting for a change (a long-poll, an idle worker) can skip its read while
+        it stays put. ``None`` when the backend has no such signal (poll instead)."""
 
     # -- assets ---------------------------------------------------------------------------------------------
 
