@@ -49,13 +49,17 @@ T = TypeVar("T")
 
 
 class JobRun:
-    def __init__(self, store: JobStore, job: Job, settings: WorkerSettings, settler: Settler) -> None:
+    def __init__(
+        self, store: JobStore, job: Job, settings: WorkerSettings, settler: Settler, free_slot: Callable[[], None]
+    ) -> None:
         if job.lease_token is None:
             raise ValueError(f"job {job.id} was not claimed: it has no lease token")
         self.job = job
         self._token: str = job.lease_token
         self._store = store
         self._settler = settler
+        self._free_slot = free_slot
+        self._holds_slot = True
         self._settings = settings
         self._ctx = RunningJobContext(job, asyncio.get_running_loop())
         self._handler: asyncio.Task[HandlerResult] | None = None
@@ -70,6 +74,13 @@ class JobRun:
     def attempt_limit(self) -> int:
         return self.job.max_attempts
 
+    def release_slot(self) -> None:
+        """Give the worker its slot back, once: the handler and its threads are over, so another job may start
+        while this one's final write and clean-up go on."""
+        if self._holds_slot:
+            self._holds_slot = False
+            self._free_slot()
+
     def stop(self, reason: StopReason) -> None:
         """Stop the handler (the first reason wins); the job is then settled as ``reason`` says."""
         if self._ctx.request_stop(reason) and self._handler is not None:
@@ -79,6 +90,7 @@ class JobRun:
         job = self.job
         self._log(logging.INFO, "claimed")
         if job.attempts > self.attempt_limit:
+            self.release_slot()
             # Earlier runs were lost with their workers; the store re-queued it because the job allows more.
             error = JobError("worker_lost", "the job's earlier runs were lost with their workers, no attempts left")
             if await self._write(self._settler.settle, Settlement.fail(job.id, self._token, error)):
@@ -105,6 +117,9 @@ class JobRun:
         self.threads_ended = await wait_for_threads(self._threads, self._settings.heartbeat_s)
         if not self.threads_ended:
             logger.warning("job %s: a handler thread is still running after the job stopped", job.id)
+        else:
+            # A thread still running keeps its slot until the run ends: the pool must not grow past concurrency.
+            self.release_slot()
         await self._settle(self._handler)
 
     # -- while the handler runs ------------------------------------------------------------------------------

@@ -1,12 +1,18 @@
-"""The worker loop: claim jobs while there are free slots, run each as a ``JobRun``, stop gracefully.
+"""The worker loop: claim as many jobs as there are free slots, run each as a ``JobRun``, stop gracefully.
 
 ``await Worker(settings, handlers).run()`` runs until SIGTERM/SIGINT (with ``handle_signals``) or ``stop()``;
 ``run(burst=True)`` drains what is runnable now and returns.
 
-Idle cost: on the local store ``change_token()`` (SQLite's ``data_version``) says whether another process
-committed anything, so an idle worker checks that cheap value every ``poll_min_s`` and claims only when it moved
-(or at least every ``poll_max_s``, for retries whose back-off ends without a commit). Without that signal the
-poll interval doubles from ``poll_min_s`` up to ``poll_max_s`` while nothing is found.
+Batching: one ``claim_jobs`` statement takes up to the number of free slots (``concurrency`` minus the runs whose
+handler has not ended), and the runs' final writes go through one ``Settler`` (group commit: the settlements of
+runs that end while a group is being written go together in the next one, each fenced by its own lease). A slot is
+free again as soon as its handler (and its threads) ended, so the next claim overlaps the previous group's settle.
+
+Idle cost: on the local store ``commit_token()`` (SQLite's ``data_version``, read without a thread hand-off) says
+whether anything was committed, so an idle worker checks that cheap value every ``poll_min_s`` and claims only
+when it moved (or at least every ``poll_max_s``, for retries whose back-off ends without a commit). Without that
+signal (Turso, sqld) the poll interval doubles from ``poll_min_s`` up to ``poll_max_s`` while nothing is found,
+which bounds the pickup delay of an idle worker there.
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ class Worker:
         #: False when a handler thread outlived its job; the process must then exit without waiting for it.
         self.threads_ended = True
         self._runs: set[JobRun] = set()
+        #: Runs whose handler has not ended yet: what ``concurrency`` limits (``JobRun.release_slot``).
+        self._busy_slots = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
@@ -120,7 +128,7 @@ class Worker:
         token: int | None = None
         empty_polls = 0
         while not self._stopping.is_set():
-            free = settings.concurrency - len(self._runs)
+            free = settings.concurrency - self._busy_slots
             if free <= 0:
                 await self._sleep(None)
                 continue
@@ -187,7 +195,8 @@ class Worker:
     # -- running ---------------------------------------------------------------------------------------------
 
     def _start(self, store: JobStore, job: Job, settler: Settler) -> None:
-        job_run = JobRun(store, job, self.settings, settler)
+        job_run = JobRun(store, job, self.settings, settler, self._free_slot)
+        self._busy_slots += 1
         self._runs.add(job_run)
         task = asyncio.create_task(self._run_job(job_run), context=self._job_context.copy())
         self._tasks.add(task)
@@ -199,11 +208,15 @@ class Worker:
         except Exception:
             logger.exception("job %s: the worker failed while running it", job_run.job.id)
         finally:
-            # The slot is free from here: the claim loop counts ``_runs``.
+            job_run.release_slot()
             self._runs.discard(job_run)
             if not job_run.threads_ended:
                 self.threads_ended = False
             self._wake.set()
+
+    def _free_slot(self) -> None:
+        self._busy_slots -= 1
+        self._wake.set()
 
     async def _finish_running(self) -> None:
         if not self._tasks:
