@@ -112,7 +112,7 @@ class JobStore(ABC):
         limit: int,
         job_types: Sequence[str] | None = None,
     ) -> list[Job]:
-        """Atomically hand up to ``limit`` runnable queued jobs (oldest first) to exactly one caller in one
+        """Atomically hand the (up to) ``limit`` oldest runnable queued jobs to exactly one caller in one
         statement, each marked ``running`` under its own fresh ``lease_token`` (on the returned jobs) that expires
         after ``lease_s``. Empty when nothing is runnable."""
 

