@@ -240,8 +240,9 @@ def claim_jobs(*, by_type: bool) -> str:
     and stops at ``:limit`` matches (named explicitly: without statistics the planner prefers
     ``jobs_status_created`` and sorts every queued job); the outer ``status = 'queued'`` makes the hand-over exact
     even if two claims picked the same rows (its unary ``+`` keeps the planner on the primary key for the ids; on
-    ``jobs_status_created`` it would visit every queued job). Each row gets its own lease token from the database's random source
-    (``randomblob`` is evaluated per row), so one statement hands out as many leases as it claims jobs."""
+    ``jobs_status_created`` it would visit every queued job). Each row gets its own lease token from the
+    database's random source (``randomblob`` is evaluated per row), so one statement hands out as many leases as it
+    claims jobs."""
     type_filter = "AND type IN (SELECT value FROM json_each(:job_types))" if by_type else ""
     return f"""
 UPDATE jobs SET status = 'running', attempts = attempts + 1, progress = 0, lease_owner = :worker_id,
