@@ -4,7 +4,9 @@ While the handler runs, a heartbeat renews the lease and a throttled writer reco
 that the lease is gone (``False`` from the store: cancelled through the API, or passed to another worker) stops
 the handler, as do the job's timeout and the worker's shutdown. The handler's task is cancelled at once and its
 threads are waited for (they stop at their next ``ctx.raise_if_cancelled()``) before partial output is removed,
-so nothing is written after the clean-up.
+so nothing is written after the clean-up. Once the handler and its threads are over the run gives its slot back
+(``release_slot``), and its final write (complete, fail, release) goes through the worker's ``Settler``, committed
+together with those of other runs ending at the same time, still fenced by this run's lease.
 
 Output: the run writes only under its own prefixes in the media store (``common.media.run_output_prefixes``,
 named from its lease token), and removes only those, never an object the job's result names. Once the job is

@@ -161,7 +161,7 @@ class Worker:
                 empty_polls += 1
 
     async def _wait_for_change(self, store: JobStore, token: int | None, empty_polls: int) -> int | None:
-        """Return when a claim is worth trying: the change signal moved, a job ended, or the idle interval passed."""
+        """Return when a claim is worth trying: the change signal moved, or the idle interval passed."""
         settings = self.settings
         if token is None:
             await self._sleep(min(settings.poll_max_s, settings.poll_min_s * 2**empty_polls))
