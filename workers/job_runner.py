@@ -104,13 +104,17 @@ class JobRun:
         self._handler = start_job_task(process_job(job, self._ctx), self._threads)
         if self._ctx.stop_reason is not None:
             self._handler.cancel()
-        keepers = [asyncio.create_task(self._keep_lease()), asyncio.create_task(self._write_progress())]
-        timer = asyncio.get_running_loop().call_later(
-            self._settings.timeout_for(job.type), self.stop, StopReason.TIMEOUT
+        loop = asyncio.get_running_loop()
+        keepers = [asyncio.create_task(self._write_progress())]
+        # Most jobs end before their lease needs renewing: the heartbeat's task starts only when the first is due.
+        renewal = loop.call_later(
+            self._settings.heartbeat_s, lambda: keepers.append(asyncio.create_task(self._keep_lease()))
         )
+        timer = loop.call_later(self._settings.timeout_for(job.type), self.stop, StopReason.TIMEOUT)
         try:
             await asyncio.wait({self._handler})
         finally:
+            renewal.cancel()
             timer.cancel()
             for keeper in keepers:
                 keeper.cancel()
@@ -127,10 +131,10 @@ class JobRun:
     # -- while the handler runs ------------------------------------------------------------------------------
 
     async def _keep_lease(self) -> None:
+        """Renew the lease now and every ``heartbeat_s`` after (started when the first renewal is due)."""
         settings = self._settings
-        renewed = time.monotonic()
+        renewed = self._started
         while True:
-            await asyncio.sleep(settings.heartbeat_s)
             try:
                 owned = await self._store.heartbeat(self.job.id, self._token, settings.lease_s)
             except StoreError as exc:
@@ -138,12 +142,13 @@ class JobRun:
                     self.stop(StopReason.LEASE_LOST)
                     return
                 logger.warning("job %s heartbeat failed, will retry: %s", self.job.id, exc.message)
-                continue
-            if not owned:
-                self.stop(StopReason.LEASE_LOST)
-                return
-            renewed = time.monotonic()
-            self._lease_until = renewed + settings.lease_s
+            else:
+                if not owned:
+                    self.stop(StopReason.LEASE_LOST)
+                    return
+                renewed = time.monotonic()
+                self._lease_until = renewed + settings.lease_s
+            await asyncio.sleep(settings.heartbeat_s)
 
     async def _write_progress(self) -> None:
         written = self.job.progress
