@@ -105,17 +105,23 @@ class JobRun:
         if self._ctx.stop_reason is not None:
             self._handler.cancel()
         loop = asyncio.get_running_loop()
-        keepers = [asyncio.create_task(self._write_progress())]
-        # Most jobs end before their lease needs renewing: the heartbeat's task starts only when the first is due.
-        renewal = loop.call_later(
-            self._settings.heartbeat_s, lambda: keepers.append(asyncio.create_task(self._keep_lease()))
-        )
-        timer = loop.call_later(self._settings.timeout_for(job.type), self.stop, StopReason.TIMEOUT)
+        keepers: list[asyncio.Task[None]] = []
+        # Most jobs end before their lease needs renewing or their progress is worth writing: each keeper's task
+        # starts only when its first write is due, so a short job creates neither.
+        timers = [
+            loop.call_later(
+                self._settings.heartbeat_s, lambda: keepers.append(asyncio.create_task(self._keep_lease()))
+            ),
+            loop.call_later(
+                self._settings.progress_interval_s, lambda: keepers.append(asyncio.create_task(self._write_progress()))
+            ),
+            loop.call_later(self._settings.timeout_for(job.type), self.stop, StopReason.TIMEOUT),
+        ]
         try:
             await asyncio.wait({self._handler})
         finally:
-            renewal.cancel()
-            timer.cancel()
+            for timer in timers:
+                timer.cancel()
             for keeper in keepers:
                 keeper.cancel()
             self._handler.cancel()
@@ -151,6 +157,8 @@ class JobRun:
             await asyncio.sleep(settings.heartbeat_s)
 
     async def _write_progress(self) -> None:
+        """Write the latest progress when the handler reported any, at most every ``progress_interval_s`` (started
+        that long after the claim: the first write waits for it too)."""
         written = self.job.progress
         quarter = 0
         while True:
