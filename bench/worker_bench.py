@@ -52,7 +52,7 @@ DRAIN_RATIO_TARGET = 2.0
 SQLD_DRAIN_TARGET = 1000.0
 SQLD_PICKUP_P99_TARGET_MS = 250.0
 IDLE_CPU_TARGET_PCT = 1.0
-READ_CHUNK = 50
+READ_CHUNK = 16
 
 
 async def noop(job: Job, ctx: JobContext) -> dict[str, Any]:
