@@ -20,9 +20,11 @@ VERSION_RESULT_KEYS = (
     "loudness",
     "audioUrl",
     "peaksUrl",
+    "warnings",
 )
-# Only a version saved from edits has these; the asset route answers them as null for the others.
-EDIT_INFO_KEYS = ("baseVersion", "edits")
+# Only some versions have these (saved from edits; imported with KEEP_ORIGINALS); the asset route answers them as
+# null for the others.
+OPTIONAL_INFO_KEYS = ("baseVersion", "edits", "originalUrl")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +38,7 @@ class NewAssetVersion:
 
     def result(self) -> dict[str, Any]:
         """The ``ingest`` / ``edit.save`` job result, less ``version``, which the store adds on completion."""
-        return {"assetId": self.asset_id, **{key: self.info[key] for key in VERSION_RESULT_KEYS}}
+        return {"assetId": self.asset_id, **{key: _value(self.info, key) for key in VERSION_RESULT_KEYS}}
 
 
 def version_view(version: AssetVersion) -> dict[str, Any]:
@@ -45,5 +47,12 @@ def version_view(version: AssetVersion) -> dict[str, Any]:
         "version": version.version,
         "jobId": version.job_id,
         "createdAt": iso_utc(version.created_at),
-        **{key: version.info.get(key) for key in (*VERSION_RESULT_KEYS, *EDIT_INFO_KEYS)},
+        **{key: _value(version.info, key) for key in (*VERSION_RESULT_KEYS, *OPTIONAL_INFO_KEYS)},
     }
+
+
+def _value(info: dict[str, Any], key: str) -> Any:
+    # Versions recorded before damage was reported have no ``warnings``: none were found then either.
+    if key == "warnings":
+        return info.get(key) or []
+    return info.get(key)

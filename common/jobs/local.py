@@ -39,8 +39,10 @@ DIRECT_READS = frozenset(
         sql.SELECT_JOB,
         sql.SELECT_JOB_SNAPSHOT,
         sql.SELECT_CHANGED_JOB_SNAPSHOTS,
+        sql.SELECT_NEWEST_JOB_UPDATE,
         sql.SELECT_JOB_BY_IDEMPOTENCY_KEY,
         sql.SELECT_ASSET_VERSIONS,
+        sql.SELECT_MEDIA_USED_BYTES,
     }
 )
 #: Claims and group settles: short statements on the primary key or ``jobs_runnable``, issued only by workers.

@@ -267,3 +267,39 @@ async def test_progress_says_finishing_instead_of_sitting_at_a_hundred_percent(p
         [{"text": "Exporting", "fraction": 0.4}, "Running, 40%"],
         [{"text": "Exporting: finishing", "fraction": None}, "Finishing"],
     ]
+
+
+async def test_progress_names_the_stage_of_each_pass(page: Page, web: WebServer) -> None:
+    views = await run_in_page(
+        page,
+        web,
+        "jobs.js",
+        """return [{status: "running", progress: 0.3, stage: "measuring"},
+            {status: "running", progress: 0.6, stage: "encoding"},
+            {status: "running", progress: 0.93, stage: "correcting"},
+            {status: "running", progress: 0.999, stage: "storing"},
+            {status: "completed", progress: 1, stage: null}]
+            .map((job) => [m.progressView("Exporting", job), m.statusText(job)]);""",
+    )
+    assert views == [
+        [{"text": "Exporting: measuring", "fraction": 0.3}, "Running (measuring), 30%"],
+        [{"text": "Exporting: encoding", "fraction": 0.6}, "Running (encoding), 60%"],
+        [
+            {"text": "Exporting: correcting the level in another pass", "fraction": 0.93},
+            "Running (correcting the level in another pass), 93%",
+        ],
+        [{"text": "Exporting: storing the result", "fraction": None}, "Finishing"],
+        [{"text": "Exporting: finishing", "fraction": None}, "Done"],
+    ]
+
+
+async def test_a_completed_import_of_a_damaged_file_says_so(page: Page, web: WebServer) -> None:
+    texts = await run_in_page(
+        page,
+        web,
+        "jobs.js",
+        """const warning = {code: "truncated", message: "The file ends early"};
+            return [{status: "completed", result: {warnings: [warning]}}, {status: "completed", result: {warnings: []}},
+                {status: "completed", result: {url: "/media/r.mp3"}}].map((job) => m.statusText(job));""",
+    )
+    assert texts == ["Done, from a damaged file: see the recording", "Done", "Done"]

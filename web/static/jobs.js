@@ -26,11 +26,26 @@ export const JOB_LABELS = {
 // the file), which the page says in words rather than sitting at "100%".
 const FINISHING_FROM = 0.995;
 
+// What the worker says a running job is doing (the poll body's `stage`), in words.
+const STAGE_TEXT = {
+  decoding: "reading the recording",
+  measuring: "measuring",
+  editing: "applying the edits",
+  encoding: "encoding",
+  correcting: "correcting the level in another pass",
+  storing: "storing the result",
+};
+
+export function stageText(job) {
+  return job.status === "running" ? STAGE_TEXT[job.stage] || "" : "";
+}
+
 // What a progress bar shows for a job: its label with the stage in words, and the fraction (null: no figure).
 export function progressView(label, job) {
   if (job.status === "queued") return { text: `${label}: waiting to start`, fraction: null };
-  if (job.progress >= FINISHING_FROM) return { text: `${label}: finishing`, fraction: null };
-  return { text: label, fraction: job.progress || 0 };
+  const stage = stageText(job);
+  if (job.progress >= FINISHING_FROM) return { text: `${label}: ${stage || "finishing"}`, fraction: null };
+  return { text: stage ? `${label}: ${stage}` : label, fraction: job.progress || 0 };
 }
 
 // The link that downloads a finished export.
@@ -47,9 +62,12 @@ export function statusText(job) {
     case "queued":
       return "Waiting to start";
     case "running":
-      return job.progress >= FINISHING_FROM ? "Finishing" : `Running, ${formatPercent(job.progress)}`;
+      return job.progress >= FINISHING_FROM
+        ? "Finishing"
+        : `Running${stageText(job) ? ` (${stageText(job)})` : ""}, ${formatPercent(job.progress)}`;
     case "completed":
-      return "Done";
+      // An import that kept going past damage in its file says so where the job is listed, too.
+      return job.result?.warnings?.length ? "Done, from a damaged file: see the recording" : "Done";
     case "cancelled":
       return "Cancelled";
     case "failed":
