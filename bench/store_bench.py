@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import sqlite3
 import tempfile
 import time
@@ -34,7 +33,7 @@ def reference_sqlite3(path: Path, seconds: float) -> tuple[float, float]:
     for _, statements in sql.MIGRATIONS:
         for statement in statements:
             connection.execute(statement)
-    claim = sql.claim_next_job(by_type=False)
+    claim = sql.claim_jobs(by_type=False)
 
     def cycle() -> str:
         params = {
@@ -47,9 +46,10 @@ def reference_sqlite3(path: Path, seconds: float) -> tuple[float, float]:
             "request_fingerprint": None,
         }
         connection.execute(sql.INSERT_JOB, params).fetchall()
-        token = secrets.token_hex(16)
-        job_id = connection.execute(claim, {"worker_id": "w", "lease_token": token, "lease_ms": 30000}).fetchall()[0][0]
-        connection.execute(sql.COMPLETE_JOB, {"id": job_id, "lease_token": token, "result": "{}"}).fetchall()
+        row = connection.execute(claim, {"worker_id": "w", "lease_ms": 30000, "limit": 1}).fetchall()[0]
+        job_id, token = row[0], row[sql.JOB_COLUMNS.index("lease_token")]
+        settlements = json.dumps([{"id": job_id, "lease_token": token, "result": "{}"}])
+        connection.execute(sql.COMPLETE_JOBS, {"settlements": settlements}).fetchall()
         return job_id
 
     cycles = run_sync(cycle, seconds)

@@ -4,7 +4,9 @@ While the handler runs, a heartbeat renews the lease and a throttled writer reco
 that the lease is gone (``False`` from the store: cancelled through the API, or passed to another worker) stops
 the handler, as do the job's timeout and the worker's shutdown. The handler's task is cancelled at once and its
 threads are waited for (they stop at their next ``ctx.raise_if_cancelled()``) before partial output is removed,
-so nothing is written after the clean-up.
+so nothing is written after the clean-up. Once the handler and its threads are over the run gives its slot back
+(``release_slot``), and its final write (complete, fail, release) goes through the worker's ``Settler``, committed
+together with those of other runs ending at the same time, still fenced by this run's lease.
 
 Output: the run writes only under its own prefixes in the media store (``common.media.run_output_prefixes``,
 named from its lease token), and removes only those, never an object the job's result names. Once the job is
@@ -26,7 +28,7 @@ from typing import Any, TypeVar
 from common.assets import NewAssetVersion
 from common.errors import AssetDeleted, StoreError
 from common.ids import is_valid_id
-from common.jobs.model import Job, JobError, JobStatus
+from common.jobs.model import Job, JobError, JobStatus, Settlement
 from common.jobs.store import JobStore
 from common.media import holds_any, job_prefixes, published_keys, run_output_prefixes, run_prefix_of
 from common.media_cleanup import remove_upload
@@ -36,6 +38,7 @@ from workers.failures import classify, retry_delay_s
 from workers.handler_protocol import HandlerResult
 from workers.job_context import RunningJobContext, StopReason
 from workers.settings import WorkerSettings
+from workers.settler import Settler
 from workers.threads import start_job_task, wait_for_threads
 
 logger = logging.getLogger(__name__)
@@ -50,12 +53,17 @@ T = TypeVar("T")
 
 
 class JobRun:
-    def __init__(self, store: JobStore, job: Job, settings: WorkerSettings) -> None:
+    def __init__(
+        self, store: JobStore, job: Job, settings: WorkerSettings, settler: Settler, free_slot: Callable[[], None]
+    ) -> None:
         if job.lease_token is None:
             raise ValueError(f"job {job.id} was not claimed: it has no lease token")
         self.job = job
         self._token: str = job.lease_token
         self._store = store
+        self._settler = settler
+        self._free_slot = free_slot
+        self._holds_slot = True
         self._settings = settings
         self._ctx = RunningJobContext(job, asyncio.get_running_loop())
         self._handler: asyncio.Task[HandlerResult] | None = None
@@ -70,6 +78,13 @@ class JobRun:
     def attempt_limit(self) -> int:
         return self.job.max_attempts
 
+    def release_slot(self) -> None:
+        """Give the worker its slot back, once: the handler and its threads are over, so another job may start
+        while this one's final write and clean-up go on."""
+        if self._holds_slot:
+            self._holds_slot = False
+            self._free_slot()
+
     def stop(self, reason: StopReason) -> None:
         """Stop the handler (the first reason wins); the job is then settled as ``reason`` says."""
         if self._ctx.request_stop(reason) and self._handler is not None:
@@ -79,9 +94,10 @@ class JobRun:
         job = self.job
         self._log(logging.INFO, "claimed")
         if job.attempts > self.attempt_limit:
+            self.release_slot()
             # Earlier runs were lost with their workers; the store re-queued it because the job allows more.
             error = JobError("worker_lost", "the job's earlier runs were lost with their workers, no attempts left")
-            if await self._write(self._store.fail_job, job.id, self._token, error):
+            if await self._write(self._settler.settle, Settlement.fail(job.id, self._token, error)):
                 self._log(logging.WARNING, "failed", "code=worker_lost")
                 await self._ended(set())
             else:
@@ -90,14 +106,24 @@ class JobRun:
         self._handler = start_job_task(process_job(job, self._ctx), self._threads)
         if self._ctx.stop_reason is not None:
             self._handler.cancel()
-        keepers = [asyncio.create_task(self._keep_lease()), asyncio.create_task(self._write_progress())]
-        timer = asyncio.get_running_loop().call_later(
-            self._settings.timeout_for(job.type), self.stop, StopReason.TIMEOUT
-        )
+        loop = asyncio.get_running_loop()
+        keepers: list[asyncio.Task[None]] = []
+        # Most jobs end before their lease needs renewing or their progress is worth writing: each keeper's task
+        # starts only when its first write is due, so a short job creates neither.
+        timers = [
+            loop.call_later(
+                self._settings.heartbeat_s, lambda: keepers.append(asyncio.create_task(self._keep_lease()))
+            ),
+            loop.call_later(
+                self._settings.progress_interval_s, lambda: keepers.append(asyncio.create_task(self._write_progress()))
+            ),
+            loop.call_later(self._settings.timeout_for(job.type), self.stop, StopReason.TIMEOUT),
+        ]
         try:
             await asyncio.wait({self._handler})
         finally:
-            timer.cancel()
+            for timer in timers:
+                timer.cancel()
             for keeper in keepers:
                 keeper.cancel()
             self._handler.cancel()
@@ -105,15 +131,18 @@ class JobRun:
         self.threads_ended = await wait_for_threads(self._threads, self._settings.heartbeat_s)
         if not self.threads_ended:
             logger.warning("job %s: a handler thread is still running after the job stopped", job.id)
+        else:
+            # A thread still running keeps its slot until the run ends: the pool must not grow past concurrency.
+            self.release_slot()
         await self._settle(self._handler)
 
     # -- while the handler runs ------------------------------------------------------------------------------
 
     async def _keep_lease(self) -> None:
+        """Renew the lease now and every ``heartbeat_s`` after (started when the first renewal is due)."""
         settings = self._settings
-        renewed = time.monotonic()
+        renewed = self._started
         while True:
-            await asyncio.sleep(settings.heartbeat_s)
             try:
                 owned = await self._store.heartbeat(self.job.id, self._token, settings.lease_s)
             except StoreError as exc:
@@ -121,20 +150,22 @@ class JobRun:
                     self.stop(StopReason.LEASE_LOST)
                     return
                 logger.warning("job %s heartbeat failed, will retry: %s", self.job.id, exc.message)
-                continue
-            if not owned:
-                self.stop(StopReason.LEASE_LOST)
-                return
-            renewed = time.monotonic()
-            self._lease_until = renewed + settings.lease_s
+            else:
+                if not owned:
+                    self.stop(StopReason.LEASE_LOST)
+                    return
+                renewed = time.monotonic()
+                self._lease_until = renewed + settings.lease_s
+            await asyncio.sleep(settings.heartbeat_s)
 
     async def _write_progress(self) -> None:
+        """Write the latest progress and stage when the handler reported any, at most every
+        ``progress_interval_s``. Started that long after the claim: the claim has just written the job (and
+        ``progress = 0``), so a write at once would tell a follower nothing new, and every write is a change each
+        long-poll is answered for."""
         written: tuple[float, str | None] = (self.job.progress, None)
         quarter = 0
         while True:
-            # First wait, then write: the claim has just written the job (and ``progress = 0``), so a write at
-            # once would tell a follower nothing new, and every write is a change each long-poll is answered for.
-            await asyncio.sleep(self._settings.progress_interval_s)
             fraction, stage = latest = await self._ctx.next_progress()
             if latest != written:
                 try:
@@ -151,18 +182,19 @@ class JobRun:
                 if int(fraction * 4) > quarter and fraction < 1.0:
                     quarter = int(fraction * 4)
                     self._log(logging.INFO, "progress", f"progress={quarter * 25}%")
+            await asyncio.sleep(self._settings.progress_interval_s)
 
     # -- after the handler ended -----------------------------------------------------------------------------
 
     async def _settle(self, handler: asyncio.Task[HandlerResult]) -> None:
-        job, store, reason = self.job, self._store, self._ctx.stop_reason
+        job, reason = self.job, self._ctx.stop_reason
         exc = None if handler.cancelled() else handler.exception()
         if not handler.cancelled() and exc is None:
             await self._complete(handler.result())
             return
         if reason is StopReason.SHUTDOWN:
             await self._remove_outputs()
-            if await self._write(store.release_job, job.id, self._token):
+            if await self._write(self._settler.settle, Settlement.release(job.id, self._token)):
                 self._log(logging.INFO, "released")
             else:
                 await self._settle_lost()
@@ -170,7 +202,7 @@ class JobRun:
             await self._remove_outputs()
             limit_s = self._settings.timeout_for(job.type)
             error = JobError("timeout", f"the job ran longer than its limit of {limit_s:g} s")
-            if await self._write(store.fail_job, job.id, self._token, error):
+            if await self._write(self._settler.settle, Settlement.fail(job.id, self._token, error)):
                 self._log(logging.WARNING, "failed", "code=timeout")
                 await self._ended(set())
             else:
@@ -197,7 +229,7 @@ class JobRun:
             detail = "" if version is None else f"asset={outcome.asset_id} version={version.version}"
             published = published_keys(result)
         else:
-            done = bool(await self._write(store.complete_job, job.id, self._token, outcome))
+            done = bool(await self._write(self._settler.settle, Settlement.complete(job.id, self._token, outcome)))
             detail = ""
             published = published_keys(outcome)
         if not done:
@@ -216,7 +248,8 @@ class JobRun:
         if failure.transient and job.attempts < self.attempt_limit:
             retry_in_s = retry_delay_s(job.attempts, self._settings.retry_base_s, self._settings.retry_max_s)
         retry_at = None if retry_in_s is None else datetime.now(UTC) + timedelta(seconds=retry_in_s)
-        if not await self._write(self._store.fail_job, job.id, self._token, failure.error, retry_at=retry_at):
+        settlement = Settlement.fail(job.id, self._token, failure.error, retry_at)
+        if not await self._write(self._settler.settle, settlement):
             await self._settle_lost()
             return
         detail = f"code={failure.error.code} message={failure.error.message!r}"

@@ -32,7 +32,11 @@ class WorkerSettings:
     poll_min_s: float = _setting(
         0.025, "WORKER_POLL_MIN_S", "first idle poll interval; also how often an idle worker checks the change signal"
     )
-    poll_max_s: float = _setting(1.0, "WORKER_POLL_MAX_S", "longest wait between claims when idle")
+    poll_max_s: float = _setting(
+        0.15,
+        "WORKER_POLL_MAX_S",
+        "longest wait between claims when idle: the pickup delay on a store without a change signal (Turso, sqld)",
+    )
     timeout_s: float = _setting(3600.0, "WORKER_TIMEOUT_S", "timeout of a job type not named in --timeouts")
     timeouts: str = _setting(DEFAULT_TIMEOUTS_S, "WORKER_TIMEOUTS", "per-type timeouts, TYPE=SECONDS,...")
     retry_base_s: float = _setting(2.0, "WORKER_RETRY_BASE_S", "first retry delay; doubles per attempt, with jitter")

@@ -1,12 +1,18 @@
-"""The worker loop: claim jobs while there are free slots, run each as a ``JobRun``, stop gracefully.
+"""The worker loop: claim as many jobs as there are free slots, run each as a ``JobRun``, stop gracefully.
 
 ``await Worker(settings, handlers).run()`` runs until SIGTERM/SIGINT (with ``handle_signals``) or ``stop()``;
 ``run(burst=True)`` drains what is runnable now and returns.
 
-Idle cost: on the local store ``change_token()`` (SQLite's ``data_version``) says whether another process
-committed anything, so an idle worker checks that cheap value every ``poll_min_s`` and claims only when it moved
-(or at least every ``poll_max_s``, for retries whose back-off ends without a commit). Without that signal the
-poll interval doubles from ``poll_min_s`` up to ``poll_max_s`` while nothing is found.
+Batching: one ``claim_jobs`` statement takes up to the number of free slots (``concurrency`` minus the runs whose
+handler has not ended), and the runs' final writes go through one ``Settler`` (group commit: the settlements of
+runs that end while a group is being written go together in the next one, each fenced by its own lease). A slot is
+free again as soon as its handler (and its threads) ended, so the next claim overlaps the previous group's settle.
+
+Idle cost: on the local store ``commit_token()`` (SQLite's ``data_version``, read without a thread hand-off) says
+whether anything was committed, so an idle worker checks that cheap value every ``poll_min_s`` and claims only
+when it moved (or at least every ``poll_max_s``, for retries whose back-off ends without a commit). Without that
+signal (Turso, sqld) the poll interval doubles from ``poll_min_s`` up to ``poll_max_s`` while nothing is found,
+which bounds the pickup delay of an idle worker there.
 """
 
 from __future__ import annotations
@@ -30,11 +36,15 @@ from workers.handler_protocol import Handler
 from workers.job_context import StopReason
 from workers.job_runner import JobRun
 from workers.settings import WorkerSettings
+from workers.settler import Settler
 from workers.threads import bind_thread_pool, new_job_thread_pool
 
 logger = logging.getLogger(__name__)
 
 PRUNE_INTERVAL_S = 3600.0
+#: A store that refuses claims is asked again once a second: soon enough to resume quickly, seldom enough to keep
+#: the log readable.
+CLAIM_ERROR_DELAY_S = 1.0
 
 
 class Worker:
@@ -50,8 +60,9 @@ class Worker:
         self.handle_signals = handle_signals
         #: False when a handler thread outlived its job; the process must then exit without waiting for it.
         self.threads_ended = True
-        self._slots = asyncio.Semaphore(settings.concurrency)
         self._runs: set[JobRun] = set()
+        #: Runs whose handler has not ended yet: what ``concurrency`` limits (``JobRun.release_slot``).
+        self._busy_slots = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
@@ -99,7 +110,7 @@ class Worker:
         try:
             await self._upkeep(store)
             maintenance = asyncio.create_task(self._maintain(store))
-            await self._claim_loop(store, job_types, burst)
+            await self._claim_loop(store, Settler(store), job_types, burst)
             await self._finish_running()
         finally:
             if maintenance is not None:
@@ -111,47 +122,45 @@ class Worker:
 
     # -- claiming --------------------------------------------------------------------------------------------
 
-    async def _claim_loop(self, store: JobStore, job_types: Sequence[str], burst: bool) -> None:
+    async def _claim_loop(self, store: JobStore, settler: Settler, job_types: Sequence[str], burst: bool) -> None:
+        """Claim as many jobs as there are free slots, in one statement; when that drains what is runnable, wait
+        for a change (in burst mode: for the running jobs to end, then return once nothing is left)."""
         settings = self.settings
         watching = False
         token: int | None = None
         empty_polls = 0
-        while await self._acquire_slot():
+        while not self._stopping.is_set():
+            free = settings.concurrency - self._busy_slots
+            if free <= 0:
+                await self._sleep(None)
+                continue
             try:
-                job = await store.claim_next_job(self.worker_id, settings.lease_s, job_types)
+                jobs = await store.claim_jobs(self.worker_id, settings.lease_s, free, job_types)
             except StoreError as exc:
-                self._slots.release()
                 logger.warning(
-                    "worker %s: claim failed, retrying in %.1f s: %s", self.worker_id, settings.poll_max_s, exc.message
+                    "worker %s: claim failed, retrying in %.1f s: %s", self.worker_id, CLAIM_ERROR_DELAY_S, exc.message
                 )
-                await self._sleep(settings.poll_max_s)
+                await self._sleep(CLAIM_ERROR_DELAY_S)
                 continue
-            if job is not None:
+            for job in jobs:
+                self._start(store, job, settler)
+            if jobs:
                 watching, empty_polls = False, 0
-                self._start(store, job)
+            if len(jobs) == free:
                 continue
-            self._slots.release()
+            # Fewer jobs than free slots: nothing else is runnable at this moment.
             if burst:
-                if not self._tasks:
+                if not self._runs:
                     return
                 await self._sleep(None)
             elif not watching:
                 # Work just stopped flowing: take the change signal's value, then look once more, so a job
-                # committed between the empty claim and that read is not missed.
-                token = await self._read_change_token(store, None)
+                # committed between the last claim and that read is not missed.
+                token = await self._read_commit_token(store, None)
                 watching, empty_polls = True, 0
             else:
                 token = await self._wait_for_change(store, token, empty_polls)
                 empty_polls += 1
-
-    async def _acquire_slot(self) -> bool:
-        """A free slot to run a job in; False when the worker is stopping instead."""
-        while self._slots.locked() and not self._stopping.is_set():
-            await self._sleep(None)
-        if self._stopping.is_set():
-            return False
-        await self._slots.acquire()
-        return True
 
     async def _wait_for_change(self, store: JobStore, token: int | None, empty_polls: int) -> int | None:
         """Return when a claim is worth trying: the change signal moved, or the idle interval passed."""
@@ -162,14 +171,14 @@ class Worker:
         deadline = time.monotonic() + settings.poll_max_s
         while time.monotonic() < deadline and not self._stopping.is_set():
             await self._sleep(settings.poll_min_s)
-            current = await self._read_change_token(store, token)
+            current = await self._read_commit_token(store, token)
             if current != token:
                 return current
         return token
 
-    async def _read_change_token(self, store: JobStore, fallback: int | None) -> int | None:
+    async def _read_commit_token(self, store: JobStore, fallback: int | None) -> int | None:
         try:
-            return await store.change_token()
+            return await store.commit_token()
         except StoreError as exc:
             logger.debug("worker %s: change signal unavailable: %s", self.worker_id, exc.message)
             return fallback
@@ -187,8 +196,9 @@ class Worker:
 
     # -- running ---------------------------------------------------------------------------------------------
 
-    def _start(self, store: JobStore, job: Job) -> None:
-        job_run = JobRun(store, job, self.settings)
+    def _start(self, store: JobStore, job: Job, settler: Settler) -> None:
+        job_run = JobRun(store, job, self.settings, settler, self._free_slot)
+        self._busy_slots += 1
         self._runs.add(job_run)
         task = asyncio.create_task(self._run_job(job_run), context=self._job_context.copy())
         self._tasks.add(task)
@@ -200,11 +210,15 @@ class Worker:
         except Exception:
             logger.exception("job %s: the worker failed while running it", job_run.job.id)
         finally:
+            job_run.release_slot()
             self._runs.discard(job_run)
             if not job_run.threads_ended:
                 self.threads_ended = False
-            self._slots.release()
             self._wake.set()
+
+    def _free_slot(self) -> None:
+        self._busy_slots -= 1
+        self._wake.set()
 
     async def _finish_running(self) -> None:
         if not self._tasks:

@@ -19,6 +19,8 @@ from common.jobs.model import (
     JobType,
     MediaReferences,
     QueueStats,
+    SettleKind,
+    Settlement,
 )
 from common.jobs.poll import to_poll_body
 from common.jobs.store import JobStore
@@ -39,6 +41,8 @@ __all__ = [
     "JobType",
     "MediaReferences",
     "QueueStats",
+    "SettleKind",
+    "Settlement",
     "close_job_store",
     "get_job_store",
     "to_poll_body",

@@ -43,6 +43,38 @@ class JobError:
         return {"code": self.code, "message": self.message}
 
 
+class SettleKind(StrEnum):
+    COMPLETE = "complete"
+    FAIL = "fail"
+    RELEASE = "release"
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """A worker's final write for one job, fenced by the lease it names: complete it with ``result``, fail it with
+    ``error`` (queued again no earlier than ``retry_at`` while attempts remain), or release it to the queue.
+    ``JobStore.settle_jobs`` commits many at once; build them with the class methods."""
+
+    kind: SettleKind
+    job_id: str
+    lease_token: str
+    result: dict[str, Any] | None = None
+    error: JobError | None = None
+    retry_at: datetime | None = None
+
+    @classmethod
+    def complete(cls, job_id: str, lease_token: str, result: dict[str, Any]) -> Settlement:
+        return cls(SettleKind.COMPLETE, job_id, lease_token, result=result)
+
+    @classmethod
+    def fail(cls, job_id: str, lease_token: str, error: JobError, retry_at: datetime | None = None) -> Settlement:
+        return cls(SettleKind.FAIL, job_id, lease_token, error=error, retry_at=retry_at)
+
+    @classmethod
+    def release(cls, job_id: str, lease_token: str) -> Settlement:
+        return cls(SettleKind.RELEASE, job_id, lease_token)
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     """One job as the store holds it. Times are timezone-aware UTC datetimes."""

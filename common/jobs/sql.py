@@ -296,19 +296,23 @@ LEASES_EXPIRED_COUNTER = "leases_expired"
 # -- jobs, as a worker sees them ------------------------------------------------------------------------------
 
 
-def claim_next_job(*, by_type: bool) -> str:
-    """One statement: the subquery walks ``jobs_runnable`` in order and stops at the first match (named
-    explicitly: without statistics the planner prefers ``jobs_status_created`` and sorts every queued job); the
-    outer ``status = 'queued'`` makes the hand-over exact even if two claims picked the same row."""
+def claim_jobs(*, by_type: bool) -> str:
+    """Up to ``:limit`` runnable jobs in one statement, oldest first. The subquery walks ``jobs_runnable`` in order
+    and stops at ``:limit`` matches (named explicitly: without statistics the planner prefers
+    ``jobs_status_created`` and sorts every queued job); the outer ``status = 'queued'`` makes the hand-over exact
+    even if two claims picked the same rows (its unary ``+`` keeps the planner on the primary key for the ids; on
+    ``jobs_status_created`` it would visit every queued job). Each row gets its own lease token from the
+    database's random source (``randomblob`` is evaluated per row), so one statement hands out as many leases as it
+    claims jobs."""
     type_filter = "AND type IN (SELECT value FROM json_each(:job_types))" if by_type else ""
     return f"""
 UPDATE jobs SET status = 'running', attempts = attempts + 1, progress = 0, stage = NULL, lease_owner = :worker_id,
-    lease_token = :lease_token, lease_expires_at = {NOW_MS} + :lease_ms, started_at = {NOW_MS},
+    lease_token = lower(hex(randomblob(16))), lease_expires_at = {NOW_MS} + :lease_ms, started_at = {NOW_MS},
     {_TOUCH}
-WHERE id = (
+WHERE id IN (
     SELECT id FROM jobs INDEXED BY jobs_runnable WHERE status = 'queued' AND run_after <= {NOW_MS} {type_filter}
-    ORDER BY run_after, created_at, rowid LIMIT 1
-) AND status = 'queued'
+    ORDER BY run_after, created_at, rowid LIMIT :limit
+) AND +status = 'queued'
 RETURNING {_COLUMNS}
 """
 
@@ -320,28 +324,48 @@ HEARTBEAT = f"UPDATE jobs SET lease_expires_at = {NOW_MS} + :lease_ms WHERE {_FE
 
 SET_PROGRESS = f"UPDATE jobs SET progress = :progress, stage = :stage, {_TOUCH} WHERE {_FENCE} RETURNING id"
 
-COMPLETE_JOB = f"""
-UPDATE jobs SET status = 'completed', result = :result, error_code = NULL, error_message = NULL, progress = 1,
+
+def _settled(fields: tuple[str, ...]) -> str:
+    """The rows of ``:settlements`` (a JSON array of objects with ``id``, ``lease_token`` and ``fields``) as a
+    table ``s`` to update from; the caller makes sure no job id appears twice in one array."""
+    columns = ", ".join(f"value ->> '{name}' AS {name}" for name in ("id", "lease_token", *fields))
+    return f"(SELECT {columns} FROM json_each(:settlements)) AS s"
+
+
+#: ``_FENCE`` for each row of ``s``: every settlement in a group is fenced by its own lease, so a refused one
+#: changes nothing and does not stop the others. The statement returns the ids it settled. The unary ``+`` keeps
+#: the planner on the primary key (a lookup per settlement) rather than ``jobs_status_created``.
+_GROUP_FENCE = (
+    f"jobs.id = s.id AND +jobs.status = 'running' AND jobs.lease_token = s.lease_token "
+    f"AND jobs.lease_expires_at > {NOW_MS}"
+)
+
+#: Group commit of completions: ``result`` is each job's result as JSON text.
+COMPLETE_JOBS = f"""
+UPDATE jobs SET status = 'completed', result = s.result, error_code = NULL, error_message = NULL, progress = 1,
     stage = NULL, finished_at = {NOW_MS}, {_TOUCH}, lease_expires_at = NULL
-WHERE {_FENCE} RETURNING id
+FROM {_settled(("result",))}
+WHERE {_GROUP_FENCE} RETURNING jobs.id
 """
 
-#: With ``:retry_at`` and attempts left the job is queued again (keeping the error of the attempt that failed);
-#: otherwise it ends ``failed``.
-FAIL_JOB = f"""
+#: Group commit of failures. With ``retry_at`` and attempts left a job is queued again (keeping the error of the
+#: attempt that failed); otherwise it ends ``failed``.
+FAIL_JOBS = f"""
 UPDATE jobs SET
-    status = CASE WHEN :retry_at IS NOT NULL AND attempts < max_attempts THEN 'queued' ELSE 'failed' END,
-    run_after = CASE WHEN :retry_at IS NOT NULL AND attempts < max_attempts THEN :retry_at ELSE run_after END,
-    finished_at = CASE WHEN :retry_at IS NOT NULL AND attempts < max_attempts THEN NULL ELSE {NOW_MS} END,
-    error_code = :error_code, error_message = :error_message, lease_expires_at = NULL, {_TOUCH}
-WHERE {_FENCE} RETURNING id
+    status = CASE WHEN s.retry_at IS NOT NULL AND attempts < max_attempts THEN 'queued' ELSE 'failed' END,
+    run_after = CASE WHEN s.retry_at IS NOT NULL AND attempts < max_attempts THEN s.retry_at ELSE run_after END,
+    finished_at = CASE WHEN s.retry_at IS NOT NULL AND attempts < max_attempts THEN NULL ELSE {NOW_MS} END,
+    error_code = s.error_code, error_message = s.error_message, lease_expires_at = NULL, {_TOUCH}
+FROM {_settled(("retry_at", "error_code", "error_message"))}
+WHERE {_GROUP_FENCE} RETURNING jobs.id
 """
 
-#: The job keeps its ``run_after``, so it keeps its place at the front of the queue.
-RELEASE_JOB = f"""
+#: Group commit of releases. A job keeps its ``run_after``, so it keeps its place at the front of the queue.
+RELEASE_JOBS = f"""
 UPDATE jobs SET status = 'queued', attempts = MAX(attempts - 1, 0), progress = 0, stage = NULL, started_at = NULL,
     lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, {_TOUCH}
-WHERE {_FENCE} RETURNING id
+FROM {_settled(())}
+WHERE {_GROUP_FENCE} RETURNING jobs.id
 """
 
 REQUEUE_EXPIRED_JOBS = f"""
@@ -412,7 +436,7 @@ WHERE {_FENCE} AND NOT {_NOT_DELETED}
 RETURNING id
 """
 
-#: ``COMPLETE_JOB`` for a job whose result is a new asset version: the version number the insert above gave out
+#: ``COMPLETE_JOBS`` for one job whose result is a new asset version: the version number the insert above gave out
 #: goes into the result, and the job completes only if that version holds exactly this run's ``info``.
 COMPLETE_JOB_WITH_ASSET_VERSION = f"""
 UPDATE jobs SET status = 'completed',

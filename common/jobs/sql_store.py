@@ -2,7 +2,7 @@
 statement reaches the database.
 
 A backend implements ``_execute`` (one statement, its rows back) and ``_batch`` (several statements in one
-transaction, each statement's rows back), ``_close`` and ``change_token``; everything else lives here, on the
+transaction, each statement's rows back), ``_close`` and ``commit_token``; everything else lives here, on the
 statements in ``common.jobs.sql``.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import secrets
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -34,6 +33,8 @@ from common.jobs.model import (
     JobStoreMetrics,
     MediaReferences,
     QueueStats,
+    SettleKind,
+    Settlement,
 )
 from common.jobs.store import JobStore
 
@@ -194,6 +195,28 @@ def asset_summary_from_row(row: Row) -> AssetSummary:
         storage_bytes=int(storage_bytes),
         created_ms=int(created_at),
     )
+
+
+_SETTLE_STATEMENTS = {
+    SettleKind.COMPLETE: sql.COMPLETE_JOBS,
+    SettleKind.FAIL: sql.FAIL_JOBS,
+    SettleKind.RELEASE: sql.RELEASE_JOBS,
+}
+
+
+def _settlement_item(settlement: Settlement) -> dict[str, Any]:
+    """One element of a group statement's ``:settlements`` array (see ``sql._settled``)."""
+    item: dict[str, Any] = {"id": settlement.job_id, "lease_token": settlement.lease_token}
+    if settlement.kind is SettleKind.COMPLETE:
+        item["result"] = _dump(settlement.result)
+    elif settlement.kind is SettleKind.FAIL:
+        error = settlement.error
+        if error is None:
+            raise StoreError(f"the failure of job {settlement.job_id} names no error", code="invalid_argument")
+        item["retry_at"] = None if settlement.retry_at is None else to_ms(settlement.retry_at)
+        item["error_code"] = error.code
+        item["error_message"] = error.message
+    return item
 
 
 class SqlJobStore(JobStore):
@@ -384,29 +407,37 @@ class SqlJobStore(JobStore):
 
     # -- jobs, as a worker sees them -------------------------------------------------------------------------
 
+    async def claim_jobs(
+        self,
+        worker_id: str,
+        lease_s: float,
+        limit: int,
+        job_types: Sequence[str] | None = None,
+    ) -> list[Job]:
+        if lease_s <= 0:
+            raise StoreError("lease_s must be positive", code="invalid_argument")
+        if limit < 1:
+            raise StoreError("limit must be at least 1", code="invalid_argument")
+        if job_types is not None and not job_types:
+            return []
+        params: dict[str, Any] = {"worker_id": worker_id, "lease_ms": int(lease_s * 1000), "limit": limit}
+        if job_types is not None:
+            params["job_types"] = _dump(list(job_types))
+        rows = await self._execute(sql.claim_jobs(by_type=job_types is not None), params)
+        # RETURNING gives rows in no promised order: start them in queue order.
+        jobs = sorted((job_from_row(row) for row in rows), key=lambda job: (job.run_after, job.created_at))
+        for job in jobs:
+            logger.debug("job %s claimed by %s, attempt %d", job.id, worker_id, job.attempts)
+        return jobs
+
     async def claim_next_job(
         self,
         worker_id: str,
         lease_s: float,
         job_types: Sequence[str] | None = None,
     ) -> Job | None:
-        if lease_s <= 0:
-            raise StoreError("lease_s must be positive", code="invalid_argument")
-        if job_types is not None and not job_types:
-            return None
-        params: dict[str, Any] = {
-            "worker_id": worker_id,
-            "lease_token": secrets.token_hex(16),
-            "lease_ms": int(lease_s * 1000),
-        }
-        if job_types is not None:
-            params["job_types"] = _dump(list(job_types))
-        rows = await self._execute(sql.claim_next_job(by_type=job_types is not None), params)
-        if not rows:
-            return None
-        job = job_from_row(rows[0])
-        logger.debug("job %s claimed by %s, attempt %d", job.id, worker_id, job.attempts)
-        return job
+        jobs = await self.claim_jobs(worker_id, lease_s, 1, job_types)
+        return jobs[0] if jobs else None
 
     async def _fenced(self, statement: str, job_id: str, lease_token: str, **params: Any) -> bool:
         rows = await self._execute(statement, {"id": job_id, "lease_token": lease_token, **params})
@@ -421,10 +452,34 @@ class SqlJobStore(JobStore):
         progress = min(max(float(progress), 0.0), 1.0)
         return await self._fenced(sql.SET_PROGRESS, job_id, lease_token, progress=progress, stage=stage)
 
+    async def settle_jobs(self, settlements: Sequence[Settlement]) -> list[bool]:
+        applied = [False] * len(settlements)
+        waiting = list(enumerate(settlements))
+        while waiting:
+            # Two runs of one job can end together (the first lost its lease); the statement updates a row once,
+            # so each round holds at most one settlement per job.
+            by_kind: dict[SettleKind, list[tuple[int, Settlement]]] = {}
+            seen: set[str] = set()
+            later: list[tuple[int, Settlement]] = []
+            for index, settlement in waiting:
+                if settlement.job_id in seen:
+                    later.append((index, settlement))
+                    continue
+                seen.add(settlement.job_id)
+                by_kind.setdefault(settlement.kind, []).append((index, settlement))
+            for kind, members in by_kind.items():
+                items = _dump([_settlement_item(settlement) for _, settlement in members])
+                done = {row[0] for row in await self._execute(_SETTLE_STATEMENTS[kind], {"settlements": items})}
+                for index, settlement in members:
+                    applied[index] = settlement.job_id in done
+                    logger.debug(
+                        "job %s %s: %s", settlement.job_id, kind.value, "recorded" if applied[index] else "refused"
+                    )
+            waiting = later
+        return applied
+
     async def complete_job(self, job_id: str, lease_token: str, result: dict[str, Any]) -> bool:
-        done = await self._fenced(sql.COMPLETE_JOB, job_id, lease_token, result=_dump(result))
-        logger.debug("job %s completed: %s", job_id, "recorded" if done else "refused, lease lost")
-        return done
+        return (await self.settle_jobs([Settlement.complete(job_id, lease_token, result)]))[0]
 
     async def complete_job_with_asset_version(
         self, job_id: str, lease_token: str, result: dict[str, Any], asset_id: str, info: dict[str, Any]
@@ -459,17 +514,10 @@ class SqlJobStore(JobStore):
         *,
         retry_at: datetime | None = None,
     ) -> bool:
-        return await self._fenced(
-            sql.FAIL_JOB,
-            job_id,
-            lease_token,
-            retry_at=None if retry_at is None else to_ms(retry_at),
-            error_code=error.code,
-            error_message=error.message,
-        )
+        return (await self.settle_jobs([Settlement.fail(job_id, lease_token, error, retry_at)]))[0]
 
     async def release_job(self, job_id: str, lease_token: str) -> bool:
-        return await self._fenced(sql.RELEASE_JOB, job_id, lease_token)
+        return (await self.settle_jobs([Settlement.release(job_id, lease_token)]))[0]
 
     async def requeue_expired_jobs(self) -> int:
         rows = await self._execute(sql.REQUEUE_EXPIRED_JOBS, {})

@@ -1,9 +1,10 @@
 """The ``JobStore`` interface: what every backend offers, async throughout.
 
 Fencing rule: every write a worker makes (``heartbeat``, ``set_progress``, ``complete``, ``fail``, ``release``)
-names the ``lease_token`` handed out by ``claim_next_job`` and applies only while the job is still ``running``
-under that token and the lease has not expired. A worker that lost its lease gets ``False`` back and can never
-overwrite newer state.
+names the ``lease_token`` handed out by ``claim_jobs`` (or ``claim_next_job``) and applies only while the job is
+still ``running`` under that token and the lease has not expired. A worker that lost its lease gets ``False`` back
+and can never overwrite newer state. Batching never weakens this: ``settle_jobs`` fences each settlement by its
+own lease, so one refused settlement is refused alone and the others in the group still commit.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from common.jobs.model import (
     JobStatus,
     JobStoreMetrics,
     MediaReferences,
+    Settlement,
 )
 
 
@@ -113,14 +115,25 @@ class JobStore(ABC):
     # -- jobs, as a worker sees them ----------------------------------------------------------------------
 
     @abstractmethod
+    async def claim_jobs(
+        self,
+        worker_id: str,
+        lease_s: float,
+        limit: int,
+        job_types: Sequence[str] | None = None,
+    ) -> list[Job]:
+        """Atomically hand the (up to) ``limit`` oldest runnable queued jobs to exactly one caller in one
+        statement, each marked ``running`` under its own fresh ``lease_token`` (on the returned jobs) that expires
+        after ``lease_s``. Empty when nothing is runnable."""
+
+    @abstractmethod
     async def claim_next_job(
         self,
         worker_id: str,
         lease_s: float,
         job_types: Sequence[str] | None = None,
     ) -> Job | None:
-        """Atomically hand one runnable queued job to exactly one caller, marking it ``running`` under a fresh
-        ``lease_token`` (on the returned job) that expires after ``lease_s``. ``None`` when nothing is runnable."""
+        """``claim_jobs`` with a limit of one: the job, or ``None`` when nothing is runnable."""
 
     @abstractmethod
     async def heartbeat(self, job_id: str, lease_token: str, lease_s: float) -> bool:
@@ -131,6 +144,13 @@ class JobStore(ABC):
     async def set_progress(self, job_id: str, lease_token: str, progress: float, stage: str | None = None) -> bool:
         """Record a running job's progress (0..1) and what it is doing now (a ``JobStage``; ``None``: nothing
         named), fenced like every worker write."""
+
+    @abstractmethod
+    async def settle_jobs(self, settlements: Sequence[Settlement]) -> list[bool]:
+        """Group commit of final writes (complete, fail, release): one statement per kind present settles all of
+        that kind, each settlement fenced by its own lease as the single writes are. The list says, in order,
+        which were applied; a refused settlement (lease lost, token mismatch) changes nothing and the others
+        still commit."""
 
     @abstractmethod
     async def complete_job(self, job_id: str, lease_token: str, result: dict[str, Any]) -> bool: ...
@@ -176,14 +196,10 @@ class JobStore(ABC):
         """Delete a terminal job's row and return it; ``None`` (nothing deleted) for an unknown or unfinished job."""
 
     @abstractmethod
-    async def change_token(self) -> int | None:
-        """A cheap value that changes when another connection commits, so an idle worker can skip a claim
-        when nothing changed. ``None`` when the backend has no such signal (poll instead)."""
-
-    @abstractmethod
     async def commit_token(self) -> int | None:
-        """Like ``change_token``, but this process's own writes move it too: a reader waiting for any change can
-        skip its read while it stays put. ``None`` when the backend has no such signal."""
+        """A cheap value that changes whenever anything is committed to the store, by any process (this one's own
+        writes included), so a reader waiting for a change (a long-poll, an idle worker) can skip its read while
+        it stays put. ``None`` when the backend has no such signal (poll instead)."""
 
     # -- assets ---------------------------------------------------------------------------------------------
 

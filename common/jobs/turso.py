@@ -212,9 +212,6 @@ class TursoJobStore(SqlJobStore):
 
         return await self._call(run, idempotent=True)
 
-    async def change_token(self) -> int | None:
-        return None
-
     async def commit_token(self) -> int | None:
         return None
 

@@ -8,8 +8,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from common.errors import AssetDeleted, LastAssetVersion
-from common.jobs import AssetCursor, JobError, JobStatus, JobStore, close_job_store, get_job_store, to_poll_body
+from common.errors import AssetDeleted, LastAssetVersion, StoreError
+from common.jobs import (
+    AssetCursor,
+    JobError,
+    JobStatus,
+    JobStore,
+    Settlement,
+    close_job_store,
+    get_job_store,
+    to_poll_body,
+)
 from common.jobs.sql import LATEST_SCHEMA_VERSION
 
 SHORT_LEASE_S = 0.05
@@ -129,7 +138,6 @@ async def test_idempotency_key_is_per_type(store: JobStore) -> None:
 
 
 async def test_max_attempts_below_one_is_refused(store: JobStore) -> None:
-    from common.errors import StoreError
 
     with pytest.raises(StoreError):
         await store.create_job("ingest", {}, max_attempts=0)
@@ -182,6 +190,42 @@ async def test_claim_respects_run_after(store: JobStore) -> None:
     assert claimed.id == due.id
     assert await store.claim_next_job("worker-a", 30) is None
     assert (await store.get_job(later.id)).status is JobStatus.QUEUED
+
+
+async def test_claim_jobs_hands_out_the_oldest_up_to_the_limit_each_under_its_own_lease(store: JobStore) -> None:
+    ids = [(await store.create_job("ingest", {"n": n}))[0].id for n in range(5)]
+    first = await store.claim_jobs("worker-a", 30, 3)
+    # Jobs created within one millisecond tie on their times: the oldest three are claimed, in no promised order.
+    assert {job.id for job in first} == set(ids[:3])
+    assert all(job.status is JobStatus.RUNNING and job.attempts == 1 for job in first)
+    assert all(job.lease_owner == "worker-a" and job.lease_expires_at > now() for job in first)
+    assert [await store.get_job(job.id) for job in first] == first
+    second = await store.claim_jobs("worker-b", 30, 3)
+    assert {job.id for job in second} == set(ids[3:])
+    assert await store.claim_jobs("worker-c", 30, 3) == []
+    tokens = [job.lease_token for job in first + second]
+    assert all(isinstance(token, str) and len(token) == 32 for token in tokens)
+    assert len(set(tokens)) == 5
+    # A token fences only its own job.
+    assert not await store.complete_job(first[0].id, first[1].lease_token or "", {})
+    assert await store.complete_job(first[0].id, first[0].lease_token or "", {})
+
+
+async def test_claim_jobs_filters_by_type_and_refuses_a_limit_below_one(store: JobStore) -> None:
+    render, _ = await store.create_job("render", {})
+    await store.create_job("ingest", {})
+    assert await store.claim_jobs("worker-a", 30, 4, []) == []
+    claimed = await store.claim_jobs("worker-a", 30, 4, ["render", "edit.save"])
+    assert [job.id for job in claimed] == [render.id]
+    with pytest.raises(StoreError):
+        await store.claim_jobs("worker-a", 30, 0)
+
+
+async def test_concurrent_batch_claims_never_hand_out_a_job_twice(store: JobStore) -> None:
+    ids = {(await store.create_job("ingest", {"n": n}))[0].id for n in range(12)}
+    batches = await asyncio.gather(*(store.claim_jobs(f"worker-{n}", 30, 5) for n in range(4)))
+    claimed = [job.id for batch in batches for job in batch]
+    assert sorted(claimed) == sorted(ids)
 
 
 # -- worker writes under a lease ---------------------------------------------------------------------------------
@@ -318,6 +362,79 @@ async def test_terminal_states_never_change(store: JobStore, ending: str) -> Non
     assert await store.requeue_expired_jobs() == 0
     assert await store.claim_next_job("worker-b", 30) is None
     assert await store.get_job(job.id) == final
+
+
+# -- group settle ----------------------------------------------------------------------------------------------
+
+
+async def test_group_settle_refuses_a_fenced_out_completion_alone(store: JobStore) -> None:
+    for n in range(3):
+        await store.create_job("ingest", {"n": n})
+    ok, cancelled, wrong_token = await store.claim_jobs("worker-a", 30, 3)
+    expired = await claimed_job(store, lease_s=SHORT_LEASE_S)
+    await asyncio.sleep(LEASE_LAPSE_S)
+    assert (await store.cancel_job(cancelled.id)).status is JobStatus.CANCELLED
+    before = {job.id: await store.get_job(job.id) for job in (cancelled, wrong_token, expired)}
+    applied = await store.settle_jobs(
+        [
+            Settlement.complete(cancelled.id, cancelled.lease_token, {"late": True}),
+            Settlement.complete(ok.id, ok.lease_token, {"n": 1}),
+            Settlement.complete(wrong_token.id, "f" * 32, {"forged": True}),
+            Settlement.complete(expired.id, expired.lease_token, {"late": True}),
+        ]
+    )
+    assert applied == [False, True, False, False]
+    completed = await store.get_job(ok.id)
+    assert (completed.status, completed.result, completed.progress) == (JobStatus.COMPLETED, {"n": 1}, 1.0)
+    assert completed.finished_at is not None
+    assert {job_id: await store.get_job(job_id) for job_id in before} == before
+
+
+async def test_group_settle_applies_each_kind_under_its_own_fence(store: JobStore) -> None:
+    for n in range(6):
+        await store.create_job("ingest", {"n": n}, max_attempts=3)
+    done, failed, retried, released, lost_fail, lost_release = await store.claim_jobs("worker-a", 30, 6)
+    await store.cancel_job(lost_fail.id)
+    await store.cancel_job(lost_release.id)
+    retry_at = now() + timedelta(hours=1)
+    applied = await store.settle_jobs(
+        [
+            Settlement.release(released.id, released.lease_token),
+            Settlement.fail(failed.id, failed.lease_token, JobError("corrupt_media", "cannot decode")),
+            Settlement.complete(done.id, done.lease_token, {"ok": True}),
+            Settlement.fail(lost_fail.id, lost_fail.lease_token, JobError("late", "late")),
+            Settlement.fail(retried.id, retried.lease_token, JobError("store_busy", "busy"), retry_at),
+            Settlement.release(lost_release.id, lost_release.lease_token),
+        ]
+    )
+    assert applied == [True, True, True, False, True, False]
+    assert (await store.get_job(done.id)).result == {"ok": True}
+    ended = await store.get_job(failed.id)
+    assert (ended.status, ended.error) == (JobStatus.FAILED, JobError("corrupt_media", "cannot decode"))
+    waiting = await store.get_job(retried.id)
+    assert (waiting.status, waiting.error.code, waiting.finished_at) == (JobStatus.QUEUED, "store_busy", None)
+    assert abs((waiting.run_after - retry_at).total_seconds()) < 0.01
+    back = await store.get_job(released.id)
+    assert (back.status, back.attempts, back.lease_token) == (JobStatus.QUEUED, 0, None)
+    for job in (lost_fail, lost_release):
+        assert (await store.get_job(job.id)).status is JobStatus.CANCELLED
+    assert await store.settle_jobs([]) == []
+
+
+async def test_group_settle_with_two_runs_of_one_job_applies_only_the_current_lease(store: JobStore) -> None:
+    stale = await claimed_job(store, lease_s=SHORT_LEASE_S)
+    await asyncio.sleep(LEASE_LAPSE_S)
+    assert await store.requeue_expired_jobs() == 1
+    current = await store.claim_next_job("worker-b", 30)
+    assert current is not None
+    applied = await store.settle_jobs(
+        [
+            Settlement.complete(current.id, current.lease_token, {"by": "current"}),
+            Settlement.complete(stale.id, stale.lease_token, {"by": "stale"}),
+        ]
+    )
+    assert applied == [True, False]
+    assert (await store.get_job(current.id)).result == {"by": "current"}
 
 
 # -- expired leases and housekeeping ---------------------------------------------------------------------------
@@ -531,22 +648,22 @@ async def test_migrations_are_idempotent(store: JobStore) -> None:
     assert meta["store_id"] == store.store_id
 
 
-async def test_change_token(store: JobStore, store_env: str, tmp_path) -> None:
+async def test_commit_token_moves_with_another_processs_commit(store: JobStore, store_env: str) -> None:
     if store_env != "local":
-        assert await store.change_token() is None
+        assert await store.commit_token() is None
         return
     from common.config import local_store_path
     from common.jobs.local import LocalJobStore
 
-    before = await store.change_token()
+    before = await store.commit_token()
     other = await LocalJobStore.open(local_store_path())
     try:
         await other.create_job("ingest", {})
     finally:
         await other.close()
-    after = await store.change_token()
+    after = await store.commit_token()
     assert before != after
-    assert await store.change_token() == after
+    assert await store.commit_token() == after
 
 
 # -- reads for long-polling, operators and metrics ----------------------------------------------------------------

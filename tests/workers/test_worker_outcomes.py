@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from common.errors import StoreError
-from common.jobs import JobStatus, get_job_store
+from common.jobs import JobStatus, Settlement, get_job_store
 from tests.support.media_files import job_run_dirs
 from tests.support.worker_handlers import HANDLERS, recorded_runs
 from tests.support.worker_process import is_finished, wait_for_job
@@ -189,19 +189,19 @@ async def test_a_final_write_that_fails_transiently_is_retried(
 ) -> None:
     store = await get_job_store()
     job, _ = await store.create_job("record", {})
-    real_complete = store.complete_job
-    calls: list[str] = []
+    real_settle = store.settle_jobs
+    calls: list[list[str]] = []
 
-    async def complete_after_a_dropped_connection(job_id: str, lease_token: str, result: dict[str, Any]) -> bool:
-        calls.append(job_id)
+    async def settle_after_a_dropped_connection(settlements: Sequence[Settlement]) -> list[bool]:
+        calls.append([settlement.job_id for settlement in settlements])
         if len(calls) == 1:
             raise StoreError("connection dropped", transient=True)
-        return await real_complete(job_id, lease_token, result)
+        return await real_settle(settlements)
 
-    monkeypatch.setattr(store, "complete_job", complete_after_a_dropped_connection)
+    monkeypatch.setattr(store, "settle_jobs", settle_after_a_dropped_connection)
     await drain()
     done = await store.get_job(job.id)
     assert done is not None
     assert done.status is JobStatus.COMPLETED
-    assert calls == [job.id, job.id]
+    assert calls == [[job.id], [job.id]]
     assert recorded_runs(record_dir) == {job.id: 1}

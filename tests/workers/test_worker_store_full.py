@@ -1,6 +1,6 @@
 """A store that refuses writes because it is full (SQLite's ``SQLITE_FULL``, made real with ``PRAGMA
-max_page_count`` on the store's own connection): the worker keeps retrying its final write while its lease lasts,
-and a job whose lease ran out goes back to the queue, never staying ``running``."""
+max_page_count`` on the store's own writer connections): the worker keeps retrying its final write while its lease
+lasts, and a job whose lease ran out goes back to the queue, never staying ``running``."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ async def limit_pages(store: JobStore, pages: int | None) -> None:
     if pages is None:
         ((pages,),) = await store._execute("PRAGMA page_count", {})  # type: ignore[attr-defined]
     await store._execute(f"PRAGMA max_page_count = {pages}", {})  # type: ignore[attr-defined]
+    # The limit is per connection, and claims and settles have one of their own (``local.DIRECT_WRITES``).
+    store._direct_writer.execute(f"PRAGMA max_page_count = {pages}")  # type: ignore[attr-defined]
 
 
 @pytest.fixture
