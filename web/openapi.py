@@ -305,13 +305,18 @@ _SCHEMAS: dict[str, Any] = {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "required": ["name", "label", "format", "bitrate", "targets"],
+                    "required": ["name", "label", "format", "bitrate", "targets", "requiredTargets"],
                     "additionalProperties": False,
                     "properties": {
                         "name": {"enum": list(PRESETS)},
                         "label": {"type": "string"},
                         "format": _nullable({"enum": list(FORMATS)}),
                         "bitrate": {"type": ["integer", "null"], "description": "The one kbit/s the preset allows"},
+                        "requiredTargets": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "The request's targets this preset needs (custom: the level and ceiling)",
+                        },
                         "targets": {
                             "type": "object",
                             "required": [
@@ -321,6 +326,7 @@ _SCHEMAS: dict[str, Any] = {
                                 "rmsDbMax",
                                 "sampleRate",
                                 "channels",
+                                "noiseFloorDbMax",
                             ],
                             "additionalProperties": False,
                             "properties": {
@@ -330,6 +336,7 @@ _SCHEMAS: dict[str, Any] = {
                                 "rmsDbMax": _OPTIONAL_NUMBER,
                                 "sampleRate": {"type": ["integer", "null"]},
                                 "channels": {"type": ["integer", "null"]},
+                                "noiseFloorDbMax": _OPTIONAL_NUMBER,
                             },
                         },
                     },
