@@ -22,7 +22,7 @@ VERSION_RESULT_KEYS = (
     "peaksUrl",
 )
 # Only a version saved from edits has these; the asset route answers them as null for the others.
-EDIT_INFO_KEYS = ("baseVersion", "edits")
+EDIT_INFO_KEYS = ("baseVersion", "edits", "timeSavedSec")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +35,10 @@ class NewAssetVersion:
     info: dict[str, Any]
 
     def result(self) -> dict[str, Any]:
-        """The ``ingest`` / ``edit.save`` job result, less ``version``, which the store adds on completion."""
-        return {"assetId": self.asset_id, **{key: self.info[key] for key in VERSION_RESULT_KEYS}}
+        """The ``ingest`` / ``edit.save`` job result, less ``version``, which the store adds on completion; an
+        ``edit.save`` result also says how much time shortenPauses saved (``timeSavedSec``)."""
+        edited = {"timeSavedSec": self.info["timeSavedSec"]} if "timeSavedSec" in self.info else {}
+        return {"assetId": self.asset_id, **{key: self.info[key] for key in VERSION_RESULT_KEYS}, **edited}
 
 
 def version_view(version: AssetVersion) -> dict[str, Any]:

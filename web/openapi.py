@@ -215,6 +215,10 @@ _SCHEMAS: dict[str, Any] = {
             "peaksUrl": {"type": ["string", "null"]},
             "baseVersion": {"type": ["integer", "null"]},
             "edits": {"type": ["array", "null"]},
+            "timeSavedSec": {
+                "type": ["number", "null"],
+                "description": "Seconds shortenPauses took out of this version (versions saved from edits)",
+            },
         },
     },
     "Asset": {
@@ -262,17 +266,21 @@ _SCHEMAS: dict[str, Any] = {
     "RenderRequest": render_request_schema(),
     "EditOperations": {
         "type": "object",
-        "required": ["operations", "maxEdits", "totalGainDb", "minKeptSec", "maxMeasuringEdits"],
+        "required": ["operations", "maxEdits", "totalGainDb", "minKeptSec", "maxMeasuringEdits", "maxRepairEdits"],
         "additionalProperties": False,
         "properties": {
             "operations": {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "required": ["op", "help", "fields"],
+                    "required": ["op", "kind", "help", "fields"],
                     "additionalProperties": False,
                     "properties": {
                         "op": {"enum": list(OPERATIONS)},
+                        "kind": {
+                            "enum": ["edit", "enhance"],
+                            "description": "edit: timeline and level edits; enhance: repairs and pause shortening",
+                        },
                         "help": {"type": "string"},
                         "fields": {"type": "array", "items": _number_rule_schema()},
                     },
@@ -292,7 +300,12 @@ _SCHEMAS: dict[str, Any] = {
             },
             "maxMeasuringEdits": {
                 "type": "integer",
-                "description": "Normalize and trimSilence operations allowed once consecutive level edits merge",
+                "description": "Normalize, trimSilence and shortenPauses operations allowed once consecutive level "
+                "edits merge",
+            },
+            "maxRepairEdits": {
+                "type": "integer",
+                "description": "Repair operations (highpass, dehum, denoise, deess, level) one list may hold",
             },
         },
     },

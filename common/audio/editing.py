@@ -6,26 +6,27 @@ trimSilence need come first; the last pass writes the output while measuring it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from common.audio.background import BackgroundConsumer
 from common.audio.encode import AudioWriter
+from common.audio.enhance import RepairChain, learn_source
 from common.audio.loudness import Loudness, LoudnessMeter
 from common.audio.program import Program, apply_edits
 from common.audio.progress import PassProgress
 from common.audio.source import CancelCheck, ProgressCallback
 from common.audio.version import VersionFiles, VersionWriter
-from common.edits import Edit, Normalize, TrimSilence, merge_edits
+from common.edits import Edit, Normalize, ShortenPauses, TrimSilence, merge_edits
 
 PREVIEW_ENCODING = "mp3"
 PREVIEW_BITRATE_KBPS = 64
 PREVIEW_MAX_RATE = 48000
 PREVIEW_FILENAME = "preview.mp3"
 # A normalize costs a measuring pass and, when it has to limit peaks, usually one check pass.
-_PASSES_PER_EDIT = {Normalize: 2, TrimSilence: 1}
+_PASSES_PER_EDIT = {Normalize: 2, TrimSilence: 1, ShortenPauses: 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class PreviewFile:
     frames: int
     sample_rate: int
     loudness: Loudness
+    time_saved_s: float = 0.0
 
     @property
     def duration_s(self) -> float:
@@ -63,7 +65,7 @@ def save_edited_version(
     program = _build(master, master.sample_rate, edits, on_progress, check_cancel)
     with VersionWriter(out_dir, rate=program.rate, channels=program.channels, bits=24) as version:
         program.play(version.consume)
-        return version.finish()
+        return replace(version.finish(), time_saved_s=program.pause_frames_removed / program.rate)
 
 
 def preview_edits(
@@ -93,21 +95,29 @@ def preview_edits(
     except BaseException:
         measuring.abandon()
         raise
-    return PreviewFile(path, frames, program.rate, measuring.finish())
+    return PreviewFile(path, frames, program.rate, measuring.finish(), program.pause_frames_removed / program.rate)
 
 
 def _build(
     master: MasterAudio, rate: int, edits: list[Edit], on_progress: ProgressCallback, check_cancel: CancelCheck
 ) -> Program:
     merged = merge_edits(edits)
-    passes = 1 + sum(_PASSES_PER_EDIT.get(type(edit), 0) for _, edit in merged)
+    repairs = RepairChain.of(edits, rate, master.channels)
+    learning = repairs is not None and repairs.needs_learning
+    passes = 1 + learning + sum(_PASSES_PER_EDIT.get(type(edit), 0) for _, edit in merged)
+    progress = PassProgress(on_progress, passes)
+    frames = _frames_at(master, rate)
+    if repairs is not None and learning:
+        progress.start_pass()
+        learn_source(repairs, master.path, check_cancel=check_cancel, progress=progress, frames=frames)
     program = Program(
         master.path,
         rate=rate,
         channels=master.channels,
-        source_frames=_frames_at(master, rate),
+        source_frames=frames,
         check_cancel=check_cancel,
-        progress=PassProgress(on_progress, passes),
+        progress=progress,
+        repairs=repairs,
     )
     apply_edits(program, merged)
     return program

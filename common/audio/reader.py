@@ -1,4 +1,5 @@
-"""Reading frame ranges of a master in order, converted to the rate and channels a job works at.
+"""Reading frame ranges of a master in order, converted to the rate and channels a job works at, through the
+edit list's repair filters (``common.audio.enhance``), if any.
 
 Edits read the source forwards with small steps back (a crossfade reads a few milliseconds on both sides of a
 cut), so the reader decodes once, front to back, and keeps a short history to serve those steps back. Skipped
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.audio.enhance import StreamFilter, filtered
 from common.audio.source import OpenedSource, open_source
 
 HISTORY_FRAMES = 1 << 16
@@ -20,9 +22,10 @@ HISTORY_FRAMES = 1 << 16
 class RangeReader:
     """Use as a context manager; ``read(start, count)`` returns float32 (count, channels) frames."""
 
-    def __init__(self, path: Path, *, rate: int, channels: int) -> None:
+    def __init__(self, path: Path, *, rate: int, channels: int, filters: list[StreamFilter] | None = None) -> None:
         self.rate = rate
         self.channels = channels
+        self._filters = filters or []
         self._source: OpenedSource = open_source(path)
         self._chunks: Iterator[np.ndarray] | None = None
         # Decoded frames [self._buffer_start, self._buffer_start + len(self._buffer)) kept in memory.
@@ -32,7 +35,7 @@ class RangeReader:
 
     def __enter__(self) -> RangeReader:
         self._source.__enter__()
-        self._chunks = self._source.decode_chunks(rate=self.rate, channels=self.channels)
+        self._chunks = filtered(self._source.decode_chunks(rate=self.rate, channels=self.channels), self._filters)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -40,4 +40,5 @@ async def handle_edit_preview(job: Job, ctx: JobContext) -> dict[str, Any]:
         "durationSec": preview.duration_s,
         "format": PREVIEW_ENCODING,
         "loudness": preview.loudness.to_json(),
+        "timeSavedSec": preview.time_saved_s,
     }
