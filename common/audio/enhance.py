@@ -46,6 +46,14 @@ HUM_SCORED_HARMONICS = 4
 # Denoise: the analysis frame is about this long; frames overlap by three quarters.
 DENOISE_FRAME_S = 0.043
 DENOISE_SMOOTHING = 0.98
+# The gain applied favours speech this much over the Wiener estimate (the a-priori SNR is taken this many times
+# higher): a Wiener gain takes a few dB off speech's weaker harmonics and consonants, noise-only bins stay at the
+# floor all the same.
+DENOISE_SPEECH_BIAS = 4.0
+DENOISE_BIN_SMOOTHING = 2
+# Bins this far above the noise (posterior SNR) are taken as they are: speech's harmonics stand out that much,
+# and averaging them with their neighbours would take them down with the noise.
+DENOISE_CLEAR_SNR = 4.0
 # The noise profile is the mean spectrum of the quietest blocks of this many analysis frames, at most this many.
 NOISE_BLOCK_FRAMES = 8
 NOISE_BLOCKS = 32
@@ -207,7 +215,14 @@ class SpectralDenoiser:
         return self.process(np.zeros((self._size, self._channels), dtype=np.float32))
 
     def _gains(self, power: np.ndarray) -> np.ndarray:
-        posterior = power / self._noise
+        # The posterior SNR averaged over neighbouring bins: a lone noise bin that happens to peak would otherwise
+        # open for a frame, the warble ("musical noise") such gains leave.
+        half = DENOISE_BIN_SMOOTHING
+        padded = np.concatenate([np.repeat(power[..., :1], half, -1), power, np.repeat(power[..., -1:], half, -1)], -1)
+        sums = np.cumsum(np.concatenate([np.zeros(power.shape[:-1] + (1,)), padded], -1), -1)
+        smoothed = (sums[..., 2 * half + 1 :] - sums[..., : -2 * half - 1]) / (2 * half + 1)
+        raw = power / self._noise
+        posterior = np.where(raw > DENOISE_CLEAR_SNR, raw, smoothed / self._noise)
         gains = np.empty_like(posterior)
         previous = self._previous_clean
         smoothing = DENOISE_SMOOTHING
@@ -215,9 +230,9 @@ class SpectralDenoiser:
         for index in range(len(posterior)):
             current = posterior[index]
             prior = smoothing * previous + (1.0 - smoothing) * np.maximum(current - 1.0, 0.0)
-            gain = np.maximum(prior / (1.0 + prior), floor)
-            gains[index] = gain
-            previous = gain * gain * current
+            wiener = prior / (1.0 + prior)
+            gains[index] = np.maximum(wiener * (1.0 + prior) / (1.0 / DENOISE_SPEECH_BIAS + prior), floor)
+            previous = wiener * wiener * current
         self._previous_clean = previous
         return gains
 
