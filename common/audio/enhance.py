@@ -219,7 +219,7 @@ class SpectralDenoiser:
         # open for a frame, the warble ("musical noise") such gains leave.
         half = DENOISE_BIN_SMOOTHING
         padded = np.concatenate([np.repeat(power[..., :1], half, -1), power, np.repeat(power[..., -1:], half, -1)], -1)
-        sums = np.cumsum(np.concatenate([np.zeros(power.shape[:-1] + (1,)), padded], -1), -1)
+        sums = np.cumsum(np.concatenate([np.zeros((*power.shape[:-1], 1)), padded], -1), -1)
         smoothed = (sums[..., 2 * half + 1 :] - sums[..., : -2 * half - 1]) / (2 * half + 1)
         raw = power / self._noise
         posterior = np.where(raw > DENOISE_CLEAR_SNR, raw, smoothed / self._noise)
