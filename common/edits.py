@@ -370,7 +370,7 @@ OPERATIONS: dict[str, Operation] = {
                 ),
                 NumberRule(
                     "keepPause",
-                    "How long a shortened pause lasts (less than minPause)",
+                    "How long a shortened pause lasts (a pause no longer than this is left as it is)",
                     0.05,
                     30.0,
                     default=DEFAULT_KEEP_PAUSE_S,
@@ -478,10 +478,7 @@ def _parse_item(item: Any, where: str) -> Edit:
         if partner is not None and value <= partner:
             raise EditListError(f"{where}.{rule.name}", f"must be greater than {rule.after}")
         values[rule.python_name] = value
-    edit = operation.edit_class(**values)
-    if isinstance(edit, ShortenPauses) and edit.keep_pause >= edit.min_pause:
-        raise EditListError(f"{where}.keepPause", f"must be less than minPause ({edit.min_pause:g} s)")
-    return edit
+    return operation.edit_class(**values)
 
 
 def _check_total_gain(edits: list[Edit]) -> None:

@@ -26,6 +26,7 @@ from common.render_options import (
     FORMATS,
     LOSSY_FORMATS,
     PRESET_ENCODINGS,
+    PRESET_REQUIRED_TARGETS,
     PRESET_RULE,
     PRESETS,
     TAG_RULES,
@@ -130,8 +131,28 @@ def render_request_schema() -> dict[str, Any]:
                 "properties": {rule.name: rule.schema() for rule in TARGET_RULES},
             },
         },
-        "allOf": [*_bitrate_by_format(), *_sample_rate_by_format(), *_preset_encodings()],
+        "allOf": [*_bitrate_by_format(), *_sample_rate_by_format(), *_preset_encodings(), *_preset_targets()],
     }
+
+
+def _preset_targets() -> list[dict[str, Any]]:
+    """A preset whose level comes from the request (custom) needs those targets, as numbers."""
+    return [
+        {
+            "if": {"properties": {"preset": {"const": preset}}, "required": ["preset"]},
+            "then": {
+                "required": ["targets"],
+                "properties": {
+                    "targets": {
+                        "type": "object",
+                        "required": list(names),
+                        "properties": {name: {"type": "number"} for name in names},
+                    }
+                },
+            },
+        }
+        for preset, names in PRESET_REQUIRED_TARGETS.items()
+    ]
 
 
 def _number_rule_schema() -> dict[str, Any]:

@@ -314,7 +314,8 @@ def _trim_silence(program: Program, edit: TrimSilence, analysis: AnalysisResult,
 
 def _shorten_pauses(program: Program, edit: ShortenPauses, analysis: AnalysisResult, where: str) -> None:
     """Every run of blocks whose peaks stay under the threshold, between sounds, longer than ``min_pause``: its
-    middle is removed so that ``keep_pause`` of it is left, half on each side; the joins are crossfaded."""
+    middle is removed so that ``keep_pause`` of it is left, half on each side; the joins are crossfaded. A pause no
+    longer than ``keep_pause`` is left as it is."""
     quiet = np.concatenate([[False], analysis.block_peaks_db < edit.threshold_db, [False]])
     edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
     longest = round(edit.min_pause * program.rate)
@@ -324,7 +325,7 @@ def _shorten_pauses(program: Program, edit: ShortenPauses, analysis: AnalysisRes
         start = int(first) * PEAK_BLOCK_FRAMES
         end = min(program.frames, int(last) * PEAK_BLOCK_FRAMES)
         # A quiet run at either end of the timeline is leading or trailing silence, trimSilence's business.
-        if start == 0 or end >= program.frames or end - start <= longest:
+        if start == 0 or end >= program.frames or end - start <= max(longest, keep):
             continue
         spans.append((start + keep // 2, end - (keep - keep // 2)))
     if spans:
