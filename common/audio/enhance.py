@@ -46,6 +46,8 @@ HUM_SCORED_HARMONICS = 4
 # Denoise: the analysis frame is about this long; frames overlap by three quarters.
 DENOISE_FRAME_S = 0.043
 DENOISE_SMOOTHING = 0.98
+# Frames overlap by three quarters: each output hop sums parts of four frames.
+OVERLAPS = 4
 # The gain applied favours speech this much over the Wiener estimate (the a-priori SNR is taken this many times
 # higher): a Wiener gain takes a few dB off speech's weaker harmonics and consonants, noise-only bins stay at the
 # floor all the same.
@@ -168,7 +170,7 @@ def denoise_frame_size(rate: int) -> int:
 def _analysis_window(size: int) -> np.ndarray:
     # The square root of a periodic Hann window, for analysis and synthesis: at 75 % overlap their products add
     # up to 2 everywhere, so an all-pass gain gives back the input.
-    return np.sqrt(0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(size) / size))
+    return np.sqrt(0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(size) / size)).astype(np.float32)
 
 
 class SpectralDenoiser:
@@ -177,39 +179,38 @@ class SpectralDenoiser:
 
     def __init__(self, rate: int, channels: int, noise_power: np.ndarray, reduction_db: float) -> None:
         self._size = denoise_frame_size(rate)
-        self._hop = self._size // 4
+        self._hop = self._size // OVERLAPS
         self.latency = self._size - self._hop
         self._channels = channels
         self._window = _analysis_window(self._size)
-        self._noise = np.maximum(noise_power, DIGITAL_SILENCE_POWER)
+        self._noise = np.maximum(noise_power, DIGITAL_SILENCE_POWER).astype(np.float32)
         self._floor = 10.0 ** (-reduction_db / 20.0)
-        self._input = np.zeros((self.latency, channels), dtype=np.float64)
-        self._overlap = np.zeros((channels, self._size), dtype=np.float64)
+        self._input = np.zeros((channels, self.latency), dtype=np.float32)
+        # The last three hops of the previous call's overlap-add, still to be completed.
+        self._overlap = np.zeros((OVERLAPS - 1, channels, self._hop), dtype=np.float32)
         bins = self._size // 2 + 1
-        self._previous_clean = np.zeros((channels, bins))
+        self._previous_clean = np.zeros((channels, bins), dtype=np.float32)
 
     def process(self, chunk: np.ndarray) -> np.ndarray:
-        self._input = np.concatenate([self._input, chunk.astype(np.float64)])
-        count = (len(self._input) - self._size) // self._hop + 1 if len(self._input) >= self._size else 0
+        self._input = np.concatenate([self._input, chunk.T.astype(np.float32)], axis=1)
+        count = (self._input.shape[1] - self._size) // self._hop + 1 if self._input.shape[1] >= self._size else 0
         if count <= 0:
             return np.zeros((0, self._channels), dtype=np.float32)
-        starts = np.arange(count) * self._hop
-        indices = starts[:, np.newaxis] + np.arange(self._size)
-        # (frames, channels, size)
-        frames = self._input[indices].transpose(0, 2, 1) * self._window
-        spectra = np.fft.rfft(frames, axis=-1)
+        # (frames, channels, size), a view until windowed.
+        frames = np.lib.stride_tricks.sliding_window_view(self._input, self._size, axis=1)[:, :: self._hop][:, :count]
+        spectra = np.fft.rfft(frames.transpose(1, 0, 2) * self._window, axis=-1)
         power = spectra.real**2 + spectra.imag**2
-        gains = self._gains(power)
-        cleaned = np.fft.irfft(spectra * gains, n=self._size, axis=-1) * self._window / 2.0
-        out = np.empty((count * self._hop, self._channels))
-        overlap = self._overlap
-        for index in range(count):
-            overlap += cleaned[index]
-            out[index * self._hop : (index + 1) * self._hop] = overlap[:, : self._hop].T
-            overlap = np.concatenate([overlap[:, self._hop :], np.zeros((self._channels, self._hop))], axis=1)
-        self._overlap = overlap
-        self._input = self._input[count * self._hop :]
-        return out.astype(np.float32)
+        spectra *= self._gains(power)
+        cleaned = np.fft.irfft(spectra, n=self._size, axis=-1) * (self._window / 2.0)
+        # Overlap-add, a hop at a time for all frames at once: hop b of the output sums part j of frame b - j.
+        parts = cleaned.reshape(count, self._channels, OVERLAPS, self._hop)
+        summed = np.zeros((count + OVERLAPS - 1, self._channels, self._hop), dtype=np.float32)
+        summed[: OVERLAPS - 1] = self._overlap
+        for part in range(OVERLAPS):
+            summed[part : part + count] += parts[:, :, part]
+        self._overlap = summed[count:].copy()
+        self._input = self._input[:, count * self._hop :]
+        return summed[:count].transpose(0, 2, 1).reshape(-1, self._channels)
 
     def flush(self) -> np.ndarray:
         return self.process(np.zeros((self._size, self._channels), dtype=np.float32))
@@ -218,23 +219,23 @@ class SpectralDenoiser:
         # The posterior SNR averaged over neighbouring bins: a lone noise bin that happens to peak would otherwise
         # open for a frame, the warble ("musical noise") such gains leave.
         half = DENOISE_BIN_SMOOTHING
+        width = 2 * half + 1
         padded = np.concatenate([np.repeat(power[..., :1], half, -1), power, np.repeat(power[..., -1:], half, -1)], -1)
-        sums = np.cumsum(np.concatenate([np.zeros((*power.shape[:-1], 1)), padded], -1), -1)
-        smoothed = (sums[..., 2 * half + 1 :] - sums[..., : -2 * half - 1]) / (2 * half + 1)
+        bins = power.shape[-1]
+        smoothed = sum(padded[..., offset : offset + bins] for offset in range(width)) / width
         raw = power / self._noise
         posterior = np.where(raw > DENOISE_CLEAR_SNR, raw, smoothed / self._noise)
-        gains = np.empty_like(posterior)
+        # Decision-directed a-priori SNR: the previous frame's clean estimate, and what this frame adds.
+        fresh = (1.0 - DENOISE_SMOOTHING) * np.maximum(posterior - 1.0, 0.0)
+        priors = np.empty_like(posterior)
         previous = self._previous_clean
-        smoothing = DENOISE_SMOOTHING
-        floor = self._floor
         for index in range(len(posterior)):
-            current = posterior[index]
-            prior = smoothing * previous + (1.0 - smoothing) * np.maximum(current - 1.0, 0.0)
+            prior = DENOISE_SMOOTHING * previous + fresh[index]
+            priors[index] = prior
             wiener = prior / (1.0 + prior)
-            gains[index] = np.maximum(wiener * (1.0 + prior) / (1.0 / DENOISE_SPEECH_BIAS + prior), floor)
-            previous = wiener * wiener * current
+            previous = wiener * wiener * posterior[index]
         self._previous_clean = previous
-        return gains
+        return np.maximum(priors / (1.0 / DENOISE_SPEECH_BIAS + priors), self._floor)
 
 
 @dataclass(frozen=True, slots=True)
