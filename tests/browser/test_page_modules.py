@@ -144,11 +144,17 @@ async def test_preset_help_and_normalize_level_come_from_the_server_targets(page
     )
     assert facts == [
         ["podcast", f"{MINUS}16 LUFS, true peak at most {MINUS}1 dBTP, 44.1 kHz.", -16],
+        ["apple-podcasts", f"{MINUS}16 LUFS, true peak at most {MINUS}1 dBTP, 44.1 kHz.", -16],
+        ["spotify", f"{MINUS}14 LUFS, true peak at most {MINUS}1 dBTP, 44.1 kHz.", -14],
+        ["youtube", f"{MINUS}14 LUFS, true peak at most {MINUS}1 dBTP, 48 kHz.", -14],
+        ["ebu-r128", f"{MINUS}23 LUFS, true peak at most {MINUS}1 dBTP, 48 kHz.", -23],
         [
             "audiobook-acx",
-            f"RMS {MINUS}23 to {MINUS}18 dB, true peak at most {MINUS}3 dBTP, mono, 44.1 kHz, 192 kbit/s MP3.",
+            f"RMS {MINUS}23 to {MINUS}18 dB, true peak at most {MINUS}3 dBTP, noise floor at most {MINUS}60 dB, mono, "
+            "44.1 kHz, 192 kbit/s MP3.",
             -20.5,
         ],
+        ["custom", "Your own loudness target and true-peak ceiling.", None],
         ["", "The audio keeps its level, sample rate and channels.", None],
     ]
 
