@@ -109,7 +109,7 @@ PRESET_LABELS = {
     "youtube": "YouTube",
     "ebu-r128": "EBU R128 broadcast",
     "audiobook-acx": "Audiobook (ACX)",
-    "custom": "Custom target",
+    "custom": "Custom",
 }
 # Presets whose level comes from the request: these targets must be given (client names).
 PRESET_REQUIRED_TARGETS: dict[str, tuple[str, ...]] = {"custom": ("integratedLufs", "truePeakDb")}
