@@ -10,7 +10,8 @@
    + libmp3lame at the same bitrate and rate, with G the gap from the version's stored loudness to -16 LUFS and L
    the -1.5 dBTP our limiter holds lossy files at (Debian's ``ffmpeg``: ``scripts/bootstrap
    --with-bench-packages``). It keeps no promise about its result; ours must land within 0.5 LU and under -1 dBTP.
-   Beside them, the floor: our encoder (PyAV's libmp3lame) alone on the decoded master, in a fresh process.
+   Beside them, the floor: our MP3 writer (LAME through ``lameenc``) alone on the decoded master, in a fresh
+   process.
 4. The files are decoded back and measured by ffmpeg's ``ebur128`` (true peak on): integrated loudness, true peak.
 5. The FLAC export with no preset, the same way (unless ``--skip-flac``).
 """
@@ -33,7 +34,7 @@ from typing import Any
 
 import psutil
 
-from common.audio.encode import AudioWriter
+from common.audio.encode import open_writer
 from common.audio.render import LOSSY_PEAK_MARGIN_DB
 from common.audio.source import open_source
 from common.config import PROJECT_ROOT
@@ -102,7 +103,7 @@ async def bench(work: Path, minutes: float, *, flac: bool) -> None:
     print(f"{'':44}{'wall s':>8}{'CPU s':>8}{'RSS MB':>8}{'LUFS':>8}{'dBTP':>8}")
     print(row("ours: render job, python -m workers", ours.timing, ours.peak_rss_mb, ours_file))
     print(row("ffmpeg: volume + alimiter + libmp3lame", reference, None, reference_file))
-    print(row("floor: our libmp3lame alone (PyAV)", floor, None, floor_file))
+    print(row("floor: our MP3 encoder alone (LAME)", floor, None, floor_file))
     print(f"ratio ours / ffmpeg: wall {ours.timing.wall_s / reference.wall_s:.2f} (goal <= 2), ", end="")
     print(f"CPU {ours.timing.cpu_s / reference.cpu_s:.2f}")
     print(f"our result: targetsMet={ours.result['targetsMet']}, loudness {ours.result['loudness']}")
@@ -155,7 +156,7 @@ def run_worker(log: Path) -> tuple[Timing, int]:
 
 def encode_only(master: Path, out: Path) -> None:
     """The encoder's share alone: the master decoded and written as the render's MP3, nothing else."""
-    with open_source(master) as source, AudioWriter(out, "mp3", rate=RATE, channels=1, bitrate_kbps=MP3_KBPS) as writer:
+    with open_source(master) as source, open_writer(out, "mp3", rate=RATE, channels=1, bitrate_kbps=MP3_KBPS) as writer:
         for chunk in source.decode_chunks(rate=RATE, channels=1):
             writer.consume(chunk)
 

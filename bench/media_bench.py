@@ -76,6 +76,9 @@ class _Context:
     def report_progress(self, fraction: float) -> None:
         return None
 
+    def report_stage(self, stage: str) -> None:
+        return None
+
     def raise_if_cancelled(self) -> None:
         return None
 

@@ -20,9 +20,11 @@ VERSION_RESULT_KEYS = (
     "loudness",
     "audioUrl",
     "peaksUrl",
+    "warnings",
 )
-# Only a version saved from edits has these; the asset route answers them as null for the others.
-EDIT_INFO_KEYS = ("baseVersion", "edits", "timeSavedSec")
+# Only some versions have these (saved from edits; imported with KEEP_ORIGINALS); the asset route answers them as
+# null for the others.
+OPTIONAL_INFO_KEYS = ("baseVersion", "edits", "timeSavedSec", "originalUrl")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +40,7 @@ class NewAssetVersion:
         """The ``ingest`` / ``edit.save`` job result, less ``version``, which the store adds on completion; an
         ``edit.save`` result also says how much time shortenPauses saved (``timeSavedSec``)."""
         edited = {"timeSavedSec": self.info["timeSavedSec"]} if "timeSavedSec" in self.info else {}
-        return {"assetId": self.asset_id, **{key: self.info[key] for key in VERSION_RESULT_KEYS}, **edited}
+        return {"assetId": self.asset_id, **{key: _value(self.info, key) for key in VERSION_RESULT_KEYS}, **edited}
 
 
 def version_view(version: AssetVersion) -> dict[str, Any]:
@@ -47,5 +49,12 @@ def version_view(version: AssetVersion) -> dict[str, Any]:
         "version": version.version,
         "jobId": version.job_id,
         "createdAt": iso_utc(version.created_at),
-        **{key: version.info.get(key) for key in (*VERSION_RESULT_KEYS, *EDIT_INFO_KEYS)},
+        **{key: _value(version.info, key) for key in (*VERSION_RESULT_KEYS, *OPTIONAL_INFO_KEYS)},
     }
+
+
+def _value(info: dict[str, Any], key: str) -> Any:
+    # Versions recorded before damage was reported have no ``warnings``: none were found then either.
+    if key == "warnings":
+        return info.get(key) or []
+    return info.get(key)

@@ -44,3 +44,25 @@ def job_max_attempts() -> int:
     if value < 1:
         raise ConfigurationError(f"JOB_MAX_ATTEMPTS={raw!r} must be a whole number of at least 1")
     return value
+
+
+def keep_originals() -> bool:
+    """``KEEP_ORIGINALS``: ``1`` keeps each upload as its asset's downloadable original (a file of version 1,
+    counted in the asset's storage and deleted with it); otherwise an upload is removed once its ingest ended."""
+    raw = os.environ.get("KEEP_ORIGINALS", "").strip().lower()
+    if raw in {"", "0", "false", "no", "off"}:
+        return False
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    raise ConfigurationError(f"KEEP_ORIGINALS={raw!r} must be 1 or 0")
+
+
+def media_max_bytes() -> int | None:
+    """``MEDIA_MAX_BYTES``: the most bytes the media store may hold in all (uploads, masters, peaks, previews,
+    renders), on any backend; ``None`` (unset) for no limit but the disk's or the bucket's own."""
+    raw = os.environ.get("MEDIA_MAX_BYTES", "").strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        raise ConfigurationError(f"MEDIA_MAX_BYTES={raw!r} must be a whole number of bytes, at least 1")
+    return int(raw)

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from common.errors import EditListError
-from common.rules import NumberRule
+from common.rules import ChoiceRule, NumberRule
 
 # Defaults of the optional fields, shared by the typed edits and the table that documents and serves them.
 DEFAULT_TRUE_PEAK_DB = -1.0
@@ -174,6 +174,25 @@ MAX_REPAIR_EDITS = 8
 DURATION_SLACK_S = 1e-6
 # A trim or cut that leaves less than this would make a version with no audio to play or export.
 MIN_KEPT_S = 0.01
+# A context preview plays this much of the edited audio before and after each edit point, with a short silence
+# between excerpts; a recording no longer than ``PREVIEW_WHOLE_UNDER_S`` is previewed whole whatever is asked, and
+# one with no edit point in time (only level changes) plays its opening ``PREVIEW_OPENING_S``.
+PREVIEW_CONTEXT_S = 3.0
+PREVIEW_GAP_S = 0.5
+PREVIEW_WHOLE_UNDER_S = 60.0
+PREVIEW_OPENING_S = 30.0
+PREVIEW_CONTEXT = "context"
+PREVIEW_WHOLE = "whole"
+#: The ``preview`` field of a preview request: what it plays. Only ``edit.preview`` requests take it.
+PREVIEW_RULE = ChoiceRule(
+    "preview",
+    f"What the preview plays: 'context' (each edit point with {PREVIEW_CONTEXT_S:g} s of audio before and after, "
+    f"excerpts joined by {PREVIEW_GAP_S:g} s of silence; answers quickly whatever the recording's length) or "
+    f"'whole' (the whole edited recording). Recordings up to {PREVIEW_WHOLE_UNDER_S:g} s, "
+    "and edit lists with a repair (it changes the whole recording), are always previewed whole.",
+    (PREVIEW_CONTEXT, PREVIEW_WHOLE),
+    default=PREVIEW_CONTEXT,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,7 +473,18 @@ def edit_rules_to_json() -> dict[str, Any]:
         "totalGainDb": {"min": MIN_TOTAL_GAIN_DB, "max": MAX_TOTAL_GAIN_DB},
         "maxMeasuringEdits": MAX_MEASURING_EDITS,
         "minKeptSec": MIN_KEPT_S,
+        "preview": {
+            **PREVIEW_RULE.to_json(),
+            "contextSec": PREVIEW_CONTEXT_S,
+            "gapSec": PREVIEW_GAP_S,
+            "wholeUnderSec": PREVIEW_WHOLE_UNDER_S,
+        },
     }
+
+
+def parse_preview_mode(raw: Any) -> str:
+    """The ``preview`` field of a preview request (absent: ``context``)."""
+    return PREVIEW_RULE.parse(raw, PREVIEW_RULE.name, EditListError) or PREVIEW_CONTEXT
 
 
 def _parse_item(item: Any, where: str) -> Edit:

@@ -60,3 +60,15 @@ class IdempotencyKeyReused(AppError):
     """An idempotency key already used for a job was sent again with a different request."""
 
     code = "idempotency_key_reused"
+
+
+class AssetDeleted(StoreError):
+    """The asset was deleted: nothing may be recorded for it any more."""
+
+    code = "asset_deleted"
+
+
+class LastAssetVersion(StoreError):
+    """An asset's only remaining version cannot be deleted on its own: delete the asset instead."""
+
+    code = "last_version"

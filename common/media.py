@@ -4,7 +4,8 @@ Uploads are ``uploads/<uploadId>``. Every run of a job writes under a prefix of 
 token, below the job's prefix: ``assets/<assetId>/<jobId>/<run>/``, ``previews/<jobId>/<run>/``,
 ``renders/<jobId>/<run>/``. Two runs of one job (a worker frozen past its lease and the worker that ran the job
 again) therefore never write or remove each other's objects; a run's objects reach clients only through the job's
-fenced completion, which names them. Keys follow ``common.media_store.keys``, so they mean the same object on every
+fenced completion, which names them. An ingest run may keep the upload as ``original.<ext>`` in its run prefix
+(``KEEP_ORIGINALS``). Keys follow ``common.media_store.keys``, so they mean the same object on every
 backend.
 """
 
@@ -14,6 +15,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
+from common.ids import is_valid_id
 from common.media_store import InvalidMediaKey, validate_key
 
 MEDIA_URL_PREFIX = "/media/"
@@ -21,6 +23,8 @@ MEDIA_URL_PREFIX = "/media/"
 _RUN_NAME_CHARS = 32
 #: The top-level prefixes ``/media/`` serves: masters and peaks, previews, renders. Never ``uploads``.
 SERVED_TOP_PREFIXES = frozenset({"assets", "previews", "renders"})
+#: Every top-level prefix the application writes under; nothing else in a store or bucket is its to remove.
+APP_TOP_PREFIXES = SERVED_TOP_PREFIXES | {"uploads"}
 CONTENT_TYPES = {
     ".flac": "audio/flac",
     ".mp3": "audio/mpeg",
@@ -41,6 +45,28 @@ def upload_key(upload_id: str) -> str:
     return f"uploads/{upload_id}"
 
 
+def ingest_upload_key(job_type: str, payload: dict[str, Any]) -> str | None:
+    """The upload an ``ingest`` job reads, or ``None`` for any other job (or a payload without a valid upload id)."""
+    upload_id = payload.get("uploadId")
+    if job_type != "ingest" or not isinstance(upload_id, str) or not is_valid_id(upload_id):
+        return None
+    return upload_key(upload_id)
+
+
+def original_key(run_prefix: str, filename: str) -> str:
+    """Where an ingest run keeps the upload as the asset's downloadable original (``KEEP_ORIGINALS``): named
+    ``original`` with the client's extension when it is a plain one, so it is served with its media type."""
+    _, dot, extension = filename.rpartition(".")
+    plain = dot and extension.isascii() and extension.isalnum() and len(extension) <= 5
+    suffix = f".{extension.lower()}" if plain else ""
+    return f"{run_prefix}/original{suffix}"
+
+
+def asset_prefix(asset_id: str) -> str:
+    """Every version of an asset lies below this prefix."""
+    return f"assets/{asset_id}"
+
+
 def run_name(lease_token: str) -> str:
     """A run's prefix name: a digest of its lease token, so the token itself never appears in a public URL."""
     return hashlib.sha256(lease_token.encode()).hexdigest()[:_RUN_NAME_CHARS]
@@ -48,7 +74,7 @@ def run_name(lease_token: str) -> str:
 
 def asset_job_prefix(asset_id: str, job_id: str) -> str:
     """The prefix of an ingest or edit-save job's runs, each writing one version of an asset (master, peaks)."""
-    return f"assets/{asset_id}/{job_id}"
+    return f"{asset_prefix(asset_id)}/{job_id}"
 
 
 def preview_prefix(job_id: str) -> str:
@@ -103,6 +129,14 @@ def published_keys(result: Any) -> set[str]:
         if key is not None:
             keys.add(key)
     return keys
+
+
+def version_run_prefixes(asset_id: str, job_id: str, info: Any) -> set[str]:
+    """The run prefixes holding the files a version's ``info`` names (master, peaks, a kept original): only
+    those below the prefix of the job that made it, so nothing else can be reached from a version."""
+    prefix = asset_job_prefix(asset_id, job_id)
+    runs = {run_prefix_of(key, prefix) for key in published_keys(info)}
+    return {run for run in runs if run is not None}
 
 
 def holds_any(prefix: str, keys: Iterable[str]) -> bool:

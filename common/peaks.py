@@ -14,6 +14,15 @@ import numpy as np
 
 PEAKS_FORMAT_VERSION = 2
 PEAKS_BITS = 8
+#: Our addition to the document (readers of the format ignore it): short-term loudness over time for the page's
+#: loudness strip, ``{"window_s", "hop_s", "lufs": [...]}``; ``lufs[i]`` is the loudness of the ``window_s`` window
+#: centred on ``i * hop_s`` seconds, ``null`` where it is silent (below ``SHORT_TERM_FLOOR_LUFS``).
+SHORT_TERM_KEY = "short_term_loudness"
+SHORT_TERM_WINDOW_S = 3.0
+SHORT_TERM_HOP_S = 0.5
+#: The loudness meter's step: one short-term value per 100 ms block (EBU R128).
+METER_BLOCK_S = 0.1
+SHORT_TERM_FLOOR_LUFS = -70.0
 
 
 def rescale_peaks(peaks: dict[str, Any], samples_per_pixel: int) -> dict[str, Any]:
@@ -30,7 +39,29 @@ def rescale_peaks(peaks: dict[str, Any], samples_per_pixel: int) -> dict[str, An
     factor = samples_per_pixel // stored_spp
     pairs = np.asarray(data, dtype=np.int16).reshape(length, channels, 2)
     coarse = fold_pixels(pairs, factor)
-    return {**peaks_header(peaks["sample_rate"], channels, samples_per_pixel, len(coarse)), "data": flat_data(coarse)}
+    rescaled = {
+        **peaks_header(peaks["sample_rate"], channels, samples_per_pixel, len(coarse)),
+        "data": flat_data(coarse),
+    }
+    if SHORT_TERM_KEY in peaks:
+        rescaled[SHORT_TERM_KEY] = peaks[SHORT_TERM_KEY]
+    return rescaled
+
+
+def short_term_document(block_lufs: np.ndarray) -> dict[str, Any]:
+    """The ``SHORT_TERM_KEY`` entry from the meter's short-term loudness at the end of each 100 ms block: one value
+    every ``SHORT_TERM_HOP_S``, moved back half a window so each sits at the middle of the audio it measures."""
+    per_hop = round(SHORT_TERM_HOP_S / METER_BLOCK_S)
+    # Block k's window ends at (k + 1) * 100 ms; its middle is half a window earlier.
+    first = round(SHORT_TERM_WINDOW_S / 2 / METER_BLOCK_S) - 1
+    count = len(block_lufs) // per_hop + (1 if len(block_lufs) % per_hop else 0)
+    picks = np.minimum(first + per_hop * np.arange(count), len(block_lufs) - 1)
+    values = block_lufs[picks] if len(block_lufs) else np.zeros(0, dtype=np.float32)
+    return {
+        "window_s": SHORT_TERM_WINDOW_S,
+        "hop_s": SHORT_TERM_HOP_S,
+        "lufs": [None if not value > SHORT_TERM_FLOOR_LUFS else round(float(value), 1) for value in values],
+    }
 
 
 def fold_pixels(pairs: np.ndarray, factor: int) -> np.ndarray:

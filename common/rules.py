@@ -117,18 +117,26 @@ class ChoiceRule:
     help: str
     choices: tuple[str, ...]
     required: bool = False
+    default: str | None = None
 
     def parse(self, value: Any, where: str, error: ErrorFactory) -> str | None:
         if value is None:
             if self.required:
                 raise error(where, f"is required; expected one of: {', '.join(self.choices)}")
-            return None
+            return self.default
         if value not in self.choices:
             raise error(where, f"unknown value {value!r}; expected one of: {', '.join(self.choices)}")
         return str(value)
 
     def schema(self) -> dict[str, Any]:
-        return {"enum": [*self.choices, *([] if self.required else [None])], "description": self.help}
+        schema: dict[str, Any] = {"enum": [*self.choices, *([] if self.required else [None])], "description": self.help}
+        if self.default is not None:
+            schema["default"] = self.default
+        return schema
+
+    def to_json(self) -> dict[str, Any]:
+        """The rule as the page reads it to offer its choices."""
+        return {"name": self.name, "help": self.help, "choices": list(self.choices), "default": self.default}
 
 
 @dataclass(frozen=True, slots=True)

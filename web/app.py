@@ -10,9 +10,11 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from common.jobs import close_job_store, get_job_store
+from common.jobs.factory import selected_backend
 from common.media_store import check_media_identity, close_media_store, get_media_store
 from web import metrics, openapi, static_files
 from web.auth import BearerTokenMiddleware, configured_token
+from web.compression import PeaksCompressionMiddleware
 from web.errors import EXCEPTION_HANDLERS
 from web.inputs import max_json_bytes
 from web.longpoll import JobChangeWatcher, answer_waiters_on_exit_signals
@@ -20,7 +22,7 @@ from web.peaks_cache import RescaledPeaksCache, peaks_cache_bytes
 from web.routes import ROUTES
 from web.session import session_settings
 from web.signin_limit import FailedSignIns
-from web.store_deadline import StoreDeadlineMiddleware, store_deadline_s
+from web.store_deadline import StoreDeadlineMiddleware, deadline_applies, media_account_job_store, store_deadline_s
 from web.uploads import max_upload_bytes
 
 logger = logging.getLogger(__name__)
@@ -31,7 +33,9 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     # Opened at start-up so a misconfigured store stops the process at once instead of failing every request.
     job_store = await get_job_store()
     try:
-        await check_media_identity(job_store, await get_media_store())
+        media_store = await get_media_store()
+        await check_media_identity(job_store, media_store)
+        media_store.account_through(media_account_job_store)
         watcher = JobChangeWatcher(job_store)
         app.state.job_watcher = watcher
         try:
@@ -51,7 +55,10 @@ def create_app() -> Starlette:
     static_files.register_content_types()
     token = configured_token()
     sessions = session_settings(token) if token else None
-    middleware = [Middleware(StoreDeadlineMiddleware, deadline_s=store_deadline_s())]
+    deadline_s = store_deadline_s()
+    middleware = [Middleware(PeaksCompressionMiddleware)]
+    if deadline_applies(selected_backend()):
+        middleware.append(Middleware(StoreDeadlineMiddleware, deadline_s=deadline_s))
     if token and sessions:
         middleware.append(Middleware(BearerTokenMiddleware, token=token, sessions=sessions))
     if not token:

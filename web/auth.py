@@ -1,8 +1,8 @@
 """Optional access control for ``/api`` and ``/media``: set ``API_TOKEN`` and every request there must carry
 ``Authorization: Bearer <token>`` or the session cookie that signing in with the token gives (``web.session``).
 Unset means open, for local use. The health check, the OpenAPI document, the page itself and the sign-in route
-(``/api/session``) stay open so a load balancer and a browser can reach them; the health check's job counts are
-shown only to a request that carries the token (``is_authorized``).
+(``/api/session``) stay open so a load balancer and a browser can reach them; the health check's job counts and
+storage figures are shown only to a request that carries the token or a valid session cookie (``is_authorized``).
 
 A request that the cookie alone authenticates and that can change something (any method but GET, HEAD, OPTIONS)
 must come from this site's own page (``is_same_origin``): a browser attaches cookies to requests other sites
@@ -35,12 +35,16 @@ def _is_protected(path: str) -> bool:
     return path.startswith(PROTECTED_PREFIXES) or path in ("/api", "/media")
 
 
-def is_authorized(scope: Scope) -> bool:
-    """Whether this request may see what ``API_TOKEN`` protects: always when no token is configured."""
+def is_authorized(scope: Scope, sessions: SessionSettings | None) -> bool:
+    """Whether this request may read what ``API_TOKEN`` protects: always when no token is configured, else with
+    the bearer token or a session cookie signed with ``sessions`` that has not expired."""
     token = configured_token()
     if token is None:
         return True
-    return _presents(_presented_token(scope), token.encode())
+    if _presents(_presented_token(scope), token.encode()):
+        return True
+    cookie = presented_session(scope)
+    return sessions is not None and cookie is not None and session_expiry(sessions, cookie, time.time()) is not None
 
 
 def _presents(presented: bytes | None, token: bytes) -> bool:

@@ -15,7 +15,15 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from common.errors import AppError, EditListError, IdempotencyKeyReused, MediaError, StoreError
+from common.errors import (
+    AppError,
+    AssetDeleted,
+    EditListError,
+    IdempotencyKeyReused,
+    LastAssetVersion,
+    MediaError,
+    StoreError,
+)
 from common.media_store import MediaStoreError
 from common.render_options import RenderOptionsError
 
@@ -27,6 +35,8 @@ _STATUS_BY_ERROR_CLASS: tuple[tuple[type[AppError], int], ...] = (
     (RenderOptionsError, 422),
     (MediaError, 422),
     (IdempotencyKeyReused, 422),
+    (LastAssetVersion, 409),
+    (AssetDeleted, 409),
     (StoreError, 503),
     (MediaStoreError, 503),
 )

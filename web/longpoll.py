@@ -4,13 +4,16 @@
 from the one given (or the job has ended: it never changes again), otherwise as soon as it changes, otherwise
 after ``timeout`` seconds (default 25, at most 30), always with the ordinary poll body.
 
-The change is made by a worker, possibly on another host, so it is seen through the store. One
-``JobChangeWatcher`` per web process checks every waiting request together: each tick it reads the snapshots of
-all jobs waited on in one statement (``get_changed_job_snapshots``, which sends back only the jobs that moved)
-and answers their waiters; everyone waiting on one job shares one watch. When the
-store has a commit signal (the local store's ``PRAGMA data_version``) the read is skipped while nothing at all was
-committed, so idle waiters cost a few microseconds a tick. A client that goes away frees its waiter at once; at
-shutdown every waiter is answered with what it last saw.
+The change is made by a worker, possibly on another host, so it is seen through the store. One ``JobChangeWatcher``
+per web process checks every waiting request together, in one read a tick (``get_changed_job_snapshots``): the jobs
+updated since the newest change it has seen (at first the store's newest, ``newest_job_update``; an index on
+``updated_at`` finds them, so a tick costs what changed, not how many wait), plus, by id, the jobs of requests that
+started waiting since the last tick. Every ``FULL_CHECK_S`` all the jobs waited on are read by id, which also finds
+what a look by time cannot (a deleted job, a change stamped behind the newest one by more than ``SINCE_MARGIN``).
+Everyone waiting on one job shares one watch. When the store has a commit signal (the local store's
+``PRAGMA data_version``) the read is skipped while nothing at all was committed, so idle waiters cost a few
+microseconds a tick. A client that goes away frees its waiter at once; at shutdown every waiter is answered with
+what it last saw.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -46,6 +50,12 @@ MAX_TIMEOUT_S = 30.0
 #: can be short; without one (sqld) every tick is a round trip to the server.
 TICK_WITH_COMMIT_SIGNAL_S = 0.04
 TICK_WITHOUT_COMMIT_SIGNAL_S = 0.1
+#: How far before the newest change seen each tick looks again. Writes are serialised and stamped with the
+#: database's clock, so later commits carry later stamps, except that two writes to one job in one millisecond
+#: stamp it a millisecond ahead and a clock may be set back a little.
+SINCE_MARGIN = timedelta(milliseconds=20)
+#: How often every job waited on is read by id all the same: what the look by time misses waits at most this long.
+FULL_CHECK_S = 5.0
 _UPDATED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 
 #: The query parameters as the OpenAPI document declares them on every poll route.
@@ -114,14 +124,15 @@ class _JobWatch:
     """Everyone waiting on one job: they all hold the same ``updatedAt`` and are answered together."""
 
     snapshot: JobSnapshot
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    changed: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     waiters: int = 0
     #: The answer: the job once it changed (``None``: deleted); until then the snapshot they started from.
     latest: JobSnapshot | None = None
 
     def answer(self, latest: JobSnapshot | None) -> None:
         self.latest = latest
-        self.changed.set()
+        if not self.changed.done():
+            self.changed.set_result(None)
 
 
 class JobChangeWatcher:
@@ -132,8 +143,11 @@ class JobChangeWatcher:
         self._watches: dict[str, _JobWatch] = {}
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        #: A job was added since the last read: its first check must not be skipped by the commit signal.
-        self._read_due = False
+        #: Jobs whose watch began since the last read: they are read by id once, whatever the commit signal says.
+        self._new: set[str] = set()
+        #: The newest ``updated_at`` seen (at first the store's newest): each tick reads the jobs updated after it
+        #: (less ``SINCE_MARGIN``).
+        self._newest: datetime | None = None
 
     @property
     def waiting(self) -> int:
@@ -150,17 +164,31 @@ class JobChangeWatcher:
         watch.waiters += 1
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._watch_loop(), name="job-change-watcher")
-        disconnected = asyncio.create_task(_client_gone(receive))
-        changed = asyncio.create_task(watch.changed.wait())
+        # One future ends the wait, whichever comes first: the change, the timeout or the client leaving. Plain
+        # callbacks rather than a task per outcome and ``asyncio.wait``: every long-poll pays for this.
+        loop = asyncio.get_running_loop()
+        ended = loop.create_future()
+
+        def end(_: object = None) -> None:
+            if not ended.done():
+                ended.set_result(None)
+
+        watch.changed.add_done_callback(end)
+        timer = loop.call_later(wait.timeout_s, end)
+        disconnected = asyncio.ensure_future(_client_gone(receive))
+        disconnected.add_done_callback(end)
         try:
-            await asyncio.wait({disconnected, changed}, timeout=wait.timeout_s, return_when=asyncio.FIRST_COMPLETED)
+            await ended
         finally:
+            timer.cancel()
+            disconnected.remove_done_callback(end)
             disconnected.cancel()
-            changed.cancel()
+            watch.changed.remove_done_callback(end)
             watch.waiters -= 1
             if watch.waiters == 0 and self._watches.get(snapshot.id) is watch:
                 del self._watches[snapshot.id]
-        return watch.latest if watch.changed.is_set() else watch.snapshot
+                self._new.discard(snapshot.id)
+        return watch.latest if watch.changed.done() else watch.snapshot
 
     def _watch_for(self, snapshot: JobSnapshot) -> _JobWatch | None:
         """The watch to join for ``snapshot``; ``None`` when others already hold a newer state of the job."""
@@ -174,34 +202,53 @@ class JobChangeWatcher:
             watch.answer(snapshot)
         watch = _JobWatch(snapshot)
         self._watches[snapshot.id] = watch
-        self._read_due = True
+        self._new.add(snapshot.id)
         return watch
 
     async def _watch_loop(self) -> None:
-        """Runs while anyone waits: one commit-signal check and at most one batched read per tick."""
+        """Runs while anyone waits: one commit-signal check and at most one read per tick."""
+        loop = asyncio.get_running_loop()
         token: int | None = None
         tick_s = TICK_WITH_COMMIT_SIGNAL_S
+        full_check_at = loop.time() + FULL_CHECK_S
         while self._watches and not self._closing:
             await asyncio.sleep(tick_s)
+            full_check = loop.time() >= full_check_at
+            by_id, self._new = (set(self._watches) if full_check else self._new), set()
             try:
                 # Read before the snapshots: a commit landing in between is caught by the next tick.
                 current = await self._store.commit_token()
                 tick_s = TICK_WITHOUT_COMMIT_SIGNAL_S if current is None else TICK_WITH_COMMIT_SIGNAL_S
-                if current is not None and current == token and not self._read_due:
+                if current is not None and current == token and not by_id:
                     continue
-                self._read_due = False
+                if self._newest is None:
+                    # Once per process, read before the jobs by id: whatever changes after them is stamped later.
+                    self._newest = await self._store.newest_job_update()
                 watches = dict(self._watches)
-                known = {job_id: watch.snapshot.updated_at for job_id, watch in watches.items()}
-                changed = await self._store.get_changed_job_snapshots(known)
+                known = {job_id: watches[job_id].snapshot.updated_at for job_id in by_id if job_id in watches}
+                since = None if self._newest is None else self._newest - SINCE_MARGIN
+                changed = await self._store.get_changed_job_snapshots(known, since)
             except StoreError as exc:
+                self._new |= by_id
                 logger.warning("long-poll check failed, will retry: %s", exc.message)
                 continue
             token = current
-            for job_id, latest in changed.items():
-                watch = watches[job_id]
-                watch.answer(latest)
-                if self._watches.get(job_id) is watch:
-                    del self._watches[job_id]
+            if full_check:
+                full_check_at = loop.time() + FULL_CHECK_S
+            self._answer(watches, changed)
+
+    def _answer(self, watches: dict[str, _JobWatch], changed: dict[str, JobSnapshot | None]) -> None:
+        for job_id, latest in changed.items():
+            if latest is not None and (self._newest is None or latest.updated_at > self._newest):
+                self._newest = latest.updated_at
+            watch = watches.get(job_id)
+            # The look by time also brings jobs nobody here waits on, and states a watch has already seen (or, read
+            # while its request was reading, older ones): ``updated_at`` only moves forward.
+            if watch is None or (latest is not None and latest.updated_at <= watch.snapshot.updated_at):
+                continue
+            watch.answer(latest)
+            if self._watches.get(job_id) is watch:
+                del self._watches[job_id]
 
     def close(self) -> None:
         """Answer every waiter now with what it last saw, and every later long-poll at once."""

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from common.edits import MAX_EDITS, OPERATIONS
+from common.edits import MAX_EDITS, OPERATIONS, PREVIEW_RULE
 from common.jobs import JobStatus, JobType
 from common.jobs.factory import BACKENDS
 from common.media_store.factory import BACKENDS as MEDIA_BACKENDS
@@ -34,6 +34,7 @@ from common.render_options import (
     bitrate_rule,
     listed_bitrates,
 )
+from common.stages import JobStage
 from web import routes
 from web.api_docs import ID_PATTERN, PathItems, error, ref
 from web.auth import configured_token
@@ -176,7 +177,23 @@ def _number_rule_schema() -> dict[str, Any]:
 
 _LOUDNESS = {
     "type": ["object", "null"],
-    "properties": {name: _OPTIONAL_NUMBER for name in ("integratedLufs", "loudnessRangeLu", "truePeakDbtp", "rmsDb")},
+    "properties": {
+        **{name: _OPTIONAL_NUMBER for name in ("integratedLufs", "loudnessRangeLu", "truePeakDbtp", "rmsDb")},
+        "unmeasured": {
+            "type": "object",
+            "description": "Why a value is null, by its name (e.g. `loudnessRangeLu` for audio shorter than 3 s)",
+            "additionalProperties": {"type": "string"},
+        },
+    },
+}
+_WARNINGS = {
+    "type": "array",
+    "description": "Damage found in the source (`truncated`, `damaged_audio`) and how much audio was recovered",
+    "items": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+    },
 }
 
 _SCHEMAS: dict[str, Any] = {
@@ -197,13 +214,17 @@ _SCHEMAS: dict[str, Any] = {
     },
     "PollBody": {
         "type": "object",
-        "required": ["jobId", "type", "status", "progress", "result", "error", "createdAt", "updatedAt"],
+        "required": ["jobId", "type", "status", "progress", "stage", "result", "error", "createdAt", "updatedAt"],
         "additionalProperties": False,
         "properties": {
             "jobId": {"type": "string", "pattern": ID_PATTERN},
             "type": {"enum": [job_type.value for job_type in JobType]},
             "status": {"enum": [status.value for status in JobStatus]},
             "progress": {"type": "number", "minimum": 0, "maximum": 1},
+            "stage": {
+                "enum": [*(stage.value for stage in JobStage), None],
+                "description": "What a running job is doing now; each pass of a multi-pass job is named",
+            },
             "result": {"type": ["object", "null"], "description": "The job type's result once `completed`"},
             "error": {
                 "type": ["object", "null"],
@@ -234,11 +255,16 @@ _SCHEMAS: dict[str, Any] = {
             "loudness": _LOUDNESS,
             "audioUrl": {"type": ["string", "null"]},
             "peaksUrl": {"type": ["string", "null"]},
+            "warnings": _WARNINGS,
             "baseVersion": {"type": ["integer", "null"]},
             "edits": {"type": ["array", "null"]},
             "timeSavedSec": {
                 "type": ["number", "null"],
                 "description": "Seconds shortenPauses took out of this version (versions saved from edits)",
+            },
+            "originalUrl": {
+                "type": ["string", "null"],
+                "description": "The upload as it was received, when the server keeps originals (KEEP_ORIGINALS)",
             },
         },
     },
@@ -254,7 +280,7 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Health": {
         "type": "object",
-        # The counts are shown only to a request that may read /api (web/routes/health.py).
+        # The counts and storage are shown only to a request that may read /api (web/routes/health.py).
         "required": ["status", "store", "mediaStore"],
         "properties": {
             "status": {"const": "ok"},
@@ -273,6 +299,15 @@ _SCHEMAS: dict[str, Any] = {
                 "type": "object",
                 "additionalProperties": {"type": "object", "additionalProperties": {"type": "integer"}},
             },
+            "storage": {
+                "type": "object",
+                "required": ["usedBytes", "freeBytes", "limitBytes"],
+                "properties": {
+                    "usedBytes": {"type": ["integer", "null"], "minimum": 0},
+                    "freeBytes": {"type": ["integer", "null"], "minimum": 0},
+                    "limitBytes": {"type": ["integer", "null"], "minimum": 1},
+                },
+            },
         },
     },
     "EditRequest": {
@@ -284,10 +319,28 @@ _SCHEMAS: dict[str, Any] = {
             "edits": {"type": "array", "maxItems": MAX_EDITS, "items": edit_schema()},
         },
     },
+    "EditPreviewRequest": {
+        "type": "object",
+        "required": ["assetId", "edits"],
+        "additionalProperties": False,
+        "properties": {
+            **_ASSET_VERSION_PROPERTIES,
+            "edits": {"type": "array", "maxItems": MAX_EDITS, "items": edit_schema()},
+            PREVIEW_RULE.name: PREVIEW_RULE.schema(),
+        },
+    },
     "RenderRequest": render_request_schema(),
     "EditOperations": {
         "type": "object",
-        "required": ["operations", "maxEdits", "totalGainDb", "minKeptSec", "maxMeasuringEdits", "maxRepairEdits"],
+        "required": [
+            "operations",
+            "maxEdits",
+            "totalGainDb",
+            "minKeptSec",
+            "maxMeasuringEdits",
+            "maxRepairEdits",
+            "preview",
+        ],
         "additionalProperties": False,
         "properties": {
             "operations": {
@@ -327,6 +380,21 @@ _SCHEMAS: dict[str, Any] = {
             "maxRepairEdits": {
                 "type": "integer",
                 "description": "Repair operations (highpass, dehum, denoise, deess, level) one list may hold",
+            },
+            "preview": {
+                "type": "object",
+                "description": "The preview request's `preview` field, and how a context preview is cut",
+                "required": ["name", "help", "choices", "default", "contextSec", "gapSec", "wholeUnderSec"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {"const": PREVIEW_RULE.name},
+                    "help": {"type": "string"},
+                    "choices": {"type": "array", "items": {"enum": list(PREVIEW_RULE.choices)}},
+                    "default": {"enum": list(PREVIEW_RULE.choices)},
+                    "contextSec": {"type": "number"},
+                    "gapSec": {"type": "number"},
+                    "wholeUnderSec": {"type": "number"},
+                },
             },
         },
     },

@@ -6,9 +6,14 @@ upload that takes minutes to stream still gets the whole budget for its store wo
 call is abandoned and raises a transient ``StoreError`` (``store_timeout``), which the API answers 503 with
 ``Retry-After``.
 
+The local store has no deadline (``deadline_applies``): its reads run on the event loop, where nothing could
+abandon them, and its writes give up by themselves once SQLite's busy timeout has run out a few times
+(``common.jobs.local``). Leaving the middleware and the proxy out there saves a few percent of every poll.
+
 ``StoreDeadlineMiddleware`` opens a fresh budget for each request; routes reach the store through
-``request_job_store()``, whose coroutine methods spend from it. Outside a request (start-up, tests calling the store
-directly) there is no budget and no deadline.
+``request_job_store()``, whose coroutine methods spend from it. The media store's account reaches it through
+``media_account_job_store()``, whose calls each get a deadline of their own. Outside a request (start-up, tests
+calling the store directly) there is no budget and no deadline.
 
 The deadlines are enforced by one ``StoreCallWatchdog`` per app that looks at the calls in flight every
 ``WATCHDOG_INTERVAL_S``, rather than by a timer per call: a poll makes one store call, and arming and cancelling a
@@ -37,6 +42,11 @@ WATCHDOG_INTERVAL_S = 0.25
 
 def store_deadline_s() -> int:
     return positive_int_setting("STORE_DEADLINE_S", DEFAULT_STORE_DEADLINE_S, unit="seconds")
+
+
+def deadline_applies(backend: str) -> bool:
+    """Whether the job store ``backend`` gets a request deadline: every one that can hang a request on a server."""
+    return backend != "local"
 
 
 @dataclass(eq=False)
@@ -111,26 +121,30 @@ class StoreDeadlineMiddleware:
 
 
 class _StoreWithDeadline:
-    """The store, its coroutine methods bounded by the current request's budget; anything else passes through."""
+    """The store, its coroutine methods bounded by the current request's budget (with ``per_call``, each call by a
+    budget of its own, as long as the request's); anything else passes through."""
 
-    def __init__(self, store: JobStore) -> None:
+    def __init__(self, store: JobStore, *, per_call: bool = False) -> None:
         self._store = store
+        self._per_call = per_call
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._store, name)
         if not inspect.iscoroutinefunction(attribute):
             return attribute
-        bounded = _bounded(attribute)
+        bounded = _bounded(attribute, per_call=self._per_call)
         # Kept on the instance, so the next lookup of this method skips __getattr__.
         setattr(self, name, bounded)
         return bounded
 
 
-def _bounded(method: Callable[..., Any]) -> Callable[..., Any]:
+def _bounded(method: Callable[..., Any], *, per_call: bool) -> Callable[..., Any]:
     async def call(*args: Any, **kwargs: Any) -> Any:
         budget = _request_budget.get()
         if budget is None:
             return await method(*args, **kwargs)
+        if per_call:
+            budget = _Budget(budget.deadline_s, budget.watchdog)
         watched = budget.watchdog.watch(budget.started_ends_at())
         try:
             return await method(*args, **kwargs)
@@ -151,20 +165,33 @@ def _bounded(method: Callable[..., Any]) -> Callable[..., Any]:
 class _StoreProxies:
     """One deadline-bound proxy per store object, so its bound methods are built once, not on every request."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, per_call: bool = False) -> None:
+        self.per_call = per_call
         self.store: JobStore | None = None
         self.proxy: JobStore | None = None
 
     def for_store(self, store: JobStore) -> JobStore:
         if self.store is not store or self.proxy is None:
             self.store = store
-            self.proxy = cast(JobStore, _StoreWithDeadline(store))
+            self.proxy = (
+                cast(JobStore, _StoreWithDeadline(store, per_call=self.per_call))
+                if deadline_applies(store.backend)
+                else store
+            )
         return self.proxy
 
 
 _proxies = _StoreProxies()
+_per_call_proxies = _StoreProxies(per_call=True)
 
 
 async def request_job_store() -> JobStore:
-    """``get_job_store()`` for a route: the same store, its calls held to the request's deadline."""
+    """``get_job_store()`` for a route: the same store, its calls held to the request's deadline (if it has one)."""
     return _proxies.for_store(await get_job_store())
+
+
+async def media_account_job_store() -> JobStore:
+    """``get_job_store()`` for the media store's account (``common.media_store.usage``) in a request: each call gets
+    ``STORE_DEADLINE_S`` of its own. An upload's reservations come before and during its stream, so they must
+    neither start the request's budget (which would run out while the body streams) nor go unbounded."""
+    return _per_call_proxies.for_store(await get_job_store())

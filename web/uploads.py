@@ -6,12 +6,15 @@ The request body is parsed as it arrives; the ``file`` part's bytes go to ``put_
 arrive, so memory holds only what the store buffers (local: 1 MiB; s3: its parts in flight). A body declared larger
 than the limit is refused before a byte of it is read, and one that turns out larger is refused as soon as it
 crosses the limit; the rest is never read, and as the store's writes are atomic, a refused, malformed or abandoned
-upload leaves no object. When the local disk is full the answer is 507 ``insufficient_storage``.
+upload leaves no object.
+
+When the media store has no room the answer is 507 ``insufficient_storage``: before a byte is read when the
+declared ``Content-Length`` does not fit in what ``MEDIA_MAX_BYTES`` leaves (the store reserves it at once), as
+soon as the bytes received do not fit otherwise, and when the disk (or a bucket that says so) fills up mid-way.
 """
 
 from __future__ import annotations
 
-import errno
 import hashlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -24,7 +27,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from common.media import upload_key
-from common.media_store import get_media_store
+from common.media_store import MediaStoreFull, get_media_store
 from web.errors import ApiError
 from web.inputs import declared_length, media_type, positive_int_setting
 
@@ -36,7 +39,6 @@ MAX_FILENAME_CHARS = 255
 MAX_PART_HEADER_BYTES = 8192
 # Room for the multipart boundaries and part headers around the file itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
-_NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def max_upload_bytes() -> int:
@@ -189,24 +191,27 @@ async def receive_upload(request: Request, upload_id: str) -> Upload:
             "on_end",
         )
     }
-    with _no_space_is_507():
-        return await _stream_to_store(request, upload_id, parser_state, callbacks, boundary)
+    with _full_is_507():
+        return await _stream_to_store(request, upload_id, parser_state, callbacks, boundary, length)
 
 
 @contextmanager
-def _no_space_is_507() -> Iterator[None]:
+def _full_is_507() -> Iterator[None]:
     try:
         yield
-    except OSError as exc:
-        if exc.errno not in _NO_SPACE_ERRNOS:
-            raise
+    except MediaStoreFull as exc:
         raise ApiError(
             507, "insufficient_storage", "the server has no room to store this upload now; try again later"
         ) from exc
 
 
 async def _stream_to_store(
-    request: Request, upload_id: str, parser_state: _UploadParser, callbacks: dict[str, Any], boundary: bytes
+    request: Request,
+    upload_id: str,
+    parser_state: _UploadParser,
+    callbacks: dict[str, Any],
+    boundary: bytes,
+    declared_bytes: int | None,
 ) -> Upload:
     key = upload_key(upload_id)
     digest = hashlib.sha256()
@@ -229,7 +234,9 @@ async def _stream_to_store(
             raise ApiError(400, "incomplete_upload", "the client went away before the upload finished") from exc
         _check_complete(parser_state)
 
-    await (await get_media_store()).put_stream(key, file_data())
+    # The file is at most the declared body: reserving that much refuses an upload that cannot fit before any of
+    # it is read.
+    await (await get_media_store()).put_stream(key, file_data(), expected_bytes=declared_bytes)
     return Upload(
         upload_id=upload_id,
         key=key,

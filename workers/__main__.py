@@ -1,6 +1,8 @@
 """``python -m workers``: the Procfile's worker process. ``--help`` lists every setting and its default.
 
-``python -m workers jobs ...`` is the operators' jobs command instead (``workers/cli.py``)."""
+``python -m workers jobs ...`` is the operators' jobs command instead (``workers/cli.py``), ``python -m workers
+media-gc`` the media garbage collector (``workers/media_gc.py``) and ``python -m workers media-usage [--recount]``
+the media store's account (``workers/media_usage.py``)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from common.errors import AppError
 from common.jobs import close_job_store, get_job_store
 from common.logs import configure_logging, set_worker_id
 from common.media_store import check_media_identity, close_media_store, get_media_store
-from workers import cli
+from workers import cli, media_gc, media_usage
 from workers.dispatch import load_handlers
 from workers.scratch import check_scratch_root
 from workers.settings import build_parser, settings_from_args
@@ -42,6 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     if arguments[:1] == ["jobs"]:
         return cli.main(arguments[1:])
+    if arguments[:1] == ["media-gc"]:
+        return media_gc.main(arguments[1:])
+    if arguments[:1] == ["media-usage"]:
+        return media_usage.main(arguments[1:])
     args = build_parser().parse_args(arguments)
     try:
         configure_logging(args.log_level)

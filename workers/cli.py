@@ -22,6 +22,8 @@ from common.errors import AppError, ConfigurationError, StoreError
 from common.jobs import Job, JobStatus, close_job_store, get_job_store
 from common.jobs.poll import iso_utc
 from common.logs import configure_logging
+from common.media_cleanup import remove_jobs_files, remove_upload
+from common.media_store import MediaStoreError, close_media_store, get_media_store
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -52,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         commands.add_parser(name, help=text).add_argument("job_id", metavar="JOB_ID")
     commands.add_parser("requeue-expired", help="give the jobs of lost workers (lapsed leases) back to the queue")
-    prune = commands.add_parser("prune", help="delete finished jobs older than the given age")
+    prune = commands.add_parser("prune", help="delete finished jobs older than the given age, and their files")
     prune.add_argument("--older-than-days", type=_non_negative_float, required=True, metavar="DAYS")
     return parser
 
@@ -125,18 +127,22 @@ async def run_command(args: argparse.Namespace, out: TextIO) -> None:
         if cancelled is None or cancelled.status is not JobStatus.CANCELLED:
             ended = cancelled.status.value if cancelled else "deleted"
             raise Refused(f"job {job.id} ended ({ended}) before it could be cancelled")
+        # An ingest that ended never reads its upload again.
+        await remove_upload(await get_media_store(), cancelled)
         print(f"job {job.id} cancelled", file=out)
     elif command == "requeue-expired":
         print(f"{await store.requeue_expired_jobs()} job(s) with a lapsed lease handed back", file=out)
     elif command == "prune":
         pruned = await store.prune_jobs(args.older_than_days * 86400)
-        print(f"{pruned} finished job(s) older than {args.older_than_days:g} day(s) deleted", file=out)
+        await remove_jobs_files(await get_media_store(), pruned)
+        print(f"{len(pruned)} finished job(s) older than {args.older_than_days:g} day(s) deleted", file=out)
 
 
 async def _run_and_close(args: argparse.Namespace, out: TextIO) -> None:
     try:
         await run_command(args, out)
     finally:
+        await close_media_store()
         await close_job_store()
 
 
@@ -154,6 +160,9 @@ def main(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr
         return EXIT_USAGE
     except StoreError as exc:
         print(f"job store error ({exc.code}): {exc.message}", file=err)
+        return EXIT_STORE
+    except MediaStoreError as exc:
+        print(f"media store error ({exc.code}): {exc.message}", file=err)
         return EXIT_STORE
     except AppError as exc:
         print(f"error ({exc.code}): {exc.message}", file=err)

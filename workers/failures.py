@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import random
 from dataclasses import dataclass
 
@@ -10,6 +11,9 @@ from common.jobs.model import JobError
 from common.media_store import MediaStoreError
 
 INTERNAL_ERROR_MESSAGE = "the job failed because of an internal error; the worker log has the details"
+#: A full disk (or a user's quota reached) where the worker writes: its scratch folder, or a local media store.
+_NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+STORAGE_FULL_MESSAGE = "no space left to write the job's output; it is tried again later"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +29,9 @@ def classify(exc: BaseException) -> Failure:
         return Failure(JobError(exc.code, exc.message), transient=exc.transient)
     if isinstance(exc, AppError):
         return Failure(JobError(exc.code, exc.message), transient=False)
+    if isinstance(exc, OSError) and exc.errno in _NO_SPACE_ERRNOS:
+        # The media store's own "full" (MediaStoreFull) has this code too: either way, freeing space helps.
+        return Failure(JobError("storage_full", STORAGE_FULL_MESSAGE), transient=True)
     if isinstance(exc, OSError):
         # strerror, not str(exc): the latter names server paths.
         return Failure(JobError("io_error", exc.strerror or "input/output error"), transient=True)

@@ -29,6 +29,10 @@ class JobContext(Protocol):
     def report_progress(self, fraction: float) -> None:
         """Record progress in 0..1. Cheap and non-blocking; the worker throttles what reaches the store."""
 
+    def report_stage(self, stage: str) -> None:
+        """Record what the job is doing now (a ``common.stages.JobStage``), shown beside its progress; each pass of
+        a multi-pass job names itself. Cheap, non-blocking and safe from the job's threads, like progress."""
+
     def raise_if_cancelled(self) -> None:
         """Raise ``common.errors.JobCancelled`` when the job was cancelled, its lease lost, its timeout
         passed or the worker is shutting down. Call it between chunks of work."""

@@ -41,6 +41,7 @@ class RunningJobContext:
         self._loop_thread = threading.get_ident()
         self._stop_reason: StopReason | None = None
         self._progress = job.progress
+        self._stage: str | None = None
         self._progress_pending = False
         self._progress_changed = asyncio.Event()
 
@@ -57,6 +58,13 @@ class RunningJobContext:
 
     def report_progress(self, fraction: float) -> None:
         self._progress = min(max(float(fraction), 0.0), 1.0)
+        self._wake_writer()
+
+    def report_stage(self, stage: str) -> None:
+        self._stage = stage
+        self._wake_writer()
+
+    def _wake_writer(self) -> None:
         if self._progress_pending:
             return
         self._progress_pending = True
@@ -81,9 +89,9 @@ class RunningJobContext:
         self._stop_reason = reason
         return True
 
-    async def next_progress(self) -> float:
-        """Wait until the handler reports progress, then return the latest value."""
+    async def next_progress(self) -> tuple[float, str | None]:
+        """Wait until the handler reports progress or a stage, then return the latest of both."""
         await self._progress_changed.wait()
         self._progress_changed.clear()
         self._progress_pending = False
-        return self._progress
+        return self._progress, self._stage

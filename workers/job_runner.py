@@ -9,7 +9,8 @@ so nothing is written after the clean-up.
 Output: the run writes only under its own prefixes in the media store (``common.media.run_output_prefixes``,
 named from its lease token), and removes only those, never an object the job's result names. Once the job is
 terminal (this run completed or failed it, or found it so), no other run can publish anything any more, so the
-prefixes of the job's other runs that hold nothing its result names are removed too (left by workers that died).
+prefixes of the job's other runs that hold nothing its result names are removed too (left by workers that died),
+and so is an ingest's upload (a retry that is still to come keeps it: only a terminal job's upload goes).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from common.assets import NewAssetVersion
-from common.errors import StoreError
+from common.errors import AssetDeleted, StoreError
 from common.ids import is_valid_id
 from common.jobs.model import Job, JobError, JobStatus
 from common.jobs.store import JobStore
 from common.media import holds_any, job_prefixes, published_keys, run_output_prefixes, run_prefix_of
+from common.media_cleanup import remove_upload
 from common.media_store import MediaStoreError, get_media_store
 from workers.dispatch import process_job
 from workers.failures import classify, retry_delay_s
@@ -81,7 +83,7 @@ class JobRun:
             error = JobError("worker_lost", "the job's earlier runs were lost with their workers, no attempts left")
             if await self._write(self._store.fail_job, job.id, self._token, error):
                 self._log(logging.WARNING, "failed", "code=worker_lost")
-                await self._remove_unpublished_runs(set())
+                await self._ended(set())
             else:
                 await self._settle_lost()
             return
@@ -127,24 +129,28 @@ class JobRun:
             self._lease_until = renewed + settings.lease_s
 
     async def _write_progress(self) -> None:
-        written = self.job.progress
+        written: tuple[float, str | None] = (self.job.progress, None)
         quarter = 0
         while True:
-            fraction = await self._ctx.next_progress()
-            if fraction != written:
+            # First wait, then write: the claim has just written the job (and ``progress = 0``), so a write at
+            # once would tell a follower nothing new, and every write is a change each long-poll is answered for.
+            await asyncio.sleep(self._settings.progress_interval_s)
+            fraction, stage = latest = await self._ctx.next_progress()
+            if latest != written:
                 try:
-                    owned = await self._store.set_progress(self.job.id, self._token, fraction)
+                    owned = await self._store.set_progress(self.job.id, self._token, fraction, stage)
                 except StoreError as exc:
                     logger.debug("job %s progress not recorded: %s", self.job.id, exc.message)
                     owned = True
                 if not owned:
                     self.stop(StopReason.LEASE_LOST)
                     return
-                written = fraction
+                if stage != written[1]:
+                    self._log(logging.INFO, "stage", f"stage={stage}")
+                written = latest
                 if int(fraction * 4) > quarter and fraction < 1.0:
                     quarter = int(fraction * 4)
                     self._log(logging.INFO, "progress", f"progress={quarter * 25}%")
-            await asyncio.sleep(self._settings.progress_interval_s)
 
     # -- after the handler ended -----------------------------------------------------------------------------
 
@@ -166,7 +172,7 @@ class JobRun:
             error = JobError("timeout", f"the job ran longer than its limit of {limit_s:g} s")
             if await self._write(store.fail_job, job.id, self._token, error):
                 self._log(logging.WARNING, "failed", "code=timeout")
-                await self._remove_unpublished_runs(set())
+                await self._ended(set())
             else:
                 await self._settle_lost()
         elif reason is StopReason.LEASE_LOST or exc is None:
@@ -178,9 +184,15 @@ class JobRun:
         job, store = self.job, self._store
         if isinstance(outcome, NewAssetVersion):
             result = outcome.result()
-            version = await self._write(
-                store.complete_job_with_asset_version, job.id, self._token, result, outcome.asset_id, outcome.info
-            )
+            try:
+                version = await self._write(
+                    store.complete_job_with_asset_version, job.id, self._token, result, outcome.asset_id, outcome.info
+                )
+            except AssetDeleted:
+                # The store failed the job in the completion's own transaction: these files are no one's.
+                self._log(logging.WARNING, "failed", f"code=asset_deleted asset={outcome.asset_id}")
+                await self._ended(set())
+                return
             done = version is not None
             detail = "" if version is None else f"asset={outcome.asset_id} version={version.version}"
             published = published_keys(result)
@@ -192,7 +204,7 @@ class JobRun:
             await self._settle_lost()
             return
         self._log(logging.INFO, "completed", detail)
-        await self._remove_unpublished_runs(published)
+        await self._ended(published)
 
     async def _settle_failure(self, exc: BaseException) -> None:
         job = self.job
@@ -210,7 +222,7 @@ class JobRun:
         detail = f"code={failure.error.code} message={failure.error.message!r}"
         if retry_in_s is None:
             self._log(logging.WARNING, "failed", detail)
-            await self._remove_unpublished_runs(set())
+            await self._ended(set())
         else:
             self._log(logging.WARNING, "failed, will retry", f"{detail} retry_in={retry_in_s:.1f}s")
 
@@ -228,7 +240,7 @@ class JobRun:
         status = current.status if current is not None else None
         if current is not None and status is not None and status.is_terminal:
             # A completion of ours whose answer was lost names our files: they stay.
-            await self._remove_unpublished_runs(published_keys(current.result))
+            await self._ended(published_keys(current.result))
         else:
             await self._remove_outputs()
         if status is JobStatus.CANCELLED:
@@ -243,6 +255,8 @@ class JobRun:
         while True:
             try:
                 return await write(*args, **kwargs)
+            except AssetDeleted:
+                raise
             except StoreError as exc:
                 if not exc.transient or time.monotonic() + delay_s >= self._lease_until:
                     logger.error("job %s: store write failed, the lease will lapse: %s", self.job.id, exc.message)
@@ -276,6 +290,15 @@ class JobRun:
                         await store.delete_prefix(run)
         except MediaStoreError as exc:
             logger.warning("job %s: other runs' output not removed: %s", self.job.id, exc.message)
+
+    async def _ended(self, published: set[str]) -> None:
+        """The job is terminal: no run can publish anything or read its input any more. Remove the runs' output
+        nobody names, and an ingest's upload (a kept original is a copy the version names)."""
+        await self._remove_unpublished_runs(published)
+        try:
+            await remove_upload(await get_media_store(), self.job)
+        except MediaStoreError as exc:
+            logger.warning("job %s: upload not removed: %s", self.job.id, exc.message)
 
     def _log(self, level: int, event: str, detail: str = "") -> None:
         job = self.job

@@ -9,6 +9,7 @@ output under their run's prefix; the audio engine only ever sees local files.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from common.audio.editing import MasterAudio
 from common.audio.headroom import headroom_from_json
 from common.audio.loudness import loudness_from_json
+from common.audio.source import MediaWarning
 from common.audio.version import VersionFiles
 from common.edits import Edit, parse_edit_list
 from common.errors import AppError, ConfigurationError, MediaError
@@ -105,11 +107,18 @@ async def fetch_master(version: AssetVersion, folder: Path) -> MasterAudio:
 
 
 async def store_version(
-    files: VersionFiles, prefix: str, *, source_format: str, source_codec: str, **extra: Any
+    files: VersionFiles,
+    prefix: str,
+    *,
+    source_format: str,
+    source_codec: str,
+    warnings: Sequence[MediaWarning] = (),
+    **extra: Any,
 ) -> dict[str, Any]:
     """Store a new version's master and peaks under ``prefix`` (the run's own) and return its ``info`` (the ingest
     result without ``assetId``/``version``, plus ``frames``, ``sizeBytes`` (its objects together, for the
-    library's storage figure) and whatever ``extra`` adds: ``title``, ``baseVersion``, ``edits``)."""
+    library's storage figure) and whatever ``extra`` adds: ``title``, ``baseVersion``, ``edits``). ``warnings``
+    is the damage found in the source, if any."""
     store = await get_media_store()
     master_key = f"{prefix}/{files.master_path.name}"
     peaks_key = f"{prefix}/{files.peaks_path.name}"
@@ -122,5 +131,6 @@ async def store_version(
         "codec": source_codec,
         "audioUrl": media_url(master_key),
         "peaksUrl": media_url(peaks_key),
+        "warnings": [warning.to_json() for warning in warnings],
         **extra,
     }

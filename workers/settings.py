@@ -40,6 +40,9 @@ class WorkerSettings:
     retention_days: float = _setting(
         7.0, "WORKER_RETENTION_DAYS", "finished jobs are deleted after this many days; 0 keeps them"
     )
+    preview_retention_hours: float = _setting(
+        24.0, "PREVIEW_RETENTION_HOURS", "previews are removed this many hours after they were made; 0 keeps them"
+    )
     requeue_interval_s: float = _setting(
         5.0, "WORKER_REQUEUE_INTERVAL_S", "how often jobs of dead workers (lapsed leases) are queued again"
     )
@@ -69,6 +72,10 @@ class WorkerSettings:
     @property
     def retention_s(self) -> float:
         return self.retention_days * 86400.0
+
+    @property
+    def preview_retention_s(self) -> float:
+        return self.preview_retention_hours * 3600.0
 
 
 @functools.lru_cache(maxsize=16)

@@ -23,6 +23,8 @@ from collections.abc import Mapping, Sequence
 
 from common.errors import ConfigurationError, StoreError
 from common.jobs import Job, JobStore, get_job_store
+from common.media_cleanup import expire_previews, remove_jobs_files
+from common.media_store import MediaStoreError, get_media_store
 from workers.dispatch import bind_handlers
 from workers.handler_protocol import Handler
 from workers.job_context import StopReason
@@ -231,18 +233,24 @@ class Worker:
             await self._upkeep(store)
 
     async def _upkeep(self, store: JobStore) -> None:
-        """Re-queue the jobs of dead workers; prune old finished jobs when an hour has passed since last time."""
+        """Re-queue the jobs of dead workers; when an hour has passed since last time, prune old finished jobs with
+        their files and remove expired previews."""
         try:
             await store.requeue_expired_jobs()
         except StoreError as exc:
             logger.warning("worker %s: re-queueing expired jobs failed: %s", self.worker_id, exc.message)
-        if self.settings.retention_s <= 0 or time.monotonic() < self._next_prune:
+        if time.monotonic() < self._next_prune:
             return
         self._next_prune = time.monotonic() + PRUNE_INTERVAL_S
+        settings = self.settings
         try:
-            await store.prune_jobs(self.settings.retention_s)
-        except StoreError as exc:
-            logger.warning("worker %s: pruning finished jobs failed: %s", self.worker_id, exc.message)
+            media = await get_media_store()
+            if settings.retention_s > 0:
+                await remove_jobs_files(media, await store.prune_jobs(settings.retention_s))
+            if settings.preview_retention_s > 0:
+                await expire_previews(store, media, settings.preview_retention_s)
+        except (StoreError, MediaStoreError) as exc:
+            logger.warning("worker %s: pruning finished jobs and their files failed: %s", self.worker_id, exc.message)
 
     def _on_signal(self, signum: int) -> None:
         self._signals_received += 1

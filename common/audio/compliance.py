@@ -1,8 +1,9 @@
 """The compliance report of a delivered file: every figure a platform checks, measured on what a player decodes,
 beside the preset's limit for it, each with pass or fail.
 
-The render measures the file as it writes it: a lossy file's packets decoded back (``AudioWriter``'s monitor), a
-lossless file's samples (what it decodes to). ``DeliveryMeter`` adds the noise floor to the loudness meter there:
+The render measures the file as it writes it: a lossy file's packets decoded back (the writer's monitor: LAME's
+MP3 frames through ``Mp3Writer``'s, other codecs through ``AudioWriter``'s), a lossless file's samples (what it
+decodes to). ``DeliveryMeter`` adds the noise floor to the loudness meter there:
 the RMS level of the quietest ``NOISE_WINDOW_S`` window, as ACX measures room tone. Windows of digital silence
 (below ``DIGITAL_SILENCE_DB``) hold no noise to measure and are skipped.
 """

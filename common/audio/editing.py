@@ -2,29 +2,58 @@
 
 Edits run sample-accurately, in order (see ``common.audio.program``). The analysis passes that normalize and
 trimSilence need come first; the last pass writes the output while measuring it.
+
+A context preview (``common.edits.PREVIEW_RULE``) plays only the edited audio around each edit point: a few seconds
+before and after each join, trim end, region gain edge and fade, excerpts joined by a short silence. Each excerpt is
+read by seeking in the master, so its cost follows the number of edits, not the recording's length. Its normalize
+is estimated from the version's stored loudness (a constant gain, capped at the true-peak ceiling, no limiter)
+instead of a measuring pass; a trimSilence or shortenPauses still measures the whole program. An edit list with
+repairs (``common.audio.enhance``) is previewed whole: they change the whole recording and its loudness (the stored
+one no longer estimates a normalize), and their filters cannot start at a seek (see ``common.audio.reader``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from common.audio.background import BackgroundConsumer
-from common.audio.encode import AudioWriter
+from common.audio.encode import open_writer
 from common.audio.enhance import RepairChain, learn_source
+from common.audio.gains import Fade, Leveling, RegionGain
+from common.audio.leveling import LevelTarget
 from common.audio.loudness import Loudness, LoudnessMeter
-from common.audio.program import Program, apply_edits
+from common.audio.program import Leveler, Program, Sink, apply_edits
 from common.audio.progress import PassProgress
 from common.audio.source import CancelCheck, ProgressCallback
 from common.audio.version import VersionFiles, VersionWriter
-from common.edits import Edit, Normalize, ShortenPauses, TrimSilence, merge_edits
+from common.edits import (
+    PREVIEW_CONTEXT_S,
+    PREVIEW_GAP_S,
+    PREVIEW_OPENING_S,
+    PREVIEW_WHOLE,
+    PREVIEW_WHOLE_UNDER_S,
+    Edit,
+    Normalize,
+    ShortenPauses,
+    TrimSilence,
+    merge_edits,
+)
+from common.stages import JobStage
 
 PREVIEW_ENCODING = "mp3"
 PREVIEW_BITRATE_KBPS = 64
 PREVIEW_MAX_RATE = 48000
 PREVIEW_FILENAME = "preview.mp3"
+# LAME's quality 7 (of 0 best .. 9 fastest) encodes about 2.3 times faster than its default here, and a preview is
+# listened to once at 64 kbit/s: the encoder is most of a context preview's time.
+PREVIEW_MP3_QUALITY = 7
+StageCallback = Callable[[str], None]
+# Each excerpt of a context preview rises from and falls to silence over this long, so the joins do not click.
+EXCERPT_RAMP_S = 0.005
 # A normalize costs a measuring pass and, when it has to limit peaks, usually one check pass.
 _PASSES_PER_EDIT = {Normalize: 2, TrimSilence: 1, ShortenPauses: 1}
 
@@ -41,16 +70,37 @@ class MasterAudio:
 
 
 @dataclass(frozen=True, slots=True)
+class PreviewSegment:
+    """Frames ``start`` .. ``end`` of the edited timeline, played from frame ``at`` of the preview file."""
+
+    start: int
+    end: int
+    at: int
+
+    def to_json(self, rate: int) -> dict[str, float]:
+        return {"start": self.start / rate, "end": self.end / rate, "previewStart": self.at / rate}
+
+
+@dataclass(frozen=True, slots=True)
 class PreviewFile:
     path: Path
     frames: int
     sample_rate: int
     loudness: Loudness
+    #: ``context`` or ``whole``: what was played, which for a short recording, or an edit list with repairs, is
+    #: always the whole.
+    mode: str
+    segments: tuple[PreviewSegment, ...]
+    #: The edited timeline's length, of which the segments are spans.
+    timeline_frames: int
     time_saved_s: float = 0.0
 
     @property
     def duration_s(self) -> float:
         return self.frames / self.sample_rate
+
+    def segments_json(self) -> list[dict[str, float]]:
+        return [segment.to_json(self.sample_rate) for segment in self.segments]
 
 
 def save_edited_version(
@@ -60,9 +110,10 @@ def save_edited_version(
     *,
     on_progress: ProgressCallback,
     check_cancel: CancelCheck,
+    on_stage: StageCallback | None = None,
 ) -> VersionFiles:
     """Write the edited audio as a new version (24-bit FLAC master, loudness, peaks) into ``out_dir``."""
-    program = _build(master, master.sample_rate, edits, on_progress, check_cancel)
+    program = _build(master, master.sample_rate, edits, on_progress, check_cancel, on_stage=on_stage)
     with VersionWriter(out_dir, rate=program.rate, channels=program.channels, bits=24) as version:
         program.play(version.consume)
         return replace(version.finish(), time_saved_s=program.pause_frames_removed / program.rate)
@@ -73,43 +124,161 @@ def preview_edits(
     edits: list[Edit],
     out_dir: Path,
     *,
+    mode: str = PREVIEW_WHOLE,
     on_progress: ProgressCallback,
     check_cancel: CancelCheck,
+    on_stage: StageCallback | None = None,
 ) -> PreviewFile:
-    """Write the edited audio as a small MP3 (64 kbit/s) into ``out_dir``."""
+    """Write the edited audio, or with ``mode="context"`` excerpts around its edit points, as a small MP3
+    (64 kbit/s) into ``out_dir``."""
     rate = min(master.sample_rate, PREVIEW_MAX_RATE)
-    program = _build(master, rate, edits, on_progress, check_cancel)
+    if (
+        mode == PREVIEW_WHOLE
+        or master.frames <= PREVIEW_WHOLE_UNDER_S * master.sample_rate
+        or RepairChain.of(edits, rate, master.channels) is not None
+    ):
+        program = _build(master, rate, edits, on_progress, check_cancel, on_stage=on_stage)
+        mode, spans = PREVIEW_WHOLE, [(0, program.frames)]
+    else:
+        program = _build(master, rate, edits, None, check_cancel, leveler=_estimated_leveler(master.loudness))
+        spans = context_spans(program)
+        program.progress = PassProgress(on_progress, len(spans), on_stage)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / PREVIEW_FILENAME
     measuring = BackgroundConsumer(LoudnessMeter(program.rate, program.channels), "loudness")
+    segments: list[PreviewSegment] = []
     try:
-        with AudioWriter(
-            path, PREVIEW_ENCODING, rate=program.rate, channels=program.channels, bitrate_kbps=PREVIEW_BITRATE_KBPS
+        with open_writer(
+            path,
+            PREVIEW_ENCODING,
+            rate=program.rate,
+            channels=program.channels,
+            bitrate_kbps=PREVIEW_BITRATE_KBPS,
+            mp3_quality=PREVIEW_MP3_QUALITY,
         ) as writer:
 
             def sink(chunk: np.ndarray) -> None:
                 writer.consume(chunk)
                 measuring.consume(chunk)
 
-            frames = program.play(sink)
+            frames = 0
+            gap = np.zeros((round(PREVIEW_GAP_S * program.rate), program.channels), dtype=np.float32)
+            for start, end in spans:
+                if segments:
+                    sink(gap)
+                    frames += len(gap)
+                segments.append(PreviewSegment(start, end, frames))
+                ramp = 0 if len(spans) == 1 else round(EXCERPT_RAMP_S * program.rate)
+                frames += program.play(_Ramped(sink, end - start, ramp), (start, end))
     except BaseException:
         measuring.abandon()
         raise
-    return PreviewFile(path, frames, program.rate, measuring.finish(), program.pause_frames_removed / program.rate)
+    return PreviewFile(
+        path,
+        frames,
+        program.rate,
+        measuring.finish(),
+        mode,
+        tuple(segments),
+        program.frames,
+        program.pause_frames_removed / program.rate,
+    )
+
+
+def context_spans(program: Program) -> list[tuple[int, int]]:
+    """The spans of ``program``'s timeline a context preview plays: ``PREVIEW_CONTEXT_S`` around each edit point,
+    overlapping spans merged; the opening ``PREVIEW_OPENING_S`` when nothing changes at a point in time."""
+    context = round(PREVIEW_CONTEXT_S * program.rate)
+    spans: list[tuple[int, int]] = []
+    for point in sorted(set(edit_points(program))):
+        start, end = max(point - context, 0), min(point + context, program.frames)
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        elif end > start:
+            spans.append((start, end))
+    return spans or [(0, min(program.frames, round(PREVIEW_OPENING_S * program.rate)))]
+
+
+def edit_points(program: Program) -> list[int]:
+    """Where, on ``program``'s final timeline, its edits change something at a point in time: every join of a cut,
+    a trimmed start or end, the edges of region gains and fades (whole-timeline level changes have none)."""
+    stage = program.stage
+    pieces = stage.pieces
+    points = [
+        start
+        for before, after, start in zip(pieces, pieces[1:], stage.starts[1:], strict=False)
+        if before.source_end != after.source_start
+    ]
+    if pieces and pieces[0].source_start > 0:
+        points.append(0)
+    if pieces and pieces[-1].source_end < program.source_frames:
+        points.append(program.frames)
+    for stage_index, curve in program.curves:
+        edges: tuple[int, ...] = ()
+        if isinstance(curve, RegionGain):
+            # A gain's edge at an end of the timeline changes nothing at a point in time (a whole-timeline gain).
+            edges = tuple(edge for edge in (curve.start, curve.end) if 0 < edge < curve.timeline_frames)
+        elif isinstance(curve, Fade):
+            edges = (curve.start, curve.start + curve.length)
+        points.extend(program.timeline_position(stage_index, edge) for edge in edges)
+    return points
+
+
+class _Ramped:
+    """A sink that eases the first and last ``ramp`` frames of a ``length``-frame excerpt from and to silence."""
+
+    def __init__(self, sink: Sink, length: int, ramp: int) -> None:
+        self._sink = sink
+        self._length = length
+        self._ramp = min(ramp, length // 2)
+        self._position = 0
+
+    def __call__(self, chunk: np.ndarray) -> None:
+        if self._ramp:
+            positions = np.arange(self._position, self._position + len(chunk), dtype=np.float32)
+            weight = np.minimum(positions + 1, self._length - positions) / (self._ramp + 1)
+            chunk = chunk * np.clip(weight, 0.0, 1.0)[:, np.newaxis]
+        self._position += len(chunk)
+        self._sink(chunk)
+
+
+def _estimated_leveler(stored: Loudness | None) -> Leveler | None:
+    """A normalize from the version's stored loudness, without a pass over the audio; ``None`` (measure) when the
+    version has none."""
+    if stored is None or stored.integrated_lufs is None:
+        return None
+    integrated = stored.integrated_lufs
+
+    def estimate(program: Program, target: LevelTarget) -> None:
+        gain_db = 0.0 if target.integrated_lufs is None else target.integrated_lufs - integrated
+        if target.ceiling_db is not None and stored.true_peak_dbtp is not None:
+            gain_db = min(gain_db, target.ceiling_db - stored.true_peak_dbtp)
+        program.add_curve(Leveling(gain_db, 0.0, None))
+
+    return estimate
 
 
 def _build(
-    master: MasterAudio, rate: int, edits: list[Edit], on_progress: ProgressCallback, check_cancel: CancelCheck
+    master: MasterAudio,
+    rate: int,
+    edits: list[Edit],
+    on_progress: ProgressCallback | None,
+    check_cancel: CancelCheck,
+    *,
+    leveler: Leveler | None = None,
+    on_stage: StageCallback | None = None,
 ) -> Program:
     merged = merge_edits(edits)
     repairs = RepairChain.of(edits, rate, master.channels)
     learning = repairs is not None and repairs.needs_learning
     passes = 1 + learning + sum(_PASSES_PER_EDIT.get(type(edit), 0) for _, edit in merged)
-    progress = PassProgress(on_progress, passes)
+    progress = None if on_progress is None else PassProgress(on_progress, passes, on_stage)
     frames = _frames_at(master, rate)
     if repairs is not None and learning:
-        progress.start_pass()
-        learn_source(repairs, master.path, check_cancel=check_cancel, progress=progress, frames=frames)
+        # Learning what the repairs need (hum, noise profile, levels) only measures the source.
+        if progress is not None:
+            progress.start_pass(JobStage.MEASURING)
+        learn_source(repairs, master.path, check_cancel=check_cancel, progress=progress or _unreported, frames=frames)
     program = Program(
         master.path,
         rate=rate,
@@ -119,8 +288,12 @@ def _build(
         progress=progress,
         repairs=repairs,
     )
-    apply_edits(program, merged)
+    apply_edits(program, merged, leveler)
     return program
+
+
+def _unreported(_fraction: float) -> None:
+    pass
 
 
 def _frames_at(master: MasterAudio, rate: int) -> int:

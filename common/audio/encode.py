@@ -1,8 +1,9 @@
-"""Writing float samples to a file with PyAV: one writer for masters, previews and renders.
+"""Writing float samples to a file: ``open_writer`` for masters, previews and renders. MP3 goes through LAME
+directly (``common.audio.mp3``); every other format through PyAV.
 
 Chunks of any size are accepted; PyAV regroups them into the codec's frame size and converts the sample format.
-The muxers keep gapless information (MP3 LAME/Xing tag with encoder delay and padding, the MP4 edit list for AAC
-priming, Opus pre-skip and end trimming), so decoders give back exactly the frames written.
+Every file keeps its gapless information (the MP3 Info frame with encoder delay and padding, the MP4 edit list for
+AAC priming, Opus pre-skip and end trimming), so decoders give back exactly the frames written.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import av
 import numpy as np
 
 from common.audio.chunks import ChunkConsumer
+from common.audio.monitor import DecodingMonitor
+from common.audio.mp3 import LAME_QUALITY, Mp3Writer
 from common.errors import MediaError
 
 
@@ -31,27 +34,53 @@ ENCODINGS: dict[str, Encoding] = {
     "flac": Encoding("flac", "flac", "flac"),
     "flac24": Encoding("flac", "flac", "flac", "s32"),
     "wav": Encoding("wav", "pcm_s16le", "wav"),
-    "mp3": Encoding("mp3", "libmp3lame", "mp3"),
     "m4a": Encoding("ipod", "aac", "m4a"),
     "opus": Encoding("ogg", "libopus", "opus"),
 }
 
-
-MONITOR_CHUNK_FRAMES = 1 << 15
+FILE_EXTENSIONS = {"mp3": "mp3", **{name: spec.extension for name, spec in ENCODINGS.items()}}
 # The decoder that reads what each encoder writes.
 _DECODERS = {
     "flac": "flac",
     "pcm_s16le": "pcm_s16le",
-    "libmp3lame": "mp3float",
     "aac": "aac",
     "libopus": "libopus",
 }
 
 
+def open_writer(
+    path: Path,
+    encoding: str,
+    *,
+    rate: int,
+    channels: int,
+    bitrate_kbps: int | None = None,
+    tags: dict[str, str] | None = None,
+    monitor: ChunkConsumer[Any] | None = None,
+    mp3_quality: int = LAME_QUALITY,
+) -> AudioWriter | Mp3Writer:
+    """The writer for ``encoding`` (a key of ``FILE_EXTENSIONS``); both kinds take the same arguments, and an MP3
+    writer LAME's ``mp3_quality`` (0 best .. 9 fastest)."""
+    if encoding == "mp3":
+        return Mp3Writer(
+            path,
+            rate=rate,
+            channels=channels,
+            bitrate_kbps=bitrate_kbps,
+            tags=tags,
+            monitor=monitor,
+            quality=mp3_quality,
+        )
+    return AudioWriter(
+        path, encoding, rate=rate, channels=channels, bitrate_kbps=bitrate_kbps, tags=tags, monitor=monitor
+    )
+
+
 class AudioWriter:
-    """A chunk consumer (``common.audio.chunks``) writing float32 chunks shaped (frames, channels) to ``path``;
-    use it as a context manager. ``monitor`` gets the samples decoded back from the packets written (the file as a
-    player hears it, encoder delay included), so a lossy file is measured without reading it again."""
+    """A chunk consumer (``common.audio.chunks``) writing float32 chunks shaped (frames, channels) to ``path`` with
+    PyAV, in any encoding of ``ENCODINGS``; use it as a context manager. ``monitor`` gets the samples decoded back
+    from the packets written (the file as a player hears it, encoder delay included), so a lossy file is measured
+    without reading it again."""
 
     def __init__(
         self,
@@ -83,7 +112,13 @@ class AudioWriter:
                 self._stream.bit_rate = bitrate_kbps * 1000
             for key, value in (tags or {}).items():
                 self._container.metadata[key] = value
-            self._monitor = None if monitor is None else _Monitor(stream, monitor)
+            self._monitor = (
+                None
+                if monitor is None
+                else DecodingMonitor(
+                    _DECODERS[spec.codec], channels, monitor, extradata=lambda: self._stream.codec_context.extradata
+                )
+            )
         except (av.FFmpegError, ValueError) as exc:
             self._container.close()
             raise MediaError(f"Cannot write {encoding} at {rate} Hz: {exc}", code="encode_failed") from exc
@@ -123,35 +158,3 @@ class AudioWriter:
         if self._monitor is not None:
             for packet in packets:
                 self._monitor.consume_decoded(packet)
-
-
-class _Monitor:
-    """Decodes the packets a writer muxes, as a player decodes the file, and feeds the samples to a consumer in
-    chunks of about ``MONITOR_CHUNK_FRAMES`` (a codec frame at a time would cost a thread hand-off each)."""
-
-    def __init__(self, stream: av.AudioStream, consumer: ChunkConsumer[Any]) -> None:
-        self._stream = stream
-        self._decoder: av.AudioCodecContext | None = None
-        self._consumer = consumer
-        self._pending: list[np.ndarray] = []
-        self._pending_frames = 0
-
-    def consume_decoded(self, packet: av.Packet | None) -> None:
-        if self._decoder is None:
-            # Created at the first packet: only an opened encoder has its header (extradata) ready.
-            encoder = self._stream.codec_context
-            decoder = av.CodecContext.create(_DECODERS[encoder.name], "r")
-            if not isinstance(decoder, av.AudioCodecContext):
-                raise TypeError(f"{encoder.name} has no audio decoder")
-            if encoder.extradata is not None:
-                decoder.extradata = encoder.extradata
-            self._decoder = decoder
-        channels = self._stream.codec_context.channels
-        for frame in self._decoder.decode(packet):
-            samples = frame.to_ndarray()
-            self._pending.append(samples.T if frame.format.is_planar else samples.reshape(-1, channels))
-            self._pending_frames += frame.samples
-        if self._pending and (packet is None or self._pending_frames >= MONITOR_CHUNK_FRAMES):
-            self._consumer.consume(np.concatenate(self._pending).astype(np.float32, copy=False))
-            self._pending = []
-            self._pending_frames = 0

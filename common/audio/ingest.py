@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.audio.source import CancelCheck, ProgressCallback, SourceInfo, open_source
+from common.audio.source import CancelCheck, MediaWarning, ProgressCallback, SourceInfo, open_source
 from common.audio.version import VersionFiles, VersionWriter
 
 logger = logging.getLogger(__name__)
@@ -19,6 +19,8 @@ _WIDE_SAMPLE_FORMATS = frozenset({"s32", "s32p", "s64", "s64p", "flt", "fltp", "
 class IngestOutcome:
     source: SourceInfo
     files: VersionFiles
+    #: Damage the source had (cut short, frames skipped): the version holds what could be recovered.
+    warnings: list[MediaWarning]
 
 
 def ingest_file(
@@ -42,10 +44,11 @@ def ingest_file(
                 on_progress(source.read_fraction())
                 check_cancel()
             files = version.finish()
+        warnings = source.warnings
     logger.debug(
         "ingested %s/%s: %.3f s, %d Hz, %d channels", info.format, info.codec, files.duration_s, rate, channels
     )
-    return IngestOutcome(info, files)
+    return IngestOutcome(info, files, warnings)
 
 
 def master_bits(info: SourceInfo) -> int:

@@ -26,6 +26,7 @@ from common.audio.reader import RangeReader
 from common.audio.source import CancelCheck
 from common.edits import Cut, FadeIn, FadeOut, Gain, Normalize, NumberedEdit, ShortenPauses, Trim, TrimSilence
 from common.errors import EditListError
+from common.stages import JobStage
 
 # Half the length of the crossfade at each cut.
 CROSSFADE_HALF_S = 0.005
@@ -138,15 +139,19 @@ class Program:
             raise EditListError(where, "cuts the whole audio; nothing would be left")
         self.stages.append(Stage.of(pieces))
 
-    def play(self, sink: Sink) -> int:
-        """Stream the program to ``sink`` in chunks; returns the number of frames played."""
+    def play(self, sink: Sink, span: tuple[int, int] | None = None, stage: JobStage = JobStage.EDITING) -> int:
+        """Stream the program, or only its frames ``span`` (start, end), to ``sink`` in chunks; returns the number
+        of frames played. A span is read by seeking in the master, so its cost does not grow with the position (unless
+        the program has repairs, whose filters read through: see ``common.audio.reader``).
+        ``stage`` names the pass to whoever follows the progress."""
         if self.progress is not None:
-            self.progress.start_pass()
-        total = max(self.frames, 1)
+            self.progress.start_pass(stage)
+        start, end = (0, self.frames) if span is None else span
+        total = max(end - start, 1)
         played = 0
         filters = None if self.repairs is None else self.repairs.filters()
         with RangeReader(self.master, rate=self.rate, channels=self.channels, filters=filters) as reader:
-            for chunk in self._chunks(reader):
+            for chunk in self._chunks(reader, start, end):
                 sink(chunk)
                 played += len(chunk)
                 if self.progress is not None:
@@ -154,22 +159,46 @@ class Program:
                 self.check_cancel()
         return played
 
+    def timeline_position(self, stage_index: int, position: int) -> int:
+        """Where ``position`` on stage ``stage_index`` lies on the program's final timeline: a frame later cut
+        away maps to the join that replaced it."""
+        stage = self.stages[stage_index]
+        if not stage.pieces:
+            return 0
+        position = min(max(position, 0), stage.frames)
+        index = max(bisect.bisect_right(stage.starts, position) - 1, 0)
+        source = stage.source_starts[index] + position - stage.starts[index]
+        final = self.stage
+        at = max(bisect.bisect_right(final.source_starts, source) - 1, 0)
+        offset = min(max(source - final.source_starts[at], 0), final.pieces[at].length)
+        return final.starts[at] + offset
+
     # -- playing ------------------------------------------------------------------------------------------
 
-    def _chunks(self, reader: RangeReader) -> Iterator[np.ndarray]:
+    def _chunks(self, reader: RangeReader, start: int, end: int) -> Iterator[np.ndarray]:
+        """The program's frames ``start`` .. ``end``: each piece's own frames, and a crossfade centred on each cut
+        (computed whole, as it is a few milliseconds long, and cut to the span)."""
         pieces = self.stage.pieces
         halves = [self._crossfade_half(index) for index in range(len(pieces) - 1)]
         for index, piece in enumerate(pieces):
+            piece_start = self.stage.starts[index]
+            if piece_start >= end:
+                return
             head = halves[index - 1] if index > 0 else 0
             tail = halves[index] if index < len(halves) else 0
-            position = head
-            while position < piece.length - tail:
-                count = min(PLAY_CHUNK_FRAMES, piece.length - tail - position)
+            if piece_start + piece.length + tail <= start:
+                continue
+            position = max(head, start - piece_start)
+            stop = min(piece.length - tail, end - piece_start)
+            while position < stop:
+                count = min(PLAY_CHUNK_FRAMES, stop - position)
                 frames = reader.read(piece.source_start + position, count)
                 yield frames * self._piece_gains(piece, position, count)[:, np.newaxis]
                 position += count
-            if tail:
-                yield self._crossfade(reader, piece, pieces[index + 1], tail)
+            fade_start = piece_start + piece.length - tail
+            if tail and fade_start < end and fade_start + 2 * tail > start:
+                mixed = self._crossfade(reader, piece, pieces[index + 1], tail)
+                yield mixed[max(start - fade_start, 0) : end - fade_start]
 
     def _crossfade_half(self, index: int) -> int:
         before, after = self.stage.pieces[index], self.stage.pieces[index + 1]
@@ -205,10 +234,13 @@ class Program:
         return gains
 
 
-#: An edit with its position in the client's list, which error messages name (``edits[3]``).
-def apply_edits(program: Program, edits: list[NumberedEdit]) -> None:
-    """Build ``program`` from ``edits`` (``merge_edits``'s list) in order; normalize and trimSilence measure the
-    program so far."""
+#: Adds the gain curve that brings a program as it is now to a target (``level`` measures it).
+Leveler = Callable[[Program, LevelTarget], object]
+
+
+def apply_edits(program: Program, edits: list[NumberedEdit], leveler: Leveler | None = None) -> None:
+    """Build ``program`` from ``edits`` (``merge_edits``'s list) in order; trimSilence measures the program so far,
+    and so does normalize unless ``leveler`` levels it another way (a context preview estimates)."""
     ramp = round(REGION_RAMP_S * program.rate)
     for index, edit in edits:
         where = f"edits[{index}]"
@@ -227,7 +259,7 @@ def apply_edits(program: Program, edits: list[NumberedEdit]) -> None:
                 fade_in = isinstance(edit, FadeIn)
                 program.add_curve(Fade(0 if fade_in else program.frames - length, length, fade_in=fade_in))
         elif isinstance(edit, Normalize):
-            level(program, LevelTarget(integrated_lufs=edit.target_lufs, ceiling_db=edit.true_peak_db))
+            (leveler or level)(program, LevelTarget(integrated_lufs=edit.target_lufs, ceiling_db=edit.true_peak_db))
         elif isinstance(edit, TrimSilence):
             _trim_silence(program, edit, analyse(program, with_loudness=False), where)
         elif isinstance(edit, ShortenPauses):
@@ -258,7 +290,7 @@ def analyse(program: Program, *, with_loudness: bool, extra: GainCurve | None = 
             meter.consume(chunk)
 
     try:
-        program.play(sink)
+        program.play(sink, stage=JobStage.MEASURING)
     except BaseException:
         if meter is not None:
             meter.abandon()

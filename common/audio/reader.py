@@ -2,21 +2,32 @@
 edit list's repair filters (``common.audio.enhance``), if any.
 
 Edits read the source forwards with small steps back (a crossfade reads a few milliseconds on both sides of a
-cut), so the reader decodes once, front to back, and keeps a short history to serve those steps back. Skipped
-spans are decoded and dropped, which keeps positions exact to the sample.
+cut), so the reader decodes front to back and keeps a short history to serve those steps back. A short skipped
+span is decoded and dropped; a jump of more than ``SEEK_AHEAD_S`` seeks in the master instead (a long cut, or a
+context preview's next excerpt), taking its position from the first decoded frame's timestamp, which a FLAC master
+gives exactly, so positions stay exact to the sample when the reader keeps the master's rate. Decoding (and the
+repair filters) runs on its own thread (``BackgroundIterator``), a few chunks ahead of the reads; a seek stops that
+thread first, since it reads the same container.
+
+A reader with repair filters never seeks: the filters carry state from everything before (IIR and de-esser
+memory, the denoiser's overlap and a-priori SNR, the level plan's position), so a frame after a seek would not be
+the frame a reading through gives. It decodes and filters the skipped span instead, and a context preview of a
+repaired recording costs a reading of the source up to its last excerpt.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from common.audio.background import BackgroundIterator
 from common.audio.enhance import StreamFilter, filtered
 from common.audio.source import OpenedSource, open_source
 
 HISTORY_FRAMES = 1 << 16
+#: A forward jump longer than this seeks rather than decoding the span in between.
+SEEK_AHEAD_S = 10.0
 
 
 class RangeReader:
@@ -27,7 +38,7 @@ class RangeReader:
         self.channels = channels
         self._filters = filters or []
         self._source: OpenedSource = open_source(path)
-        self._chunks: Iterator[np.ndarray] | None = None
+        self._chunks: BackgroundIterator[np.ndarray] | None = None
         # Decoded frames [self._buffer_start, self._buffer_start + len(self._buffer)) kept in memory.
         self._buffer = np.zeros((0, channels), dtype=np.float32)
         self._buffer_start = 0
@@ -35,10 +46,17 @@ class RangeReader:
 
     def __enter__(self) -> RangeReader:
         self._source.__enter__()
-        self._chunks = filtered(self._source.decode_chunks(rate=self.rate, channels=self.channels), self._filters)
+        self._start_decoding()
         return self
 
+    def _start_decoding(self) -> BackgroundIterator[np.ndarray]:
+        decoded = self._source.decode_chunks(rate=self.rate, channels=self.channels)
+        self._chunks = BackgroundIterator(filtered(decoded, self._filters), "decoder")
+        return self._chunks
+
     def __exit__(self, *exc_info: object) -> None:
+        if self._chunks is not None:
+            self._chunks.close()
         self._source.close()
 
     def read(self, start: int, count: int) -> np.ndarray:
@@ -46,6 +64,8 @@ class RangeReader:
         if start < self._buffer_start:
             raise ValueError(f"frame {start} was read too long ago (history starts at {self._buffer_start})")
         end = start + count
+        if not self._filters and start - (self._buffer_start + len(self._buffer)) > SEEK_AHEAD_S * self.rate:
+            self._seek(start)
         while self._buffer_start + len(self._buffer) < end and not self._exhausted:
             self._decode_more(keep_from=start)
         offset = start - self._buffer_start
@@ -53,6 +73,25 @@ class RangeReader:
         if len(frames) < count:
             frames = np.concatenate([frames, np.zeros((count - len(frames), self.channels), dtype=np.float32)])
         return frames
+
+    def _seek(self, frame: int) -> None:
+        # Decoding must start at or before ``frame``; should a demuxer land after it, step further back.
+        for target_s in (frame / self.rate, max(frame / self.rate - SEEK_AHEAD_S, 0.0), 0.0):
+            # The decoding thread reads the same container: stop it before moving the container's position.
+            if self._chunks is not None:
+                self._chunks.close()
+            self._source.seek(target_s)
+            try:
+                chunk = next(self._start_decoding())
+            except StopIteration:
+                self._buffer, self._buffer_start, self._exhausted = self._buffer[:0], frame, True
+                return
+            self._buffer = chunk
+            self._buffer_start = round(self._source.decoded_from_s * self.rate)
+            self._exhausted = False
+            if self._buffer_start <= frame:
+                return
+        raise ValueError(f"cannot seek to frame {frame}")
 
     def _decode_more(self, keep_from: int) -> None:
         if self._chunks is None:

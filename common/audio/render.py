@@ -21,6 +21,7 @@ import logging
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from common.audio.background import BackgroundConsumer
 from common.audio.chunks import Tee
 from common.audio.compliance import ComplianceReport, Delivered, DeliveryMeter, compliance_report
 from common.audio.editing import MasterAudio
-from common.audio.encode import ENCODINGS, AudioWriter
+from common.audio.encode import FILE_EXTENSIONS, open_writer
 from common.audio.headroom import Headroom
 from common.audio.limiter import HOLDS_PEAKS_AT_DB, TruePeakLimiter
 from common.audio.loudness import Loudness, LoudnessMeter
@@ -37,6 +38,7 @@ from common.audio.progress import PassProgress
 from common.audio.reader import RangeReader
 from common.audio.source import CancelCheck, ProgressCallback
 from common.render_options import LOSSY_FORMATS, RenderOptions, RenderTargets
+from common.stages import JobStage
 
 logger = logging.getLogger(__name__)
 
@@ -95,18 +97,20 @@ def render_master(
     title: str | None,
     on_progress: ProgressCallback,
     check_cancel: CancelCheck,
+    on_stage: Callable[[str], None] | None = None,
 ) -> RenderedFile:
-    """Render ``master`` as ``options`` ask into ``out_dir``, under a file name made from ``title``."""
+    """Render ``master`` as ``options`` ask into ``out_dir``, under a file name made from ``title``; ``on_stage``
+    hears each pass's stage (measuring, encoding, then correcting for each render made again)."""
     targets = options.resolved_targets
     rate = output_rate(options, master.sample_rate)
     channels = targets.channels or master.channels
     lossy = options.format in LOSSY_FORMATS
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{file_stem(title)}.{ENCODINGS[options.format].extension}"
+    path = out_dir / f"{file_stem(title)}.{FILE_EXTENSIONS[options.format]}"
     aim = targets.integrated_lufs if targets.integrated_lufs is not None else targets.rms_db_aim
     stored = _stored_loudness(master, targets, channels)
     analyse = aim is not None and stored is None
-    progress = PassProgress(on_progress, 2 if analyse else 1)
+    progress = PassProgress(on_progress, 2 if analyse else 1, on_stage)
     program = Program(
         master.path,
         rate=rate,
@@ -138,7 +142,8 @@ def render_master(
             shift = codec_level_shift_db(program, path, options, bitrate, targets, gain_db=gain_db, ceiling_db=ceiling)
             gain_db = leveling_gain_db(aim - level - shift, headroom, ceiling)
     for attempt in range(1, MAX_RENDER_ATTEMPTS + 1):
-        written = _write(program, path, options, bitrate, gain_db=gain_db, ceiling_db=ceiling, lossy=lossy)
+        stage = JobStage.ENCODING if attempt == 1 else JobStage.CORRECTING
+        written = _write(program, path, options, bitrate, stage, gain_db=gain_db, ceiling_db=ceiling, lossy=lossy)
         passes += 1
         loudness = written.loudness
         measured_level = _level(targets, loudness)
@@ -182,7 +187,7 @@ def codec_level_shift_db(
         excerpt = reader.read(0, frames)
     decoded = LoudnessMeter(program.rate, program.channels, true_peak=False)
     probe = path.with_name(f".probe-{path.name}")
-    writer = AudioWriter(
+    writer = open_writer(
         probe, options.format, rate=program.rate, channels=program.channels, bitrate_kbps=bitrate, monitor=decoded
     )
     try:
@@ -212,7 +217,7 @@ def measure_program(program: Program) -> Loudness:
     """The analysis pass: the program's loudness and RMS level (its true peak is the limiter's business)."""
     meter = BackgroundConsumer(LoudnessMeter(program.rate, program.channels, true_peak=False), "loudness")
     try:
-        program.play(meter.consume)
+        program.play(meter.consume, stage=JobStage.MEASURING)
     except BaseException:
         meter.abandon()
         raise
@@ -224,6 +229,7 @@ def _write(
     path: Path,
     options: RenderOptions,
     bitrate: int | None,
+    stage: JobStage,
     *,
     gain_db: float,
     ceiling_db: float | None,
@@ -231,7 +237,7 @@ def _write(
 ) -> _Written:
     """Play the program through the gain and limiter into the file, measuring what a player will hear."""
     meter = BackgroundConsumer(DeliveryMeter(program.rate, program.channels), "loudness")
-    writer = AudioWriter(
+    writer = open_writer(
         path,
         options.format,
         rate=program.rate,
@@ -246,13 +252,13 @@ def _write(
             lossy_limiter = TruePeakLimiter(
                 encoder, rate=program.rate, channels=program.channels, gain_db=gain_db, ceiling_db=ceiling_db
             )
-            program.play(lossy_limiter.consume)
+            program.play(lossy_limiter.consume, stage=stage)
             frames = lossy_limiter.finish()
             return _Written(frames, meter.finish())
         limiter = TruePeakLimiter(
             Tee(encoder, meter), rate=program.rate, channels=program.channels, gain_db=gain_db, ceiling_db=ceiling_db
         )
-        program.play(limiter.consume)
+        program.play(limiter.consume, stage=stage)
         frames, delivered = limiter.finish()
         return _Written(frames, delivered)
     except BaseException as exc:

@@ -1,4 +1,5 @@
-"""The files of one asset version, written in one streaming pass: FLAC master, loudness and waveform peaks.
+"""The files of one asset version, written in one streaming pass: FLAC master, loudness and waveform peaks (with
+the short-term loudness over time beside them, ``common.peaks.SHORT_TERM_KEY``).
 
 Ingest and edit-save both end here: every chunk goes to the master encoder, the loudness meter and the peaks
 builder, so the audio is read once and nothing grows with its length.
@@ -18,6 +19,7 @@ from common.audio.background import BackgroundConsumer
 from common.audio.encode import AudioWriter
 from common.audio.loudness import Loudness, LoudnessMeter
 from common.audio.peaks import PeaksBuilder
+from common.peaks import SHORT_TERM_KEY, short_term_document
 
 MASTER_FILENAME = "master.flac"
 PEAKS_FILENAME = "peaks.json"
@@ -79,6 +81,10 @@ class VersionWriter:
             self._master.__exit__(exc_type)
 
     def consume(self, chunk: np.ndarray) -> None:
+        # The master stores samples within full scale; measuring the same clipped samples keeps the reported
+        # loudness, true peak and RMS those of the file actually stored.
+        if len(chunk) and (chunk.max() > 1.0 or chunk.min() < -1.0):
+            chunk = np.clip(chunk, -1.0, 1.0)
         self._master.consume(chunk)
         self._meter.consume(chunk)
         self._peaks.consume(chunk)
@@ -87,7 +93,10 @@ class VersionWriter:
         self._master.finish()
         loudness = self._meter.finish()
         peaks_path = self.out_dir / PEAKS_FILENAME
-        peaks_path.write_text(json.dumps(self._peaks.finish(), separators=(",", ":")))
+        peaks = self._peaks.finish()
+        if loudness.short_term_lufs is not None:
+            peaks[SHORT_TERM_KEY] = short_term_document(loudness.short_term_lufs)
+        peaks_path.write_text(json.dumps(peaks, separators=(",", ":")))
         return VersionFiles(
             master_path=self._master.path,
             peaks_path=peaks_path,

@@ -9,6 +9,7 @@ from common.jobs.model import (
     AssetCursor,
     AssetSummary,
     AssetVersion,
+    DeletedAsset,
     DurationHistogram,
     Job,
     JobError,
@@ -16,6 +17,7 @@ from common.jobs.model import (
     JobStatus,
     JobStoreMetrics,
     JobType,
+    MediaReferences,
     QueueStats,
 )
 from common.jobs.poll import to_poll_body
@@ -26,6 +28,7 @@ __all__ = [
     "AssetCursor",
     "AssetSummary",
     "AssetVersion",
+    "DeletedAsset",
     "DurationHistogram",
     "Job",
     "JobError",
@@ -34,6 +37,7 @@ __all__ = [
     "JobStore",
     "JobStoreMetrics",
     "JobType",
+    "MediaReferences",
     "QueueStats",
     "close_job_store",
     "get_job_store",

@@ -65,6 +65,8 @@ class Job:
     lease_token: str | None = None
     lease_expires_at: datetime | None = None
     idempotency_key: str | None = None
+    #: What a running job is doing now (a ``common.stages.JobStage``); ``None`` when it has not said or is not running.
+    stage: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,7 @@ class JobSnapshot:
     error: JobError | None
     created_at: datetime
     updated_at: datetime
+    stage: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,26 @@ class AssetSummary:
     @property
     def cursor(self) -> AssetCursor:
         return AssetCursor(self.created_ms, self.asset_id)
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedAsset:
+    """What an asset's deletion took out of the store: its versions, and the rows of its jobs that had finished
+    (whose files the caller removes). Its queued and running jobs were cancelled instead: each run removes its own
+    output when it learns of the cancel."""
+
+    asset_id: str
+    versions: list[AssetVersion]
+    finished_jobs: list[Job]
+    cancelled_job_ids: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaReferences:
+    """Every job and every asset version in the store, read together: what may refer to media."""
+
+    jobs: list[Job]
+    versions: list[AssetVersion]
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ def to_poll_body(job: Job | JobSnapshot) -> dict[str, Any]:
         "type": job.type,
         "status": job.status.value,
         "progress": round(job.progress, 4),
+        "stage": job.stage,
         "result": job.result,
         "error": job.error.to_dict() if job.error else None,
         "createdAt": iso_utc(job.created_at),

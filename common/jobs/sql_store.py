@@ -18,19 +18,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from common.config import job_max_attempts
-from common.errors import IdempotencyKeyReused, StoreError
+from common.errors import AssetDeleted, IdempotencyKeyReused, LastAssetVersion, StoreError
 from common.ids import new_id
 from common.jobs import sql
 from common.jobs.model import (
     AssetCursor,
     AssetSummary,
     AssetVersion,
+    DeletedAsset,
     DurationHistogram,
     Job,
     JobError,
     JobSnapshot,
     JobStatus,
     JobStoreMetrics,
+    MediaReferences,
     QueueStats,
 )
 from common.jobs.store import JobStore
@@ -40,6 +42,9 @@ logger = logging.getLogger(__name__)
 Params = Mapping[str, Any]
 Row = Sequence[Any]
 Statement = tuple[str, Params]
+
+#: A reservation not touched for this long belongs to a write whose process died: no write takes a day.
+MEDIA_RESERVATION_EXPIRY_MS = 24 * 3600 * 1000
 
 
 def to_ms(moment: datetime) -> int:
@@ -124,6 +129,7 @@ def job_from_row(row: Row) -> Job:
         lease_token,
         lease_expires_at,
         idempotency_key,
+        stage,
     ) = row
     created = from_ms(created_at)
     return Job(
@@ -145,12 +151,13 @@ def job_from_row(row: Row) -> Job:
         lease_token=lease_token,
         lease_expires_at=_optional_from_ms(lease_expires_at),
         idempotency_key=idempotency_key,
+        stage=stage,
     )
 
 
 def job_snapshot_from_row(row: Row) -> JobSnapshot:
     """A row of ``sql.JOB_SNAPSHOT_COLUMNS`` as a ``JobSnapshot``, with ``job_from_row``'s conversions."""
-    job_id, job_type, status, progress, result, error_code, error_message, created_at, updated_at = row
+    job_id, job_type, status, progress, result, error_code, error_message, created_at, updated_at, stage = row
     created = from_ms(created_at)
     return JobSnapshot(
         id=job_id,
@@ -161,6 +168,7 @@ def job_snapshot_from_row(row: Row) -> JobSnapshot:
         error=_error(error_code, error_message),
         created_at=created,
         updated_at=_same_or_from_ms(updated_at, created_at, created),
+        stage=stage,
     )
 
 
@@ -298,12 +306,19 @@ class SqlJobStore(JobStore):
         rows = await self._execute(sql.SELECT_JOB_SNAPSHOT, {"id": job_id})
         return job_snapshot_from_row(rows[0]) if rows else None
 
-    async def get_changed_job_snapshots(self, known: Mapping[str, datetime]) -> dict[str, JobSnapshot | None]:
-        if not known:
+    async def get_changed_job_snapshots(
+        self, known: Mapping[str, datetime], since: datetime | None = None
+    ) -> dict[str, JobSnapshot | None]:
+        if not known and since is None:
             return {}
         known_ms = _dump({job_id: to_ms(updated_at) for job_id, updated_at in known.items()})
-        rows = await self._execute(sql.SELECT_CHANGED_JOB_SNAPSHOTS, {"known": known_ms})
+        since_ms = None if since is None else to_ms(since)
+        rows = await self._execute(sql.SELECT_CHANGED_JOB_SNAPSHOTS, {"known": known_ms, "since": since_ms})
         return {row[0]: None if row[1] is None else job_snapshot_from_row(row[1:]) for row in rows}
+
+    async def newest_job_update(self) -> datetime | None:
+        rows = await self._execute(sql.SELECT_NEWEST_JOB_UPDATE, {})
+        return None if not rows or rows[0][0] is None else from_ms(rows[0][0])
 
     async def cancel_job(self, job_id: str) -> Job | None:
         params = {"id": job_id}
@@ -402,8 +417,9 @@ class SqlJobStore(JobStore):
             raise StoreError("lease_s must be positive", code="invalid_argument")
         return await self._fenced(sql.HEARTBEAT, job_id, lease_token, lease_ms=int(lease_s * 1000))
 
-    async def set_progress(self, job_id: str, lease_token: str, progress: float) -> bool:
-        return await self._fenced(sql.SET_PROGRESS, job_id, lease_token, progress=min(max(float(progress), 0.0), 1.0))
+    async def set_progress(self, job_id: str, lease_token: str, progress: float, stage: str | None = None) -> bool:
+        progress = min(max(float(progress), 0.0), 1.0)
+        return await self._fenced(sql.SET_PROGRESS, job_id, lease_token, progress=progress, stage=stage)
 
     async def complete_job(self, job_id: str, lease_token: str, result: dict[str, Any]) -> bool:
         done = await self._fenced(sql.COMPLETE_JOB, job_id, lease_token, result=_dump(result))
@@ -415,14 +431,19 @@ class SqlJobStore(JobStore):
     ) -> AssetVersion | None:
         fence = {"id": job_id, "lease_token": lease_token}
         info_json = _dump(info)
-        _, completed, _, rows = await self._batch(
+        _, completed, _, _, failed, rows = await self._batch(
             [
                 (sql.INSERT_COMPLETED_ASSET_VERSION, {**fence, "asset_id": asset_id, "info": info_json}),
                 (sql.COMPLETE_JOB_WITH_ASSET_VERSION, {**fence, "result": _dump(result), "info": info_json}),
                 (sql.DELETE_UNCOMPLETED_ASSET_VERSION, {"id": job_id}),
+                (sql.INSERT_ASSET, {"job_id": job_id}),
+                (sql.FAIL_JOB_OF_DELETED_ASSET, {**fence, "asset_id": asset_id}),
                 (sql.SELECT_ASSET_VERSION_BY_JOB, {"job_id": job_id}),
             ]
         )
+        if failed:
+            logger.info("job %s failed: asset %s was deleted while it ran", job_id, asset_id)
+            raise AssetDeleted(f"asset {asset_id} was deleted while job {job_id} ran; nothing was recorded")
         if not completed:
             logger.debug("job %s completion refused, lease lost: no version recorded", job_id)
             return None
@@ -459,21 +480,31 @@ class SqlJobStore(JobStore):
             await self._execute(sql.INCREMENT_COUNTER, {"name": sql.LEASES_EXPIRED_COUNTER, "amount": len(rows)})
         return len(rows)
 
-    async def prune_jobs(self, older_than_s: float) -> int:
+    async def prune_jobs(self, older_than_s: float) -> list[Job]:
         rows = await self._execute(sql.PRUNE_JOBS, {"older_than_ms": int(older_than_s * 1000)})
         if rows:
             logger.info("pruned %d finished jobs older than %.0f s", len(rows), older_than_s)
-        return len(rows)
+        return [job_from_row(row) for row in rows]
+
+    async def delete_finished_job(self, job_id: str) -> Job | None:
+        rows = await self._execute(sql.DELETE_FINISHED_JOB, {"id": job_id})
+        if not rows:
+            return None
+        logger.info("job %s deleted", job_id)
+        return job_from_row(rows[0])
 
     # -- assets ----------------------------------------------------------------------------------------------
 
     async def add_asset_version(self, asset_id: str, job_id: str, info: dict[str, Any]) -> AssetVersion:
-        _, rows = await self._batch(
+        _, _, rows = await self._batch(
             [
                 (sql.INSERT_ASSET_VERSION, {"asset_id": asset_id, "job_id": job_id, "info": _dump(info)}),
+                (sql.INSERT_ASSET, {"job_id": job_id}),
                 (sql.SELECT_ASSET_VERSION_BY_JOB, {"job_id": job_id}),
             ]
         )
+        if not rows:
+            raise AssetDeleted(f"asset {asset_id} was deleted; no version can be recorded for it")
         version = asset_version_from_row(rows[0])
         logger.debug("job %s recorded asset %s version %d", job_id, version.asset_id, version.version)
         return version
@@ -504,6 +535,57 @@ class SqlJobStore(JobStore):
         logger.info("asset %s renamed", asset_id)
         return asset_summary_from_row(rows[0])
 
+    async def delete_asset(self, asset_id: str) -> DeletedAsset | None:
+        params = {"asset_id": asset_id}
+        _, finished, cancelled, versions, _, _ = await self._batch(
+            [
+                (sql.INSERT_DELETED_ASSET, params),
+                (sql.DELETE_FINISHED_JOBS_OF_ASSET, params),
+                (sql.CANCEL_JOBS_OF_ASSET, params),
+                (sql.DELETE_ASSET_VERSIONS, params),
+                (sql.DELETE_ASSET_TITLE, params),
+                (sql.DELETE_ASSET, params),
+            ]
+        )
+        if not versions:
+            return None
+        deleted = DeletedAsset(
+            asset_id=asset_id,
+            versions=sorted((asset_version_from_row(row) for row in versions), key=lambda v: v.version),
+            finished_jobs=[job_from_row(row) for row in finished],
+            cancelled_job_ids=[row[0] for row in cancelled],
+        )
+        logger.info(
+            "asset %s deleted: %d versions, %d finished jobs, %d jobs cancelled",
+            asset_id,
+            len(deleted.versions),
+            len(deleted.finished_jobs),
+            len(deleted.cancelled_job_ids),
+        )
+        return deleted
+
+    async def delete_asset_version(self, asset_id: str, version: int) -> AssetVersion | None:
+        params = {"asset_id": asset_id, "version": version}
+        rows = await self._execute(sql.SELECT_ASSET_VERSION, params)
+        if not rows:
+            return None
+        job_id = asset_version_from_row(rows[0]).job_id
+        deleted, _ = await self._batch(
+            [(sql.DELETE_ASSET_VERSION, params), (sql.DELETE_JOB_OF_DELETED_VERSION, {"job_id": job_id})]
+        )
+        if not deleted:
+            if await self._execute(sql.SELECT_ASSET_VERSION, params):
+                raise LastAssetVersion(f"version {version} is the only version of asset {asset_id}; delete the asset")
+            return None
+        logger.info("asset %s version %d deleted", asset_id, version)
+        return asset_version_from_row(deleted[0])
+
+    async def get_media_references(self) -> MediaReferences:
+        jobs, versions = await self._batch([(sql.SELECT_ALL_JOBS, {}), (sql.SELECT_ALL_ASSET_VERSIONS, {})])
+        return MediaReferences(
+            jobs=[job_from_row(row) for row in jobs], versions=[asset_version_from_row(row) for row in versions]
+        )
+
     # -- the media store bound to this job store ------------------------------------------------------------
 
     async def record_media_store_id(self, media_store_id: str) -> str:
@@ -511,6 +593,51 @@ class SqlJobStore(JobStore):
             [(sql.INSERT_MEDIA_STORE_ID, {"media_store_id": media_store_id}), (sql.SELECT_MEDIA_STORE_ID, {})]
         )
         return str(rows[0][0])
+
+    # -- media accounting ------------------------------------------------------------------------------------
+
+    async def media_used_bytes(self) -> int:
+        rows = await self._execute(sql.SELECT_MEDIA_USED_BYTES, {})
+        return int(rows[0][0]) if rows else 0
+
+    async def reserve_media_bytes(self, key: str, write_id: str, size_bytes: int, limit_bytes: int | None) -> bool:
+        if not write_id:
+            raise StoreError("a media reservation needs a write id", code="invalid_argument")
+        _, reserved = await self._batch(
+            [
+                (sql.EXPIRE_MEDIA_RESERVATIONS, {"older_than_ms": MEDIA_RESERVATION_EXPIRY_MS}),
+                (
+                    sql.RESERVE_MEDIA_BYTES,
+                    {"key": key, "write_id": write_id, "size_bytes": size_bytes, "limit_bytes": limit_bytes},
+                ),
+            ]
+        )
+        return bool(reserved)
+
+    async def release_media_reservation(self, key: str, write_id: str) -> None:
+        await self._execute(sql.RELEASE_MEDIA_RESERVATION, {"key": key, "write_id": write_id})
+
+    async def record_media_object(self, key: str, write_id: str, size_bytes: int) -> None:
+        await self._batch(
+            [
+                (sql.RELEASE_MEDIA_RESERVATION, {"key": key, "write_id": write_id}),
+                (sql.RECORD_MEDIA_OBJECT, {"key": key, "size_bytes": size_bytes}),
+            ]
+        )
+
+    async def forget_media_object(self, key: str) -> None:
+        await self._execute(sql.FORGET_MEDIA_OBJECT, {"key": key})
+
+    async def forget_media_prefix(self, prefix: str) -> None:
+        await self._execute(sql.FORGET_MEDIA_PREFIX, {"prefix": prefix})
+
+    async def database_time_ms(self) -> int:
+        ((now_ms,),) = await self._execute(sql.SELECT_NOW_MS, {})
+        return int(now_ms)
+
+    async def recount_media_objects(self, objects: Sequence[tuple[str, int]], listed_since_ms: int) -> None:
+        params = {"objects": _dump([[key, size] for key, size in objects]), "listed_since_ms": listed_since_ms}
+        await self._batch([(sql.DROP_UNLISTED_MEDIA_OBJECTS, params), (sql.RECORD_LISTED_MEDIA_OBJECTS, params)])
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 

@@ -17,11 +17,13 @@ from common.jobs.model import (
     AssetCursor,
     AssetSummary,
     AssetVersion,
+    DeletedAsset,
     Job,
     JobError,
     JobSnapshot,
     JobStatus,
     JobStoreMetrics,
+    MediaReferences,
 )
 
 
@@ -66,10 +68,18 @@ class JobStore(ABC):
         """The fields a poll shows, read by themselves: the same values ``get_job`` would give at that moment."""
 
     @abstractmethod
-    async def get_changed_job_snapshots(self, known: Mapping[str, datetime]) -> dict[str, JobSnapshot | None]:
+    async def get_changed_job_snapshots(
+        self, known: Mapping[str, datetime], since: datetime | None = None
+    ) -> dict[str, JobSnapshot | None]:
         """In one read, ``get_job_snapshot`` of each job in ``known`` (id -> the ``updated_at`` the caller has)
         whose ``updated_at`` is now different; ``None`` for a job no longer in the store. Unchanged jobs are
-        left out."""
+        left out. With ``since``, also every job whose ``updated_at`` is later than ``since``, named in ``known``
+        or not: its cost follows how many jobs changed, not how many are watched."""
+
+    @abstractmethod
+    async def newest_job_update(self) -> datetime | None:
+        """The latest ``updated_at`` of any job (``None``: no jobs): where a reader that follows changes with
+        ``get_changed_job_snapshots(..., since=...)`` starts."""
 
     @abstractmethod
     async def cancel_job(self, job_id: str) -> Job | None:
@@ -118,7 +128,9 @@ class JobStore(ABC):
         re-claimed) and must stop working on it."""
 
     @abstractmethod
-    async def set_progress(self, job_id: str, lease_token: str, progress: float) -> bool: ...
+    async def set_progress(self, job_id: str, lease_token: str, progress: float, stage: str | None = None) -> bool:
+        """Record a running job's progress (0..1) and what it is doing now (a ``JobStage``; ``None``: nothing
+        named), fenced like every worker write."""
 
     @abstractmethod
     async def complete_job(self, job_id: str, lease_token: str, result: dict[str, Any]) -> bool: ...
@@ -129,7 +141,9 @@ class JobStore(ABC):
     ) -> AssetVersion | None:
         """``complete_job`` for a job that makes the next version of ``asset_id``: the version is recorded with
         ``info`` in the same transaction as the completion, under the same fence, and its number is written into
-        the result's ``version``. ``None`` (nothing recorded) when the caller no longer owns the job."""
+        the result's ``version``. ``None`` (nothing recorded) when the caller no longer owns the job. When the
+        asset was deleted, the job ends ``failed`` with code ``asset_deleted`` in that same transaction and
+        ``AssetDeleted`` is raised: nothing is recorded, and the run's files are its own to remove."""
 
     @abstractmethod
     async def fail_job(
@@ -154,8 +168,12 @@ class JobStore(ABC):
         counter. Returns how many were touched."""
 
     @abstractmethod
-    async def prune_jobs(self, older_than_s: float) -> int:
-        """Delete terminal jobs finished more than ``older_than_s`` ago. Returns how many."""
+    async def prune_jobs(self, older_than_s: float) -> list[Job]:
+        """Delete terminal jobs finished more than ``older_than_s`` ago. Returns them, so their files can go too."""
+
+    @abstractmethod
+    async def delete_finished_job(self, job_id: str) -> Job | None:
+        """Delete a terminal job's row and return it; ``None`` (nothing deleted) for an unknown or unfinished job."""
 
     @abstractmethod
     async def change_token(self) -> int | None:
@@ -173,7 +191,8 @@ class JobStore(ABC):
     async def add_asset_version(self, asset_id: str, job_id: str, info: dict[str, Any]) -> AssetVersion:
         """Record the next version of ``asset_id`` (1 for a new asset) outside any job's completion, as an import
         or a test does; a worker records versions with ``complete_job_with_asset_version``, under its lease.
-        Idempotent per ``job_id``: a second call gets the first version back instead of a second one."""
+        Idempotent per ``job_id``: a second call gets the first version back instead of a second one.
+        ``AssetDeleted`` for a deleted asset."""
 
     @abstractmethod
     async def get_asset_versions(self, asset_id: str) -> list[AssetVersion]:
@@ -190,12 +209,65 @@ class JobStore(ABC):
     async def rename_asset(self, asset_id: str, title: str) -> AssetSummary | None:
         """Give the asset a new title (its versions keep theirs); ``None`` for an asset with no version."""
 
+    @abstractmethod
+    async def delete_asset(self, asset_id: str) -> DeletedAsset | None:
+        """In one transaction: mark the asset deleted for good (no version can be recorded for it again), delete
+        its finished jobs' rows, cancel its queued and running jobs, and delete its versions, title and library
+        entry. ``None`` (nothing changes) for an asset with no version."""
+
+    @abstractmethod
+    async def delete_asset_version(self, asset_id: str, version: int) -> AssetVersion | None:
+        """Delete one version, and the finished job that made it; return it. ``None`` when there is no such
+        version; ``LastAssetVersion`` (nothing deleted) when it is the asset's only one."""
+
+    @abstractmethod
+    async def get_media_references(self) -> MediaReferences:
+        """Every job and every asset version, read in one transaction (the media garbage collector's view)."""
+
     # -- the media store bound to this job store ------------------------------------------------------------
 
     @abstractmethod
     async def record_media_store_id(self, media_store_id: str) -> str:
         """Record ``media_store_id`` as the media store of this job store unless one is recorded already; return the
         recorded id (the given one on the first call, the first caller's ever after)."""
+
+    # -- media accounting (what the media store holds, kept here so every backend knows it cheaply) -----------
+
+    @abstractmethod
+    async def media_used_bytes(self) -> int:
+        """The bytes the media store holds: every recorded object, plus the reservations of writes in progress."""
+
+    @abstractmethod
+    async def reserve_media_bytes(self, key: str, write_id: str, size_bytes: int, limit_bytes: int | None) -> bool:
+        """Make or grow write ``write_id``'s reservation of ``key`` to ``size_bytes``, only if the total stays
+        within ``limit_bytes`` (``None``: no limit); False, nothing changed, when it would not. Reservations not
+        touched for a day are dropped first (their writers died)."""
+
+    @abstractmethod
+    async def release_media_reservation(self, key: str, write_id: str) -> None:
+        """Drop a write's reservation: the write failed and stored nothing."""
+
+    @abstractmethod
+    async def record_media_object(self, key: str, write_id: str, size_bytes: int) -> None:
+        """The write stored ``key`` with ``size_bytes``: its reservation becomes the object's record, in one
+        transaction."""
+
+    @abstractmethod
+    async def forget_media_object(self, key: str) -> None:
+        """``key`` was deleted from the media store."""
+
+    @abstractmethod
+    async def forget_media_prefix(self, prefix: str) -> None:
+        """Every object below the folder ``prefix`` was deleted from the media store."""
+
+    @abstractmethod
+    async def database_time_ms(self) -> int:
+        """The database's clock (ms since the epoch), which every record's time is taken from."""
+
+    @abstractmethod
+    async def recount_media_objects(self, objects: Sequence[tuple[str, int]], listed_since_ms: int) -> None:
+        """Make the account match a listing of the media store (``(key, size)`` of every object) begun at
+        ``listed_since_ms`` by the database's clock, in one transaction; what changed since then is kept."""
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 

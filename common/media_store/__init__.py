@@ -4,7 +4,13 @@ backend per module (``local``: files under ``MEDIA_ROOT``; ``s3``: a bucket), an
 Everything outside this package gets its store from ``await get_media_store()``; nothing else constructs one.
 """
 
-from common.media_store.errors import InvalidMediaKey, InvalidMediaRange, MediaNotFound, MediaStoreError
+from common.media_store.errors import (
+    InvalidMediaKey,
+    InvalidMediaRange,
+    MediaNotFound,
+    MediaStoreError,
+    MediaStoreFull,
+)
 from common.media_store.factory import close_media_store, get_media_store
 from common.media_store.identity import check_media_identity
 from common.media_store.keys import validate_key
@@ -16,6 +22,7 @@ __all__ = [
     "MediaNotFound",
     "MediaStore",
     "MediaStoreError",
+    "MediaStoreFull",
     "MediaStream",
     "ObjectInfo",
     "check_media_identity",

@@ -36,3 +36,13 @@ class InvalidMediaRange(MediaStoreError):
     """A byte range that starts at or past the object's end, or is empty."""
 
     code = "range_not_satisfiable"
+
+
+class MediaStoreFull(MediaStoreError):
+    """No room for the write: the disk or bucket is full, or ``MEDIA_MAX_BYTES`` is reached. Nothing of the write
+    was kept; it may succeed once space is freed, so it is transient."""
+
+    code = "storage_full"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, transient=True)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 import os
 
-from common.config import media_root
+from common.config import media_max_bytes, media_root
 from common.errors import ConfigurationError
+from common.jobs import get_job_store
 from common.media_store.store import MediaStore
+from common.media_store.usage import MediaUsage
 from common.process_store import ProcessStore, backend_from_env
 
 logger = logging.getLogger(__name__)
@@ -35,7 +37,15 @@ def _required(name: str) -> str:
 
 
 async def open_configured_media_store() -> MediaStore:
-    """A new store as the environment describes it. Callers want ``get_media_store()`` instead."""
+    """A new store as the environment describes it, keeping its account of bytes in the job store
+    (``common.media_store.usage``) and holding ``MEDIA_MAX_BYTES``. Callers want ``get_media_store()`` instead."""
+    limit_bytes = media_max_bytes()
+    store = await _open_backend()
+    store.account_with(MediaUsage(get_job_store, limit_bytes))
+    return store
+
+
+async def _open_backend() -> MediaStore:
     if selected_backend() == "s3":
         from common.media_store.s3 import DEFAULT_REGION, S3MediaStore, S3Settings
 

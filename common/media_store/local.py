@@ -9,6 +9,7 @@ File work runs in threads, off the event loop. A key's path is checked after res
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import secrets
@@ -20,13 +21,15 @@ from pathlib import Path
 from typing import BinaryIO
 
 from common.errors import ConfigurationError
-from common.media_store.errors import InvalidMediaKey, MediaNotFound
+from common.media_store.errors import InvalidMediaKey, MediaNotFound, MediaStoreFull
 from common.media_store.keys import validate_key
 from common.media_store.store import MARKER_KEY, MediaStore, MediaStream, ObjectInfo, clamp_range
 
 #: Stream writes are gathered to this size before each hand-off to a thread.
 WRITE_BUFFER_BYTES = 1024 * 1024
 READ_CHUNK_BYTES = 1024 * 1024
+#: A full disk (or a user's quota reached).
+_NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def _info(key: str, stat_result: os.stat_result) -> ObjectInfo:
@@ -51,8 +54,21 @@ def _flush_and_close(file: BinaryIO) -> None:
 
 
 def _discard(file: BinaryIO, temporary: Path) -> None:
-    file.close()
-    temporary.unlink(missing_ok=True)
+    try:
+        # Closing flushes what is still buffered, which fails again on a full disk; the file is closed anyway.
+        with contextlib.suppress(OSError):
+            file.close()
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _is_no_space(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in _NO_SPACE_ERRNOS
+
+
+def _full() -> MediaStoreFull:
+    # Raised once the write's partial file is gone.
+    return MediaStoreFull("the disk holding the media store is full")
 
 
 class _FileChunks:
@@ -154,9 +170,11 @@ class LocalMediaStore(MediaStore):
                 await asyncio.to_thread(file.write, b"".join(pending))
             await asyncio.to_thread(_flush_and_close, file)
             return await asyncio.to_thread(self._commit, key, temporary, path)
-        except BaseException:
+        except BaseException as exc:
             # Synchronous on purpose: it must run even while this task is being cancelled.
             _discard(file, temporary)
+            if _is_no_space(exc):
+                raise _full() from exc
             raise
 
     def _move_in(self, key: str, source: Path) -> ObjectInfo | None:
@@ -194,7 +212,12 @@ class LocalMediaStore(MediaStore):
         return info
 
     async def _put_file(self, key: str, path: Path, content_type: str | None, consume: bool) -> ObjectInfo:
-        return await asyncio.to_thread(self._put_file_now, key, path, consume)
+        try:
+            return await asyncio.to_thread(self._put_file_now, key, path, consume)
+        except OSError as exc:
+            if _is_no_space(exc):
+                raise _full() from exc
+            raise
 
     # -- reading --------------------------------------------------------------------------------------------
 
@@ -333,3 +356,7 @@ class LocalMediaStore(MediaStore):
 
     async def close(self) -> None:
         return None
+
+    async def _device_free_bytes(self) -> int | None:
+        usage = await asyncio.to_thread(shutil.disk_usage, self._root)
+        return usage.free

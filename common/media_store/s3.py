@@ -22,7 +22,7 @@ from obstore.exceptions import AlreadyExistsError, PermissionDeniedError, Unauth
 from obstore.store import S3Store
 
 from common.errors import ConfigurationError
-from common.media_store.errors import InvalidMediaRange, MediaNotFound, MediaStoreError
+from common.media_store.errors import InvalidMediaRange, MediaNotFound, MediaStoreError, MediaStoreFull
 from common.media_store.store import MARKER_KEY, MediaStore, MediaStream, ObjectInfo
 
 if TYPE_CHECKING:
@@ -44,6 +44,9 @@ MAX_RETRIES = 3
 REQUEST_TIMEOUT_S = 24 * 3600
 READ_STALL_TIMEOUT_S = 60
 _CREDENTIAL_CODES = ("SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "403 Forbidden")
+#: How a service says it has no room: HTTP 507 (MinIO's ``XMinioStorageFull``). Others (SeaweedFS) answer a full
+#: disk with a plain 500 ``InternalError``, which cannot be told from any other failure and stays transient.
+_FULL_MARKERS = ("XMinioStorageFull", "507 Insufficient Storage")
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,8 @@ class S3MediaStore(MediaStore):
                 f"the media store {self.location} refused access to {key!r}: {_summary(exc)}",
                 code="media_store_unauthorized",
             )
+        if any(marker in str(exc) for marker in _FULL_MARKERS):
+            return MediaStoreFull("the bucket holding the media store is full")
         # obstore has already retried what it could; the caller may try again later.
         return MediaStoreError(
             f"the media store {self.location} failed on {key!r}: {_summary(exc)}",

@@ -8,16 +8,19 @@ under its key. Ranges are ``start`` (inclusive) to ``end`` (exclusive, ``None`` 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from common.ids import new_id
+from common.jobs.store import JobStore
 from common.media_store.errors import InvalidMediaKey, InvalidMediaRange, MediaStoreError
 from common.media_store.keys import validate_key, validate_prefix
+from common.media_store.usage import MediaUsage
 
 logger = logging.getLogger(__name__)
 
@@ -78,12 +81,21 @@ def clamp_range(key: str, size_bytes: int, start: int, end: int | None) -> tuple
     return start, size_bytes if end is None else min(end, size_bytes)
 
 
+def _size_of(path: Path) -> int:
+    """The file's size, 0 when it is missing (the backend's put then says so)."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 class MediaStore(ABC):
     #: ``"local"`` or ``"s3"``.
     backend: str
 
     def __init__(self) -> None:
         self._store_id = ""
+        self._usage: MediaUsage | None = None
 
     @property
     def store_id(self) -> str:
@@ -100,22 +112,94 @@ class MediaStore(ABC):
     def configured_by(self) -> str:
         """The variables that chose this store and their values, for messages that tell a person what to fix."""
 
+    # -- accounting -----------------------------------------------------------------------------------------
+
+    def account_with(self, usage: MediaUsage) -> None:
+        """Record every write and delete in ``usage`` and hold its limit (the factory does this for every store
+        it opens; a store made directly, as the stores' own tests do, keeps no account)."""
+        self._usage = usage
+
+    def account_through(self, job_store: Callable[[], Awaitable[JobStore]]) -> None:
+        """Reach the account's job store through ``job_store`` instead of ``get_job_store`` (the web passes one
+        that holds each call to ``STORE_DEADLINE_S``)."""
+        if self._usage is not None:
+            self._usage.job_store = job_store
+
+    @property
+    def limit_bytes(self) -> int | None:
+        """``MEDIA_MAX_BYTES``: the most this store may hold; ``None`` for no limit of ours."""
+        return None if self._usage is None else self._usage.limit_bytes
+
+    async def used_bytes(self) -> int | None:
+        """The bytes this store holds by its account (objects and writes in progress); ``None`` without one."""
+        return None if self._usage is None else await self._usage.used_bytes()
+
+    async def free_bytes(self) -> int | None:
+        """The room left for writes: the ``MEDIA_MAX_BYTES`` headroom, or the backend's own free space when it
+        knows it and it is less (local: the disk's); ``None`` when neither is known."""
+        limit, used = self.limit_bytes, await self.used_bytes()
+        headroom = None if limit is None or used is None else max(limit - used, 0)
+        device_free = await self._device_free_bytes()
+        if headroom is None or device_free is None:
+            return headroom if device_free is None else device_free
+        return min(headroom, device_free)
+
+    async def recount_usage(self) -> int | None:
+        """List the whole store and make its account match (``python -m workers media-usage --recount``); the
+        bytes counted afterwards, ``None`` without an account."""
+        if self._usage is None:
+            return None
+        return await self._usage.recount((info.key, info.size_bytes) async for info in self.list_objects())
+
     # -- writing --------------------------------------------------------------------------------------------
 
     async def put_stream(
-        self, key: str, chunks: AsyncIterable[bytes], *, content_type: str | None = None
+        self,
+        key: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        content_type: str | None = None,
+        expected_bytes: int | None = None,
     ) -> ObjectInfo:
         """Store the bytes ``chunks`` yields as ``key``, holding only a bounded part of them in memory (s3: a
         multipart upload, part by part). If ``chunks`` raises or the call is cancelled, the error propagates and
-        nothing is stored under ``key``; a previous object under ``key`` is replaced only by a complete one."""
-        return await self._put_stream(validate_key(key), chunks, content_type)
+        nothing is stored under ``key``; a previous object under ``key`` is replaced only by a complete one.
+
+        ``expected_bytes`` (at most this many, e.g. from a ``Content-Length``) is reserved against
+        ``MEDIA_MAX_BYTES`` before the first chunk is read, so a write that cannot fit fails (``MediaStoreFull``)
+        without reading any; without it the bytes are reserved as they arrive. A full disk or bucket is
+        ``MediaStoreFull`` too."""
+        key = validate_key(key)
+        if self._usage is None:
+            return await self._put_stream(key, chunks, content_type)
+        write = self._usage.new_write(key)
+        try:
+            await write.reserve(expected_bytes or 0)
+            info = await self._put_stream(key, write.counted(chunks), content_type)
+        except BaseException:
+            await write.abandoned()
+            raise
+        await write.stored(info.size_bytes)
+        return info
 
     async def put_file(
         self, key: str, path: Path, *, content_type: str | None = None, consume: bool = False
     ) -> ObjectInfo:
         """Store the local file ``path`` as ``key``. With ``consume=True`` the caller is done with the file: it is
-        gone afterwards (the local backend moves it in when it can, instead of copying)."""
-        return await self._put_file(validate_key(key), path, content_type, consume)
+        gone afterwards (the local backend moves it in when it can, instead of copying). Its size is reserved
+        against ``MEDIA_MAX_BYTES`` first; ``MediaStoreFull`` when it does not fit, or the disk or bucket is full."""
+        key = validate_key(key)
+        if self._usage is None:
+            return await self._put_file(key, path, content_type, consume)
+        write = self._usage.new_write(key)
+        try:
+            await write.reserve(await asyncio.to_thread(_size_of, path))
+            info = await self._put_file(key, path, content_type, consume)
+        except BaseException:
+            await write.abandoned()
+            raise
+        await write.stored(info.size_bytes)
+        return info
 
     # -- reading --------------------------------------------------------------------------------------------
 
@@ -165,13 +249,18 @@ class MediaStore(ABC):
     async def delete(self, key: str) -> None:
         """Remove ``key``; nothing happens when it does not exist."""
         await self._delete(validate_key(key))
+        if self._usage is not None:
+            await self._usage.deleted(key)
 
     async def delete_prefix(self, prefix: str) -> int:
         """Remove every object below the folder ``prefix`` and return how many there were. The whole store cannot be
         emptied this way: ``prefix`` must be a non-empty key."""
         if prefix == "":
             raise InvalidMediaKey("delete_prefix needs a non-empty prefix; it never empties the whole store")
-        return await self._delete_prefix(validate_key(prefix))
+        removed = await self._delete_prefix(validate_key(prefix))
+        if self._usage is not None:
+            await self._usage.deleted_prefix(prefix)
+        return removed
 
     # -- identity and lifecycle -----------------------------------------------------------------------------
 
@@ -189,6 +278,10 @@ class MediaStore(ABC):
 
     @abstractmethod
     async def close(self) -> None: ...
+
+    async def _device_free_bytes(self) -> int | None:
+        """Free space where the backend stores objects, when it can know it cheaply (a bucket cannot)."""
+        return None
 
     # -- what a backend provides (keys already validated) ---------------------------------------------------
 

@@ -4,6 +4,7 @@ normalizes make one measuring pass), and a curve is evaluated only where it chan
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,9 +27,9 @@ def plays(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     counted: list[int] = []
     play = Program.play
 
-    def counting(self: Program, sink: Sink) -> int:
+    def counting(self: Program, sink: Sink, *args: Any, **kwargs: Any) -> int:
         counted.append(1)
-        return play(self, sink)
+        return play(self, sink, *args, **kwargs)
 
     monkeypatch.setattr(Program, "play", counting)
     return counted

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from common.audio.editing import MasterAudio, preview_edits, save_edited_version
+from common.audio.enhance import RepairChain, learn_source
 from common.audio.ingest import ingest_file
-from common.edits import parse_edit_list
+from common.audio.program import Program, apply_edits
+from common.edits import merge_edits, parse_edit_list
 from common.errors import EditListError, JobCancelled
 from tests.support.audio_samples import read_audio, write_audio
 from tests.support.speech_signals import (
@@ -214,3 +216,41 @@ def test_repair_fields_are_validated(edit: dict, field: str, message: str) -> No
 def test_repairs_per_list_are_bounded() -> None:
     with pytest.raises(EditListError, match="repair operations"):
         parse_edit_list([{"op": "highpass"}] * 9, 10.0)
+
+
+def test_a_span_of_a_repaired_program_past_a_long_cut_is_the_audio_the_whole_program_has_there(
+    tmp_path: Path,
+) -> None:
+    layout = _conversation()
+    noisy = layout.signal + white_noise(len(layout.signal), -50.0) + hum(len(layout.signal), RATE, 50, -40.0)
+    master = _master(tmp_path, noisy)
+    edits = merge_edits(
+        parse_edit_list(
+            [
+                {"op": "highpass"},
+                {"op": "dehum"},
+                {"op": "denoise"},
+                {"op": "level"},
+                {"op": "cut", "start": 2, "end": 16},
+            ],
+            master.frames / RATE,
+        )
+    )
+    repairs = RepairChain.of([edit for _, edit in edits], RATE, 1)
+    assert repairs is not None
+    learn_source(repairs, master.path, check_cancel=lambda: None, progress=lambda _: None, frames=master.frames)
+    program = Program(
+        master.path, rate=RATE, channels=1, source_frames=master.frames, check_cancel=lambda: None, repairs=repairs
+    )
+    apply_edits(program, edits)
+    whole: list[np.ndarray] = []
+    program.play(whole.append)
+    played = np.concatenate(whole)
+
+    # The span starts more than SEEK_AHEAD_S into the source, where a reader without filters seeks: the filters'
+    # state (the level plan's position, the denoiser's, the notches') must be what reading through gives.
+    start, end = 3 * RATE, 5 * RATE
+    span: list[np.ndarray] = []
+    program.play(span.append, (start, end))
+
+    np.testing.assert_array_equal(np.concatenate(span), played[start:end])

@@ -20,13 +20,13 @@ from workers.handlers import HANDLERS
 
 VERSION_RESULT_KEYS = {
     "assetId", "version", "durationSec", "sampleRate", "channels", "format", "codec", "loudness", "audioUrl",
-    "peaksUrl",
+    "peaksUrl", "warnings",
 }  # fmt: skip
 RENDER_RESULT_KEYS = {
     "assetId", "version", "format", "url", "filename", "durationSec", "sampleRate", "channels", "bitrate", "loudness",
     "preset", "targets", "targetsMet", "compliance",
 }  # fmt: skip
-LOUDNESS_KEYS = {"integratedLufs", "loudnessRangeLu", "truePeakDbtp", "rmsDb"}
+LOUDNESS_KEYS = {"integratedLufs", "loudnessRangeLu", "truePeakDbtp", "rmsDb", "unmeasured"}
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -38,6 +38,7 @@ class FakeContext:
     def __init__(self, job: Job, cancel_after: int | None = None) -> None:
         self._job = job
         self.progress: list[float] = []
+        self.stages: list[str] = []
         self.checks = 0
         self.cancel_after = cancel_after
 
@@ -50,6 +51,9 @@ class FakeContext:
 
     def report_progress(self, fraction: float) -> None:
         self.progress.append(fraction)
+
+    def report_stage(self, stage: str) -> None:
+        self.stages.append(stage)
 
     def raise_if_cancelled(self) -> None:
         self.checks += 1
@@ -115,6 +119,7 @@ async def test_ingest_records_version_one() -> None:
 
     assert set(result) == VERSION_RESULT_KEYS
     assert set(result["loudness"]) == LOUDNESS_KEYS
+    assert result["warnings"] == []
     assert (result["assetId"], result["version"], result["format"], result["codec"]) == (asset_id, 1, "mp3", "mp3float")
     assert result["durationSec"] == pytest.approx(6.0, abs=1e-9)
     decoded, rate = read_audio(_file(result["audioUrl"]))
@@ -175,7 +180,15 @@ async def test_edit_preview_writes_a_preview_and_records_nothing() -> None:
         "edit.preview", {"assetId": asset_id, "version": 1, "edits": [{"op": "trim", "start": 1, "end": 4}]}
     )
 
-    assert set(result) == {"assetId", "version", "previewUrl", "durationSec", "format", "loudness", "timeSavedSec"}
+    assert set(result) == {
+        "assetId", "version", "previewUrl", "durationSec", "format", "loudness", "mode", "segments",
+        "timelineDurationSec", "timeSavedSec",
+    }  # fmt: skip
+    # A job queued before the preview field existed is previewed whole, as it asked.
+    assert result["mode"] == "whole"
+    assert result["segments"] == [{"start": 0.0, "end": 3.0, "previewStart": 0.0}]
+    assert result["timelineDurationSec"] == 3.0
+    assert result["timeSavedSec"] == 0.0
     assert result["previewUrl"].startswith(MEDIA_URL_PREFIX + "previews/")
     assert abs(len(read_audio(_file(result["previewUrl"]))[0]) - 3 * 44100) <= 1152
     assert len(await (await get_job_store()).get_asset_versions(asset_id)) == 1

@@ -1,5 +1,5 @@
-"""Memory: ingest streams, so a fresh process's peak RSS stays bounded and does not grow with the duration.
-(The 3-hour figure is in ``bench/ingest_bench.py``; this is the quick check.)"""
+"""Memory: ingest and render stream, so a fresh process's peak RSS stays bounded and does not grow with the
+duration. (The 3-hour figure is in ``bench/ingest_bench.py``; this is the quick check.)"""
 
 from __future__ import annotations
 
@@ -27,10 +27,27 @@ peak_kb = int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_t
 print(json.dumps({"frames": files.frames, "rss_mb": peak_kb / 1024}))
 """
 
+RENDER_CHILD = """
+import json, re, sys
+from pathlib import Path
+from common.audio.editing import MasterAudio
+from common.audio.render import render_master
+from common.render_options import parse_render_options
+master = MasterAudio(Path(sys.argv[1]), 44100, 1, int(sys.argv[3]))
+rendered = render_master(master, parse_render_options({"format": "mp3", "preset": "podcast"}), Path(sys.argv[2]),
+                         title="t", on_progress=lambda _: None, check_cancel=lambda: None)
+peak_kb = int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
+print(json.dumps({"frames": rendered.frames, "met": rendered.targets_met, "rss_mb": peak_kb / 1024}))
+"""
+
 
 def _ingest_rss(source: Path, out: Path) -> dict[str, float]:
+    return _child_rss(CHILD, str(source), str(out))
+
+
+def _child_rss(child: str, *args: str) -> dict[str, float]:
     completed = subprocess.run(
-        [sys.executable, "-c", CHILD, str(source), str(out)],
+        [sys.executable, "-c", child, *args],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -100,3 +117,16 @@ def test_every_enhancement_together_streams_in_bounded_memory(tmp_path: Path) ->
     assert runs[1]["rss_mb"] < WORKER_RSS_LIMIT_MB
     # The levels learned for the leveler and the pause list grow with the audio by a few bytes a block, no more.
     assert runs[1]["rss_mb"] < runs[0]["rss_mb"] + 20
+
+
+@pytest.mark.slow
+def test_mp3_render_memory_is_bounded_and_does_not_grow_with_duration(tmp_path: Path) -> None:
+    runs = {}
+    for seconds in (60, 600):
+        master = write_audio(tmp_path / f"{seconds}.flac", speech_like(seconds, rate=44100), rate=44100, kind="flac")
+        runs[seconds] = _child_rss(RENDER_CHILD, str(master), str(tmp_path / f"out-{seconds}"), str(seconds * 44100))
+
+    assert [runs[seconds]["frames"] for seconds in (60, 600)] == [60 * 44100, 600 * 44100]
+    assert runs[600]["met"]
+    assert runs[600]["rss_mb"] < WORKER_RSS_LIMIT_MB
+    assert runs[600]["rss_mb"] < runs[60]["rss_mb"] + 20

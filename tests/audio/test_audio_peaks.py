@@ -11,7 +11,7 @@ import pytest
 
 from common.audio import peaks as peaks_module
 from common.audio.ingest import ingest_file
-from common.peaks import rescale_peaks
+from common.peaks import SHORT_TERM_KEY, rescale_peaks
 from tests.support.audio_samples import read_audio, speech_like, write_audio
 
 
@@ -103,3 +103,29 @@ def test_malformed_documents_are_refused() -> None:
             {"version": 2, "channels": 2, "sample_rate": 8000, "samples_per_pixel": 256, "length": 2, "data": [1]},
             512,
         )
+
+
+def test_the_peaks_carry_short_term_loudness_over_time(tmp_path: Path) -> None:
+    rate = 44100
+    loud = np.concatenate(list(speech_like(12.0, rate=rate, channels=1, peak_db=-1.0)))
+    # Twelve seconds of speech, then twelve 20 dB quieter, then four of silence.
+    signal = np.concatenate([loud, loud * 0.1, np.zeros((4 * rate, 1), dtype=np.float32)])
+    source = write_audio(tmp_path / "upload", signal, rate=rate, kind="flac")
+    outcome = ingest_file(
+        source, tmp_path / "out", max_duration_s=600, on_progress=lambda _: None, check_cancel=lambda: None
+    )
+    document = json.loads(outcome.files.peaks_path.read_text())
+
+    strip = document[SHORT_TERM_KEY]
+    assert (strip["window_s"], strip["hop_s"]) == (3.0, 0.5)
+    lufs = strip["lufs"]
+    assert len(lufs) == 28 / 0.5
+    # Each value sits at the middle of its window: well inside each part, the parts' levels 20 LU apart.
+    loud_part = np.mean(lufs[6:18])
+    quiet_part = np.mean(lufs[30:42])
+    assert loud_part - quiet_part == pytest.approx(20.0, abs=1.0)
+    assert loud_part == pytest.approx(outcome.files.loudness.integrated_lufs, abs=3.0)
+    # Silence is null, not -inf or a floor value.
+    assert lufs[-1] is None
+    # Coarser zoom levels carry the strip unchanged.
+    assert rescale_peaks(document, document["samples_per_pixel"] * 4)[SHORT_TERM_KEY] == strip

@@ -65,7 +65,7 @@ def program_reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     return opened
 
 
-def _render(master: MasterAudio, tmp_path: Path, request: dict):
+def _render(master: MasterAudio, tmp_path: Path, request: dict, stages: list[str] | None = None):
     progress: list[float] = []
     rendered = render_master(
         master,
@@ -74,8 +74,11 @@ def _render(master: MasterAudio, tmp_path: Path, request: dict):
         title=request.get("tags", {}).get("title"),
         on_progress=progress.append,
         check_cancel=lambda: None,
+        on_stage=None if stages is None else stages.append,
     )
     assert progress == sorted(progress)
+    # Honest to the end: the bar never reaches 100% while the render works.
+    assert not progress or progress[-1] < 1.0
     return rendered
 
 
@@ -161,9 +164,11 @@ def test_a_render_that_misses_its_level_is_corrected_by_a_second_pass(
     assert stored.integrated_lufs is not None
     wrong = replace(stored_master, loudness=replace(stored, integrated_lufs=stored.integrated_lufs + 2.0))
 
-    rendered = _render(wrong, tmp_path, {"format": "flac", "preset": "podcast"})
+    stages: list[str] = []
+    rendered = _render(wrong, tmp_path, {"format": "flac", "preset": "podcast"}, stages)
 
     assert len(program_reads) == rendered.passes == 2
+    assert stages == ["encoding", "correcting"]
     decoded, rate = read_audio(rendered.path)
     assert integrated_loudness(decoded, rate) == pytest.approx(-16.0, abs=0.5)
     assert true_peak_db(decoded) <= -1.0
@@ -173,9 +178,11 @@ def test_a_render_that_misses_its_level_is_corrected_by_a_second_pass(
 def test_a_render_without_stored_loudness_measures_the_master_first(
     master: MasterAudio, tmp_path: Path, program_reads: list[Path]
 ) -> None:
-    rendered = _render(master, tmp_path, {"format": "flac", "preset": "podcast"})
+    stages: list[str] = []
+    rendered = _render(master, tmp_path, {"format": "flac", "preset": "podcast"}, stages)
 
     assert program_reads == [master.path, master.path]
+    assert stages == ["measuring", "encoding"]
     assert rendered.passes == 2
     assert rendered.targets_met
 

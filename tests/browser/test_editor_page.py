@@ -119,7 +119,9 @@ async def test_upload_edit_preview_save_render_and_download(
 
     await page.click("#preview-button")
     await expect(page.locator("#preview-player")).to_be_visible(timeout=JOB_TIMEOUT_MS)
-    await expect(page.locator("#preview-text")).to_contain_text("Preview of 1 edit: 0:09.0")
+    # Nine seconds: short enough to be previewed whole even in context mode.
+    whole = "Preview of 1 edit (the whole edited recording): 0:09.0"
+    await expect(page.locator("#preview-text")).to_contain_text(whole)
     assert await unlabelled_controls(page) == []
     await page.wait_for_function(f"Math.abs(document.getElementById('preview-audio').duration - {EDITED_S}) < 0.05")
     await page.wait_for_function("document.getElementById('preview-audio').currentTime > 0.2")

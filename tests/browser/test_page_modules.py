@@ -5,13 +5,16 @@ that the form's limits are the server's rules.
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Page
+from playwright.async_api import Page, Route
 
 from common.audio.peaks import BASE_SAMPLES_PER_PIXEL, MAX_STORED_PIXELS
 from common.edits import OPERATIONS
@@ -273,3 +276,77 @@ async def test_progress_says_finishing_instead_of_sitting_at_a_hundred_percent(p
         [{"text": "Exporting", "fraction": 0.4}, "Running, 40%"],
         [{"text": "Exporting: finishing", "fraction": None}, "Finishing"],
     ]
+
+
+async def test_progress_names_the_stage_of_each_pass(page: Page, web: WebServer) -> None:
+    views = await run_in_page(
+        page,
+        web,
+        "jobs.js",
+        """return [{status: "running", progress: 0.3, stage: "measuring"},
+            {status: "running", progress: 0.6, stage: "encoding"},
+            {status: "running", progress: 0.93, stage: "correcting"},
+            {status: "running", progress: 0.999, stage: "storing"},
+            {status: "completed", progress: 1, stage: null}]
+            .map((job) => [m.progressView("Exporting", job), m.statusText(job)]);""",
+    )
+    assert views == [
+        [{"text": "Exporting: measuring", "fraction": 0.3}, "Running (measuring), 30%"],
+        [{"text": "Exporting: encoding", "fraction": 0.6}, "Running (encoding), 60%"],
+        [
+            {"text": "Exporting: correcting the level in another pass", "fraction": 0.93},
+            "Running (correcting the level in another pass), 93%",
+        ],
+        [{"text": "Exporting: storing the result", "fraction": None}, "Finishing"],
+        [{"text": "Exporting: finishing", "fraction": None}, "Done"],
+    ]
+
+
+async def test_a_completed_import_of_a_damaged_file_says_so(page: Page, web: WebServer) -> None:
+    texts = await run_in_page(
+        page,
+        web,
+        "jobs.js",
+        """const warning = {code: "truncated", message: "The file ends early"};
+            return [{status: "completed", result: {warnings: [warning]}}, {status: "completed", result: {warnings: []}},
+                {status: "completed", result: {url: "/media/r.mp3"}}].map((job) => m.statusText(job));""",
+    )
+    assert texts == ["Done, from a damaged file: see the recording", "Done", "Done"]
+
+
+async def test_a_followed_job_is_asked_at_most_once_a_second_however_often_it_changes(
+    page: Page, web: WebServer
+) -> None:
+    # The answers stand in for a worker writing progress many times a second: every one is a change.
+    asked_at: list[float] = []
+
+    async def answer(route: Route) -> None:
+        asked_at.append(time.monotonic())
+        status = "completed" if len(asked_at) >= 4 else "running"
+        body = {
+            "jobId": "paced",
+            "type": "render",
+            "status": status,
+            "progress": len(asked_at) / 4,
+            "stage": None,
+            "result": None,
+            "error": None,
+            "createdAt": "2026-12-01T00:00:00.000Z",
+            "updatedAt": f"2026-12-01T00:00:0{len(asked_at)}.000Z",
+        }
+        await route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    await page.goto(web.url("/"))
+    await page.route("**/api/audio/jobs/paced*", answer)
+    last = await run_in_page(
+        page,
+        web,
+        "jobs.js",
+        """const job = {jobId: "paced", status: "queued", progress: 0, updatedAt: "2026-12-01T00:00:00.000Z"};
+        const seen = []; const last = await m.followJob(job, (update) => seen.push(update.status));
+        return [last.status, seen];""",
+    )
+    assert last == ["completed", ["queued", "running", "running", "running", "completed"]]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(asked_at)]
+    assert len(gaps) == 3
+    assert min(gaps) >= 0.9, gaps

@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from common.ids import new_id
+from tests.browser.axe import axe_violations
 from tests.browser.conftest import DESKTOP
 from tests.browser.page_actions import JOB_TIMEOUT_MS, decoded_duration_s, type_selection, wait_for_version
 from tests.browser.running_app import RunningApp, running_app
@@ -67,15 +68,16 @@ async def test_sign_in_then_upload_edit_render_download_and_use_the_library(
     source = write_audio(tmp_path / "episode.wav", speech_like(SPEECH_S, rate=RATE, channels=1), rate=RATE)
     await page.goto(signed_app.url)
     await expect(page.locator("#signin-form")).to_be_visible()
-    await expect(page.locator("main")).to_be_hidden()
+    await expect(page.locator("main.layout")).to_be_hidden()
     await expect(page.locator("#signout-button")).to_be_hidden()
     await page.fill("#signin-token", TOKEN + "-wrong")
     await page.click("#signin-button")
     await expect(page.locator("#signin-error")).to_contain_text("That is not the API token")
     await screenshot(page, "01-sign-in")
+    assert await axe_violations(page) == []
     await page.fill("#signin-token", TOKEN)
     await page.click("#signin-button")
-    await expect(page.locator("main")).to_be_visible()
+    await expect(page.locator("main.layout")).to_be_visible()
     await expect(page.locator("#signout-button")).to_be_visible()
     await expect(page.locator("#library-empty")).to_be_visible()
     assert await page.evaluate("document.cookie") == "", "the session cookie is readable by scripts"
@@ -98,6 +100,7 @@ async def test_sign_in_then_upload_edit_render_download_and_use_the_library(
     await download.save_as(saved)
     assert abs(decoded_duration_s(saved) - EDITED_S) <= MP3_TOLERANCE_S
     await screenshot(page, "02-rendered")
+    assert await axe_violations(page) == []
 
     entry = page.locator("#library-list li")
     await expect(entry).to_have_count(1)
@@ -111,6 +114,7 @@ async def test_sign_in_then_upload_edit_render_download_and_use_the_library(
     await expect(page.locator("#editor-heading")).to_have_text("Episode one")
     await expect(page.locator("#tag-title")).to_have_value("Episode one")
     await screenshot(page, "03-renamed")
+    assert await axe_violations(page) == []
 
     await page.goto(f"{signed_app.url}#/assets/{asset_id}")
     await page.reload()

@@ -186,6 +186,16 @@ async def bucket_keys(seaweedfs: SeaweedFSServer, bucket: str, prefix: str) -> l
     return sorted(str(meta["path"]) for meta in listed)
 
 
+async def no_uploads_left(seaweedfs: SeaweedFSServer, bucket: str) -> bool:
+    """True once the bucket holds no upload (waiting at most ``START_TIMEOUT_S``)."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while await bucket_keys(seaweedfs, bucket, "uploads"):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
+
+
 @pytest.fixture
 async def client(two_hosts: TwoHosts) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=two_hosts.web_url, timeout=60) as http:
@@ -212,7 +222,8 @@ async def test_everything_works_across_two_hosts_sharing_only_the_job_store_and_
         created = await client.post("/api/audio/ingest", files={"file": ("talk.wav", upload, "audio/wav")})
     ingested = await completed(client, created)
     asset_id = ingested["result"]["assetId"]
-    assert len(await bucket_keys(seaweedfs, two_hosts.bucket, "uploads")) == 1
+    # The worker removes the upload right after the completion the client saw.
+    assert await no_uploads_left(seaweedfs, two_hosts.bucket)
 
     edits = [{"op": "cut", "start": 0.5, "end": 1.0}, {"op": "fadeIn", "duration": 0.2}]
     preview = await completed(
@@ -229,6 +240,11 @@ async def test_everything_works_across_two_hosts_sharing_only_the_job_store_and_
     redirect = await client.get(url)
     assert redirect.status_code == 307
     assert redirect.headers["location"].startswith(seaweedfs.endpoint_url)
+    # Peaks are not redirected: the web streams them, gzipped.
+    peaks = await client.get(saved["result"]["peaksUrl"], headers={"Accept-Encoding": "gzip"})
+    assert peaks.status_code == 200
+    assert peaks.headers["content-encoding"] == "gzip"
+    assert peaks.json()["version"] == 2
     whole = await client.get(url, follow_redirects=True)
     assert whole.status_code == 200
     assert len(whole.content) > 1000

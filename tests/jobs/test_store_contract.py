@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from common.errors import AssetDeleted, LastAssetVersion
 from common.jobs import AssetCursor, JobError, JobStatus, JobStore, close_job_store, get_job_store, to_poll_body
 from common.jobs.sql import LATEST_SCHEMA_VERSION
 
@@ -73,7 +74,7 @@ async def test_get_unknown_job_is_none(store: JobStore) -> None:
 async def test_snapshot_shows_what_the_whole_job_shows_in_every_status(store: JobStore) -> None:
     queued, _ = await store.create_job("ingest", {"n": 1})
     running = await claimed_job(store, job_type="render")
-    assert await store.set_progress(running.id, running.lease_token or "", 0.25)
+    assert await store.set_progress(running.id, running.lease_token or "", 0.25, "measuring")
     completed = await claimed_job(store, job_type="edit.save")
     assert await store.complete_job(completed.id, completed.lease_token or "", {"version": 2, "name": "Ünïcode"})
     failed = await claimed_job(store, job_type="edit.preview")
@@ -85,11 +86,33 @@ async def test_snapshot_shows_what_the_whole_job_shows_in_every_status(store: Jo
         job, snapshot = await store.get_job(job_id), await store.get_job_snapshot(job_id)
         assert job is not None
         assert snapshot is not None
-        fields = ("id", "type", "status", "progress", "result", "error", "created_at", "updated_at")
+        fields = ("id", "type", "status", "progress", "stage", "result", "error", "created_at", "updated_at")
         assert [getattr(snapshot, name) for name in fields] == [getattr(job, name) for name in fields]
         assert to_poll_body(snapshot) == to_poll_body(job)
         seen_statuses.add(snapshot.status)
     assert seen_statuses == set(JobStatus)
+
+
+async def test_a_stage_is_kept_with_progress_and_cleared_when_the_job_ends_or_runs_again(store: JobStore) -> None:
+    running = await claimed_job(store, job_type="render")
+    token = running.lease_token or ""
+    assert await store.set_progress(running.id, token, 0.3, "measuring")
+    assert await store.set_progress(running.id, token, 0.6, "encoding")
+    job = await store.get_job(running.id)
+    assert job is not None
+    assert (job.progress, job.stage) == (0.6, "encoding")
+    assert await store.set_progress(running.id, token, 0.7)
+    snapshot = await store.get_job_snapshot(running.id)
+    assert snapshot is not None
+    assert (snapshot.progress, snapshot.stage) == (0.7, None)
+    assert await store.set_progress(running.id, token, 0.8, "storing")
+    assert await store.complete_job(running.id, token, {})
+    done = await store.get_job_snapshot(running.id)
+    assert done is not None
+    assert (done.progress, done.stage) == (1.0, None)
+    # A write from a run that lost its lease changes nothing, stage included.
+    assert not await store.set_progress(running.id, token, 0.1, "encoding")
+    assert (await store.get_job_snapshot(running.id)) == done
 
 
 async def test_idempotency_key_is_per_type(store: JobStore) -> None:
@@ -321,9 +344,11 @@ async def test_prune_deletes_only_old_terminal_jobs(store: JobStore) -> None:
     await store.cancel_job(cancelled.id)
     running = await claimed_job(store, job_type="edit.save")
     queued, _ = await store.create_job("ingest", {})
-    assert await store.prune_jobs(3600) == 0
+    assert await store.prune_jobs(3600) == []
     await asyncio.sleep(0.02)
-    assert await store.prune_jobs(0.01) == 2
+    pruned = await store.prune_jobs(0.01)
+    assert sorted(job.id for job in pruned) == sorted([done.id, cancelled.id])
+    assert {job.id: job.type for job in pruned} == {done.id: "ingest", cancelled.id: "render"}
     assert await store.get_job(done.id) is None
     assert await store.get_job(cancelled.id) is None
     assert (await store.get_job(running.id)).status is JobStatus.RUNNING
@@ -535,7 +560,7 @@ async def test_changed_snapshots_of_many_jobs_in_one_read(store: JobStore) -> No
     assert await store.get_changed_job_snapshots(known) == {}
     assert await store.set_progress(running.id, running.lease_token or "", 0.5)
     await store.cancel_job(gone.id)
-    assert await store.prune_jobs(-60) == 1
+    assert [job.id for job in await store.prune_jobs(-60)] == [gone.id]
     changed = await store.get_changed_job_snapshots({**known, "0" * 32: queued.updated_at})
     assert changed == {running.id: await store.get_job_snapshot(running.id), gone.id: None, "0" * 32: None}
     snapshot = changed[running.id]
@@ -543,6 +568,27 @@ async def test_changed_snapshots_of_many_jobs_in_one_read(store: JobStore) -> No
     assert snapshot.progress == 0.5
     assert await store.get_changed_job_snapshots({running.id: snapshot.updated_at}) == {}
     assert await store.get_changed_job_snapshots({}) == {}
+
+
+async def test_changed_snapshots_since_a_time_are_every_job_updated_after_it(store: JobStore) -> None:
+    assert await store.newest_job_update() is None
+    untouched, _ = await store.create_job("ingest", {"n": 1})
+    assert await store.newest_job_update() == untouched.updated_at
+    running = await claimed_job(store, job_type="render")
+    assert await store.newest_job_update() == running.updated_at
+    assert await store.get_changed_job_snapshots({}, running.updated_at) == {}
+    assert await store.set_progress(running.id, running.lease_token or "", 0.5)
+    progressed = await store.get_job_snapshot(running.id)
+    assert progressed is not None
+    assert await store.newest_job_update() == progressed.updated_at
+    # Found by time, though the caller named no job; the job created earlier and left alone is not.
+    assert await store.get_changed_job_snapshots({}, running.updated_at) == {running.id: progressed}
+    assert await store.get_changed_job_snapshots({}, progressed.updated_at) == {}
+    # Both parts in one read: a named job that changed, and every job updated after the time given.
+    cancelled = await store.cancel_job(untouched.id)
+    assert cancelled is not None
+    changed = await store.get_changed_job_snapshots({untouched.id: untouched.updated_at}, running.updated_at)
+    assert changed == {untouched.id: await store.get_job_snapshot(untouched.id), running.id: progressed}
 
 
 async def test_commit_token_moves_with_this_stores_own_writes(store: JobStore, store_env: str) -> None:
@@ -600,3 +646,136 @@ async def test_metrics_describe_the_queue_failures_and_run_times(store: JobStore
     assert metrics.durations[("edit.save", "failed")].count == 1
     assert metrics.counters == {"leases_expired": 1}
     assert (await store.get_metrics([1.0])).counters == {"leases_expired": 1}
+
+
+# -- deleting ----------------------------------------------------------------------------------------------------
+
+
+async def test_deleting_an_asset_takes_its_versions_and_finished_jobs_and_cancels_the_rest(store: JobStore) -> None:
+    asset, other = "a" * 32, "b" * 32
+    await store.create_job("ingest", {"assetId": asset, "uploadId": "1" * 32})
+    ingest = await store.claim_next_job("worker-a", 30, ["ingest"])
+    assert ingest is not None
+    await store.add_asset_version(other, "9" * 32, {"title": "kept"})
+    first = await store.complete_job_with_asset_version(
+        ingest.id, ingest.lease_token or "", {"assetId": asset}, asset, {"title": "Gone"}
+    )
+    assert first is not None
+    await store.add_asset_version(asset, "2" * 32, {"title": "Gone"})
+    await store.rename_asset(asset, "Renamed")
+    render, _ = await store.create_job("render", {"assetId": asset, "version": 1})
+    running = await store.claim_next_job("worker-a", 30, ["render"])
+    assert running is not None
+    assert running.id == render.id
+    queued, _ = await store.create_job("edit.save", {"assetId": asset, "version": 2})
+    elsewhere, _ = await store.create_job("render", {"assetId": other, "version": 1})
+
+    deleted = await store.delete_asset(asset)
+
+    assert deleted is not None
+    assert [version.version for version in deleted.versions] == [1, 2]
+    assert [job.id for job in deleted.finished_jobs] == [ingest.id]
+    assert sorted(deleted.cancelled_job_ids) == sorted([render.id, queued.id])
+    assert await store.get_job(ingest.id) is None
+    for job_id in (render.id, queued.id):
+        cancelled = await store.get_job(job_id)
+        assert cancelled is not None
+        assert cancelled.status is JobStatus.CANCELLED
+        assert cancelled.error == JobError("asset_deleted", "the asset was deleted")
+    assert not await store.heartbeat(render.id, running.lease_token or "", 30)
+    assert (await store.get_job(elsewhere.id)).status is JobStatus.QUEUED  # type: ignore[union-attr]
+    assert await store.get_asset_versions(asset) == []
+    assert await store.get_asset_summary(asset) is None
+    assert [summary.asset_id for summary in await store.list_assets()] == [other]
+    assert await store.rename_asset(asset, "Back") is None
+    assert await store.delete_asset(asset) is None
+    assert await store.delete_asset("c" * 32) is None
+    with pytest.raises(AssetDeleted):
+        await store.add_asset_version(asset, "3" * 32, {"title": "late"})
+    assert await store.get_asset_versions(asset) == []
+
+
+async def test_a_job_that_records_a_version_of_a_deleted_asset_fails_with_asset_deleted(store: JobStore) -> None:
+    asset = "e" * 32
+    await store.add_asset_version(asset, "1" * 32, {"n": 1})
+    # Queued after the deletion's cancel would have caught it: it runs, and tries to record its version.
+    assert await store.delete_asset(asset) is not None
+    job, _ = await store.create_job("edit.save", {"assetId": asset, "version": 1})
+    claimed = await store.claim_next_job("worker-a", 30, ["edit.save"])
+    assert claimed is not None
+    with pytest.raises(AssetDeleted):
+        await store.complete_job_with_asset_version(job.id, claimed.lease_token or "", {}, asset, {"n": 2})
+    failed = await store.get_job(job.id)
+    assert failed is not None
+    assert failed.status is JobStatus.FAILED
+    assert failed.error is not None
+    assert failed.error.code == "asset_deleted"
+    assert await store.get_asset_versions(asset) == []
+    assert await store.get_asset_summary(asset) is None
+    # A new asset (an ingest's) is not affected, and neither is a run that lost its lease.
+    fresh = await claimed_job(store)
+    recorded = await store.complete_job_with_asset_version(fresh.id, fresh.lease_token or "", {}, "f" * 32, {})
+    assert recorded is not None
+    assert recorded.version == 1
+
+
+async def test_deleting_a_version_keeps_the_others_and_refuses_the_last(store: JobStore) -> None:
+    asset = "a" * 32
+    maker = await claimed_job(store)
+    first = await store.complete_job_with_asset_version(
+        maker.id, maker.lease_token or "", {}, asset, {"title": "First", "durationSec": 1.0, "sizeBytes": 10}
+    )
+    assert first is not None
+    await asyncio.sleep(0.01)
+    second = await store.add_asset_version(asset, "2" * 32, {"title": "Second", "durationSec": 2.0, "sizeBytes": 20})
+    third = await store.add_asset_version(asset, "3" * 32, {"title": "Third", "durationSec": 3.0, "sizeBytes": 30})
+    before = await store.get_asset_summary(asset)
+    assert before is not None
+
+    deleted = await store.delete_asset_version(asset, 1)
+
+    assert deleted == first
+    assert await store.get_job(maker.id) is None
+    assert [v.version for v in await store.get_asset_versions(asset)] == [2, 3]
+    summary = await store.get_asset_summary(asset)
+    assert summary is not None
+    # Still listed, in its place: the asset's creation time does not move with its first version.
+    assert (summary.created_at, summary.versions, summary.latest_version) == (before.created_at, 2, 3)
+    assert (summary.title, summary.storage_bytes) == ("Second", 50)
+    assert [s.asset_id for s in await store.list_assets()] == [asset]
+    assert await store.delete_asset_version(asset, 1) is None
+    assert await store.delete_asset_version(asset, 9) is None
+    assert await store.delete_asset_version("c" * 32, 1) is None
+    assert await store.delete_asset_version(asset, 3) == third
+    summary = await store.get_asset_summary(asset)
+    assert summary is not None
+    assert (summary.versions, summary.latest_version, summary.duration_s) == (1, 2, 2.0)
+    with pytest.raises(LastAssetVersion):
+        await store.delete_asset_version(asset, 2)
+    assert await store.get_asset_versions(asset) == [second]
+    # Numbers are never given out twice: the next version follows the highest one still there.
+    assert (await store.add_asset_version(asset, "4" * 32, {})).version == 3
+
+
+async def test_deleting_a_finished_job_leaves_a_live_one(store: JobStore) -> None:
+    done = await claimed_job(store, job_type="render")
+    assert await store.complete_job(done.id, done.lease_token or "", {"url": "/media/renders/x/y.mp3"})
+    running = await claimed_job(store, job_type="render")
+    deleted = await store.delete_finished_job(done.id)
+    assert deleted is not None
+    assert deleted.result == {"url": "/media/renders/x/y.mp3"}
+    assert await store.get_job(done.id) is None
+    assert await store.delete_finished_job(done.id) is None
+    assert await store.delete_finished_job(running.id) is None
+    assert (await store.get_job(running.id)).status is JobStatus.RUNNING  # type: ignore[union-attr]
+
+
+async def test_media_references_hold_every_job_and_version(store: JobStore) -> None:
+    queued, _ = await store.create_job("ingest", {"uploadId": "1" * 32})
+    done = await claimed_job(store, job_type="render")
+    assert await store.complete_job(done.id, done.lease_token or "", {"url": "/media/renders/a/b.mp3"})
+    version = await store.add_asset_version("a" * 32, "2" * 32, {"audioUrl": "/media/assets/a/m.flac"})
+    refs = await store.get_media_references()
+    assert {job.id: job.status for job in refs.jobs} == {queued.id: JobStatus.QUEUED, done.id: JobStatus.COMPLETED}
+    assert {job.id: job.result for job in refs.jobs}[done.id] == {"url": "/media/renders/a/b.mp3"}
+    assert refs.versions == [version]

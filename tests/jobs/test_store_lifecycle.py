@@ -13,7 +13,7 @@ from contextlib import closing
 from pathlib import Path
 
 from common.config import PROJECT_ROOT
-from common.jobs import close_job_store, get_job_store
+from common.jobs import close_job_store, get_job_store, sql
 from tests.support.processes import stop_process
 
 #: Far longer than the program needs even on a loaded machine; a program that hangs at exit never finishes.
@@ -65,3 +65,34 @@ async def test_a_close_during_the_first_opening_leaves_no_closed_store_behind() 
     job, created = await store.create_job("ingest", {})
     assert created
     assert await store.get_job(job.id) == job
+
+
+async def test_a_store_made_before_job_stages_is_migrated_with_its_jobs() -> None:
+    path = Path(os.environ["JOB_STORE_PATH"])
+    # The schema as it was before migration 5 (job stages), holding a running job.
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute(sql.CREATE_META)
+        connection.execute("INSERT INTO meta (key, value) VALUES ('store_id', 'old'), ('schema_version', '4')")
+        for number, statements in sql.MIGRATIONS:
+            if number <= 4:
+                for statement in statements:
+                    connection.execute(statement)
+        connection.execute(
+            "INSERT INTO jobs (id, type, status, payload, progress, attempts, max_attempts, created_at, updated_at, "
+            "run_after, lease_token, lease_expires_at) VALUES (?, 'render', 'running', '{}', 0.5, 1, 3, 1, 1, 1, "
+            "'token', 99999999999999)",
+            ("a" * 32,),
+        )
+        connection.commit()
+
+    store = await get_job_store()
+    try:
+        before = await store.get_job_snapshot("a" * 32)
+        assert before is not None
+        assert (before.progress, before.stage) == (0.5, None)
+        assert await store.set_progress("a" * 32, "token", 0.6, "encoding")
+        after = await store.get_job("a" * 32)
+        assert after is not None
+        assert (after.progress, after.stage) == (0.6, "encoding")
+    finally:
+        await close_job_store()

@@ -113,17 +113,20 @@ def write_audio(
     kind: str = "wav",
     bitrate_kbps: int | None = None,
     tags: dict[str, str] | None = None,
+    layout: str | None = None,
+    options: dict[str, str] | None = None,
 ) -> Path:
     """Encode float samples (an array or chunks shaped (frames, channels)) with PyAV; ``kind`` is a key of
-    ``FORMAT_CODECS``."""
+    ``FORMAT_CODECS``. ``layout`` names the channel layout (default: mono, stereo or 5.1 by the channel count);
+    ``options`` go to the muxer (e.g. ``movflags=faststart``)."""
     container_format, codec = FORMAT_CODECS[kind]
     chunks = [signal] if isinstance(signal, np.ndarray) else signal
-    with av.open(str(path), "w", format=container_format) as container:
+    with av.open(str(path), "w", format=container_format, options=options or {}) as container:
         stream = None
         pts = 0
         for chunk in chunks:
             if stream is None:
-                layout = {1: "mono", 2: "stereo", 6: "5.1"}[chunk.shape[1]]
+                layout = layout or {1: "mono", 2: "stereo", 6: "5.1"}[chunk.shape[1]]
                 stream = container.add_stream(codec, rate=rate, layout=layout)
                 if bitrate_kbps:
                     stream.bit_rate = bitrate_kbps * 1000
@@ -217,6 +220,18 @@ def corrupt_flac(source: Path, path: Path, seed: int = 5) -> Path:
     keep = first_frame + 4
     rng = np.random.default_rng(seed)
     path.write_bytes(data[:keep] + rng.integers(0, 256, len(data) - keep, dtype=np.uint8).tobytes())
+    return path
+
+
+def corrupt_spans(source: Path, path: Path, *, fractions: Iterable[float], length: int = 400, seed: int = 1) -> Path:
+    """``source`` with ``length`` random bytes written over it at each of ``fractions`` of its size: a few damaged
+    frames in the middle of an otherwise good stream."""
+    data = bytearray(source.read_bytes())
+    rng = np.random.default_rng(seed)
+    for fraction in fractions:
+        start = int(len(data) * fraction)
+        data[start : start + length] = rng.integers(0, 256, length, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
     return path
 
 

@@ -15,12 +15,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from common import media
 from common.assets import NewAssetVersion
 from common.errors import MediaError, StoreError
 from common.ids import new_id
 from common.jobs.model import Job, JobStatus
+from common.media import preview_run_prefix
+from common.media_store import get_media_store
 from tests.support.media_files import asset_run_dir, media_url, preview_run_dir
 from workers.handler_protocol import Handler, JobContext
+from workers.payloads import run_token
+from workers.scratch import scratch_folder
 
 RECORD_DIR_VARIABLE = "WORKER_TEST_RECORD_DIR"
 PARTIAL_FILE = "partial.bin"
@@ -154,6 +159,20 @@ async def fail_disk(job: Job, ctx: JobContext) -> dict[str, Any]:
     raise OSError(28, "No space left on device", "/secret/path")
 
 
+async def store_outputs(job: Job, ctx: JobContext) -> dict[str, Any]:
+    """Payload ``{"sizes": [n1, n2, ...]}``: writes files of those sizes in its scratch folder and stores each under
+    its run's preview prefix through the media store, in order; the result names the last one."""
+    key = ""
+    async with scratch_folder(job.id) as folder:
+        for index, size in enumerate(int(value) for value in job.payload.get("sizes", [])):
+            path = folder / f"out-{index}.bin"
+            await asyncio.to_thread(path.write_bytes, os.urandom(size))
+            key = f"{preview_run_prefix(job.id, run_token(job))}/{path.name}"
+            await (await get_media_store()).put_file(key, path, consume=True)
+    record_run(job)
+    return {"url": media.media_url(key), "attempt": job.attempts}
+
+
 async def fail_permanent(job: Job, ctx: JobContext) -> dict[str, Any]:
     raise MediaError("the upload is not audio")
 
@@ -174,5 +193,6 @@ HANDLERS: dict[str, Handler] = {
     "fail_transient": fail_transient,
     "fail_disk": fail_disk,
     "fail_permanent": fail_permanent,
+    "store_outputs": store_outputs,
     "crash": crash,
 }

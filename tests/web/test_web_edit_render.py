@@ -74,7 +74,39 @@ async def test_edit_request_queues_a_job_for_the_latest_version(
             {"op": "gain", "db": -3.0},
             {"op": "fadeOut", "duration": 2.0},
         ],
+        # A preview plays its edits in context unless asked for the whole recording.
+        **({"preview": "context"} if job_type is JobType.EDIT_PREVIEW else {}),
     }
+
+
+@pytest.mark.parametrize("mode", ["context", "whole"])
+async def test_a_preview_request_names_what_it_plays(client: httpx.AsyncClient, store: JobStore, mode: str) -> None:
+    versions = await make_asset(store, [3600.0])
+    body = {"assetId": versions[0].asset_id, "edits": [{"op": "cut", "start": 60, "end": 61}], "preview": mode}
+    response = await client.post(EDIT_PATHS[JobType.EDIT_PREVIEW], json=body)
+    assert response.status_code == 202, response.text
+    job = await store.get_job(response.json()["jobId"])
+    assert job is not None
+    assert job.payload["preview"] == mode
+
+
+@pytest.mark.parametrize(
+    ("path", "preview", "field"),
+    [
+        ("/api/audio/edit/preview", "all", "preview"),
+        ("/api/audio/edit/preview", 1, "preview"),
+        # Saving plays nothing: the field is not one of its request's.
+        ("/api/audio/edit/save", "whole", "preview"),
+    ],
+)
+async def test_a_wrong_preview_field_is_refused(
+    client: httpx.AsyncClient, store: JobStore, path: str, preview: Any, field: str
+) -> None:
+    versions = await make_asset(store, [3600.0])
+    body = {"assetId": versions[0].asset_id, "edits": [], "preview": preview}
+    response = await client.post(path, json=body)
+    assert response.status_code in (400, 422), response.text
+    assert field in response.text
 
 
 async def test_edit_request_for_a_named_version_checks_that_versions_duration(

@@ -17,7 +17,7 @@ TYPED_PREFIXES = {
     JobType.EDIT_SAVE: "/api/audio/edit/save",
     JobType.RENDER: "/api/render",
 }
-POLL_BODY_KEYS = {"jobId", "type", "status", "progress", "result", "error", "createdAt", "updatedAt"}
+POLL_BODY_KEYS = {"jobId", "type", "status", "progress", "stage", "result", "error", "createdAt", "updatedAt"}
 MALFORMED_IDS = [
     "abc",
     "0" * 31,

@@ -35,7 +35,9 @@ async def test_a_poll_without_parameters_is_unchanged(client: httpx.AsyncClient,
     job_id, _ = await claimed(store)
     response = await poll(client, f"/api/audio/jobs/{job_id}")
     assert response.status_code == 200
-    assert set(response.json()) == {"jobId", "type", "status", "progress", "result", "error", "createdAt", "updatedAt"}
+    assert set(response.json()) == {
+        "jobId", "type", "status", "progress", "stage", "result", "error", "createdAt", "updatedAt",
+    }  # fmt: skip
 
 
 async def test_a_timeout_alone_is_a_plain_poll(client: httpx.AsyncClient, store: JobStore) -> None:
@@ -72,6 +74,21 @@ async def test_a_wait_ends_when_the_job_changes(client: httpx.AsyncClient, store
     assert {key: value for key, value in body.items() if key not in ("progress", "updatedAt")} == {
         key: value for key, value in first.items() if key not in ("progress", "updatedAt")
     }
+
+
+async def test_a_wait_answers_a_stage_change_with_the_plain_poll_body(
+    client: httpx.AsyncClient, store: JobStore
+) -> None:
+    job_id, token = await claimed(store, "render")
+    assert await store.set_progress(job_id, token, 0.4, "measuring")
+    first = (await poll(client, f"/api/render/{job_id}")).json()
+    assert first["stage"] == "measuring"
+    waiting = asyncio.create_task(poll(client, f"/api/render/{job_id}", waitForChange=first["updatedAt"], timeout=30))
+    await asyncio.sleep(0.3)
+    assert await store.set_progress(job_id, token, 0.4, "encoding")
+    body = (await waiting).json()
+    assert body["stage"] == "encoding"
+    assert body == (await poll(client, f"/api/render/{job_id}")).json()
 
 
 async def test_a_cancel_through_the_same_process_ends_a_wait(client: httpx.AsyncClient, store: JobStore) -> None:

@@ -1,5 +1,6 @@
-"""Unit tests of ``JobChangeWatcher``'s bookkeeping, on a store stand-in that never reports a change by itself, so
-whatever answers a wait here is the watcher's own logic (requests holding different states of one job, close)."""
+"""Unit tests of ``JobChangeWatcher``'s bookkeeping, on store stand-ins: one that never reports a change by itself,
+so whatever answers a wait is the watcher's own logic (requests holding different states of one job, close), and
+one holding jobs in a dict that records how each tick asked for them (by id or by time)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+import pytest
+
 from common.jobs import JobSnapshot, JobStatus, JobStore
 from common.jobs.poll import iso_utc
+from web import longpoll
 from web.longpoll import JobChangeWatcher, WaitRequest
 
 START = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -25,14 +29,48 @@ class SilentStore:
     async def commit_token(self) -> int | None:
         return None
 
-    async def get_changed_job_snapshots(self, known: Mapping[str, datetime]) -> dict[str, JobSnapshot | None]:
+    async def newest_job_update(self) -> datetime | None:
+        return START
+
+    async def get_changed_job_snapshots(
+        self, known: Mapping[str, datetime], since: datetime | None = None
+    ) -> dict[str, JobSnapshot | None]:
         self.reads += 1
         return {}
 
 
-def snapshot(updated_at: datetime, progress: float = 0.0) -> JobSnapshot:
+class DictStore:
+    """Answers like ``get_changed_job_snapshots`` over the jobs in ``jobs``; records each read's ids and time."""
+
+    def __init__(self, *jobs: JobSnapshot) -> None:
+        self.jobs = {job.id: job for job in jobs}
+        self.reads: list[tuple[set[str], datetime | None]] = []
+        self.read = asyncio.Event()
+
+    async def commit_token(self) -> int | None:
+        return None
+
+    async def newest_job_update(self) -> datetime | None:
+        return max(job.updated_at for job in self.jobs.values())
+
+    async def get_changed_job_snapshots(
+        self, known: Mapping[str, datetime], since: datetime | None = None
+    ) -> dict[str, JobSnapshot | None]:
+        self.reads.append((set(known), since))
+        self.read.set()
+        changed: dict[str, JobSnapshot | None] = {
+            job_id: self.jobs.get(job_id)
+            for job_id, updated_at in known.items()
+            if job_id not in self.jobs or self.jobs[job_id].updated_at != updated_at
+        }
+        if since is not None:
+            changed.update({job.id: job for job in self.jobs.values() if job.updated_at > since})
+        return changed
+
+
+def snapshot(updated_at: datetime, progress: float = 0.0, job_id: str = "a" * 32) -> JobSnapshot:
     return JobSnapshot(
-        id="a" * 32,
+        id=job_id,
         type="render",
         status=JobStatus.RUNNING,
         progress=progress,
@@ -83,3 +121,61 @@ async def test_after_close_a_wait_answers_at_once() -> None:
     watcher.close()
     job = snapshot(START)
     assert await watcher.wait(job, waiting_for(job), never_disconnects) is job
+
+
+async def reads_after(store: DictStore, count: int) -> None:
+    while len(store.reads) < count:
+        store.read.clear()
+        await store.read.wait()
+
+
+async def test_after_its_first_check_a_job_is_found_by_time_not_named_by_id() -> None:
+    job = snapshot(START)
+    # Another job changed since: the look by time starts from the store's newest change, not the job's own.
+    newest = START + timedelta(seconds=10)
+    store = DictStore(job, snapshot(newest, job_id="b" * 32))
+    watcher = JobChangeWatcher(cast(JobStore, store))
+    waiting = asyncio.create_task(watcher.wait(job, waiting_for(job), never_disconnects))
+    await reads_after(store, 2)
+    assert not waiting.done()
+    changed = replace(job, updated_at=START + timedelta(seconds=20), progress=0.5)
+    store.jobs[job.id] = changed
+    assert await waiting == changed
+    first, *later = store.reads
+    assert first == ({job.id}, newest - longpoll.SINCE_MARGIN)
+    assert later
+    assert all(known == set() for known, _ in later)
+    watcher.close()
+
+
+async def test_a_job_found_by_time_in_a_state_its_waiters_hold_does_not_answer_them() -> None:
+    job = snapshot(START)
+    store = DictStore(job)
+    watcher = JobChangeWatcher(cast(JobStore, store))
+    # Within the margin the same state comes back on every tick.
+    waiting = asyncio.create_task(watcher.wait(job, waiting_for(job, timeout_s=0.5), never_disconnects))
+    assert await waiting is job
+    assert len(store.reads) > 1
+
+
+async def test_what_the_look_by_time_misses_the_full_check_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(longpoll, "FULL_CHECK_S", 0.3)
+    job = snapshot(START)
+    other = snapshot(START + timedelta(seconds=10), job_id="b" * 32)
+    deleted = snapshot(START, job_id="c" * 32)
+    store = DictStore(job, other, deleted)
+    watcher = JobChangeWatcher(cast(JobStore, store))
+    waiting = asyncio.create_task(watcher.wait(job, waiting_for(job), never_disconnects))
+    waiting_on_deleted = asyncio.create_task(watcher.wait(deleted, waiting_for(deleted), never_disconnects))
+    watching_other = asyncio.create_task(watcher.wait(other, waiting_for(other), never_disconnects))
+    await reads_after(store, 2)
+    # Stamped far behind the newest change seen (a clock set back), and a job deleted: no look by time shows them.
+    changed = replace(job, updated_at=START + timedelta(seconds=1), progress=0.5)
+    store.jobs[job.id] = changed
+    del store.jobs[deleted.id]
+    assert await waiting == changed
+    assert await waiting_on_deleted is None
+    assert not watching_other.done()
+    assert any(known == {job.id, other.id, deleted.id} for known, _ in store.reads[1:])
+    watcher.close()
+    assert await watching_other is other

@@ -41,7 +41,8 @@ async def test_whole_files_with_their_content_types(client: httpx.AsyncClient) -
     folder = render_dir(new_id())
     for name, content_type in CONTENT_TYPES.items():
         url = write(folder / name, AUDIO)
-        response = await client.get(url)
+        # As stored: peaks would otherwise be gzipped (see the test of that below).
+        response = await client.get(url, headers={"Accept-Encoding": "identity"})
         assert response.status_code == 200
         assert response.content == AUDIO
         assert response.headers["content-type"].split(";")[0] == content_type, name
@@ -204,3 +205,36 @@ async def test_download_names_keep_accented_letters_beside_an_ascii_fallback(cli
     disposition = response.headers["content-disposition"]
     utf8_name = "%C3%BCn%C3%AFc%C3%B8d%C3%A9-talk.mp3"
     assert disposition == f"attachment; filename=\"unicde-talk.mp3\"; filename*=UTF-8''{utf8_name}"
+
+
+async def test_peaks_are_sent_gzipped_to_a_client_that_accepts_it(client: httpx.AsyncClient) -> None:
+    pixels = 20_000
+    stored = {
+        "version": 2,
+        "channels": 1,
+        "sample_rate": 48000,
+        "samples_per_pixel": 256,
+        "bits": 8,
+        "length": pixels,
+        "data": [value for pixel in range(pixels) for value in (-(pixel % 100), pixel % 90)],
+    }
+    raw = json.dumps(stored).encode()
+    url = write(asset_job_dir(new_id(), new_id()) / "peaks.json", raw)
+    for params in ({}, {"samplesPerPixel": "512"}):
+        compressed = await client.get(url, params=params, headers={"Accept-Encoding": "gzip"})
+        assert compressed.status_code == 200
+        assert compressed.headers["content-encoding"] == "gzip"
+        assert "accept-encoding" in compressed.headers["vary"].lower()
+        # httpx undoes the gzip: the document is the same, the bytes on the wire far fewer.
+        assert compressed.json()["length"] == (pixels if not params else pixels // 2)
+        assert compressed.num_bytes_downloaded < len(compressed.content) / 3
+        plain = await client.get(url, params=params, headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers
+        assert plain.json() == compressed.json()
+    # A ranged read gets the stored bytes, and audio is never compressed.
+    ranged = await client.get(url, headers={"Accept-Encoding": "gzip", "Range": "bytes=0-99"})
+    assert ranged.status_code == 206
+    assert ranged.content == raw[:100]
+    audio_url = write(render_dir(new_id()) / "out.wav", AUDIO * 100)
+    audio = await client.get(audio_url, headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in audio.headers

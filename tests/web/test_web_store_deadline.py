@@ -19,7 +19,8 @@ from common.jobs import JobType, close_job_store, get_job_store
 from tests.support.sqld import running_sqld
 from tests.support.web_server import running_web_server
 from tests.web.helpers import assert_error
-from web.store_deadline import StoreDeadlineMiddleware, _StoreWithDeadline
+from web.app import create_app
+from web.store_deadline import StoreDeadlineMiddleware, _StoreWithDeadline, request_job_store
 
 
 def freeze(pid: int) -> None:
@@ -65,7 +66,9 @@ async def test_a_frozen_store_is_503_with_retry_after_then_recovers(
                 # Read from the store again: the asset is unknown to it.
                 missing = await http.post("/api/render", json={"assetId": "0" * 32, "format": "wav"})
                 assert_error(missing, 404, "not_found")
-        assert list((Path(os.environ["MEDIA_ROOT"]) / "uploads").iterdir()) == []
+        uploads = Path(os.environ["MEDIA_ROOT"]) / "uploads"
+        # Nothing of the upload is kept: its first store call (the media account's reservation) timed out.
+        assert not uploads.exists() or list(uploads.iterdir()) == []
 
 
 class SlowStore:
@@ -77,6 +80,10 @@ class SlowStore:
         await asyncio.Event().wait()
 
     async def answer(self) -> int:
+        return 7
+
+    async def slow_answer(self) -> int:
+        await asyncio.sleep(0.3)
         return 7
 
 
@@ -106,6 +113,30 @@ async def test_the_budget_is_shared_by_the_calls_of_one_request() -> None:
     assert await proxy.answer() == 7
 
 
+async def test_the_media_accounts_calls_each_have_a_deadline_and_leave_the_requests_budget_alone() -> None:
+    """An upload reserves its bytes, streams for longer than the deadline, then creates its job: the reservation
+    must not have started the request's budget, yet a hung account call is still cut off."""
+    middleware = StoreDeadlineMiddleware(app=None, deadline_s=0.5)  # type: ignore[arg-type]
+    store = SlowStore()
+    account: Any = _StoreWithDeadline(store, per_call=True)  # type: ignore[arg-type]
+    route: Any = _StoreWithDeadline(store)  # type: ignore[arg-type]
+    outcomes: list[str] = []
+
+    async def request(scope: Any, receive: Any, send: Any) -> None:
+        assert await account.answer() == 7
+        await asyncio.sleep(0.6)
+        with pytest.raises(StoreError) as raised:
+            await account.hang()
+        outcomes.append(raised.value.code)
+        # The route's first call starts its own budget now, with all of it left.
+        assert await route.slow_answer() == 7
+        outcomes.append("done")
+
+    middleware.app = request
+    await middleware({"type": "http"}, None, None)  # type: ignore[arg-type]
+    assert outcomes == ["store_timeout", "done"]
+
+
 async def test_a_cancelled_request_is_not_a_store_timeout() -> None:
     middleware = StoreDeadlineMiddleware(app=None, deadline_s=60)  # type: ignore[arg-type]
     proxy: Any = _StoreWithDeadline(SlowStore())  # type: ignore[arg-type]
@@ -122,3 +153,15 @@ async def test_a_cancelled_request_is_not_a_store_timeout() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_routes_reach_the_local_store_itself_and_a_server_through_the_deadline(store_env: str) -> None:
+    store = await get_job_store()
+    app = create_app()
+    layers = {layer.cls for layer in app.user_middleware}
+    if store_env == "local":
+        assert await request_job_store() is store
+        assert StoreDeadlineMiddleware not in layers
+    else:
+        assert isinstance(await request_job_store(), _StoreWithDeadline)
+        assert StoreDeadlineMiddleware in layers

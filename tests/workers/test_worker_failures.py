@@ -5,6 +5,7 @@ import errno
 import pytest
 
 from common.errors import AppError, EditListError, JobCancelled, MediaError, StoreError
+from common.media_store import MediaStoreFull
 from workers.failures import INTERNAL_ERROR_MESSAGE, classify, retry_delay_s
 
 
@@ -13,7 +14,10 @@ from workers.failures import INTERNAL_ERROR_MESSAGE, classify, retry_delay_s
     [
         (StoreError("dropped", transient=True), "store_error", True),
         (StoreError("bad sql"), "store_error", False),
-        (OSError(errno.ENOSPC, "No space left on device", "/srv/media/x"), "io_error", True),
+        (OSError(errno.ENOSPC, "No space left on device", "/srv/media/x"), "storage_full", True),
+        (OSError(errno.EDQUOT, "Disk quota exceeded", "/srv/media/x"), "storage_full", True),
+        (MediaStoreFull("the disk holding the media store is full"), "storage_full", True),
+        (OSError(errno.EIO, "Input/output error", "/srv/media/x"), "io_error", True),
         (MediaError("not audio"), "unsupported_media", False),
         (EditListError("edits[2].end", "past the end"), "invalid_edits", False),
         (AppError("odd", code="something_else"), "something_else", False),

@@ -17,11 +17,13 @@ async def test_progress_from_a_thread_wakes_the_writer_with_the_latest_value() -
             ctx.report_progress(step / 100)
 
     await asyncio.to_thread(work)
-    assert await asyncio.wait_for(ctx.next_progress(), 1) == 1.0
+    assert await asyncio.wait_for(ctx.next_progress(), 1) == (1.0, None)
     ctx.report_progress(7)
-    assert await asyncio.wait_for(ctx.next_progress(), 1) == 1.0
+    assert await asyncio.wait_for(ctx.next_progress(), 1) == (1.0, None)
     ctx.report_progress(-1)
-    assert await asyncio.wait_for(ctx.next_progress(), 1) == 0.0
+    assert await asyncio.wait_for(ctx.next_progress(), 1) == (0.0, None)
+    await asyncio.to_thread(ctx.report_stage, "encoding")
+    assert await asyncio.wait_for(ctx.next_progress(), 1) == (0.0, "encoding")
 
 
 async def test_stop_makes_raise_if_cancelled_raise_and_the_first_reason_wins() -> None:

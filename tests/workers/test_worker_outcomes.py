@@ -66,7 +66,7 @@ async def test_transient_errors_fail_when_attempts_run_out(store_env: str) -> No
     assert failed.status is JobStatus.FAILED
     assert failed.attempts == 2
     assert failed.error is not None
-    assert failed.error.code == "io_error"
+    assert failed.error.code == "storage_full"
     assert "/secret/path" not in failed.error.message
 
 
@@ -121,6 +121,24 @@ async def test_progress_reaches_the_store_while_the_job_runs(store_env: str) -> 
     await task
     assert any(0.0 < value < 1.0 for value in seen), seen
     assert seen == sorted(seen)
+
+
+async def test_progress_is_first_written_an_interval_after_the_claim() -> None:
+    store = await get_job_store()
+    job, _ = await store.create_job("sleep", {"seconds": 0.5})
+    settings = replace(SETTINGS, progress_interval_s=30)
+    task = asyncio.create_task(Worker(settings, HANDLERS).run(burst=True))
+    seen: list[float] = []
+    while not task.done():
+        current = await store.get_job(job.id)
+        assert current is not None
+        if current.status is JobStatus.RUNNING:
+            seen.append(current.progress)
+        await asyncio.sleep(0.05)
+    await task
+    # The handler reported progress all along; the job ran for less than one interval, so none was written.
+    assert seen
+    assert set(seen) == {0.0}
 
 
 async def test_a_job_whose_earlier_runs_were_lost_fails_with_worker_lost(store_env: str) -> None:

@@ -8,11 +8,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 
 import pytest
 
 from common.config import PROJECT_ROOT
 from common.jobs import JobError, JobStatus, JobStore, get_job_store
+from common.media import media_url, render_run_prefix, upload_key
+from common.media_store import get_media_store
 
 BACKENDS = pytest.mark.parametrize("store_env", ["local", "turso-http"], indirect=True)
 SHORT_LEASE_S = 0.05
@@ -28,6 +31,10 @@ def jobs_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
         timeout=60,
         check=False,
     )
+
+
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 async def failed_job(store: JobStore) -> str:
@@ -73,13 +80,23 @@ async def test_show_prints_the_whole_job_and_retry_requeues_it(store_env: str) -
 @BACKENDS
 async def test_cancel_requeue_expired_and_prune(store_env: str) -> None:
     store = await get_job_store()
-    queued, _ = await store.create_job("ingest", {})
+    media = await get_media_store()
+    queued, _ = await store.create_job("ingest", {"uploadId": "1" * 32})
+    await media.put_stream(upload_key("1" * 32), _chunks(b"upload"))
     cancelled = jobs_cli("cancel", queued.id)
     assert cancelled.returncode == 0, cancelled.stderr
     job = await store.get_job(queued.id)
     assert job is not None
     assert job.status is JobStatus.CANCELLED
     assert jobs_cli("cancel", queued.id).returncode == 1
+    assert [info.key async for info in media.list_objects("")] == []
+
+    rendered, _ = await store.create_job("render", {})
+    run = await store.claim_next_job("worker-a", 30, ["render"])
+    assert run is not None
+    output = f"{render_run_prefix(rendered.id, run.lease_token or '')}/take.mp3"
+    await media.put_stream(output, _chunks(b"mp3"))
+    assert await store.complete_job(rendered.id, run.lease_token or "", {"url": media_url(output)})
 
     lost, _ = await store.create_job("render", {})
     assert await store.claim_next_job("gone-worker", SHORT_LEASE_S, ["render"]) is not None
@@ -94,8 +111,10 @@ async def test_cancel_requeue_expired_and_prune(store_env: str) -> None:
     kept = jobs_cli("prune", "--older-than-days", "1")
     assert (kept.returncode, kept.stdout.split()[0]) == (0, "0")
     pruned = jobs_cli("prune", "--older-than-days", "0")
-    assert (pruned.returncode, pruned.stdout.split()[0]) == (0, "1")
+    assert (pruned.returncode, pruned.stdout.split()[0]) == (0, "2")
     assert await store.get_job(queued.id) is None
+    assert await store.get_job(rendered.id) is None
+    assert [info.key async for info in media.list_objects("")] == []
     assert await store.get_job(lost.id) is not None
 
 

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from common.edits import edit_list_to_json, edit_rules_to_json, parse_edit_list
+from common.edits import PREVIEW_RULE, edit_list_to_json, edit_rules_to_json, parse_edit_list, parse_preview_mode
 from common.jobs import JobType
 from web.api_docs import BAD_QUERY, PathItems, json_create, json_response
 from web.inputs import check_fields, check_query, idempotency_key, read_json_object, request_fingerprint
@@ -21,6 +21,10 @@ from web.store_deadline import request_job_store
 logger = logging.getLogger(__name__)
 
 EDIT_REQUEST_FIELDS = ("assetId", "version", "edits")
+_REQUEST_FIELDS = {
+    JobType.EDIT_PREVIEW: (*EDIT_REQUEST_FIELDS, PREVIEW_RULE.name),
+    JobType.EDIT_SAVE: EDIT_REQUEST_FIELDS,
+}
 
 
 def edit_route(job_type: JobType) -> Route:
@@ -28,11 +32,13 @@ def edit_route(job_type: JobType) -> Route:
         check_query(request)
         key = idempotency_key(request)
         body = await read_json_object(request)
-        check_fields(body, EDIT_REQUEST_FIELDS, required=("assetId", "edits"))
+        check_fields(body, _REQUEST_FIELDS[job_type], required=("assetId", "edits"))
         version = await requested_asset_version(body)
         duration_s = version.info.get("durationSec")
         edits = parse_edit_list(body["edits"], float(duration_s) if duration_s is not None else None)
         payload = {"assetId": version.asset_id, "version": version.version, "edits": edit_list_to_json(edits)}
+        if job_type is JobType.EDIT_PREVIEW:
+            payload[PREVIEW_RULE.name] = parse_preview_mode(body.get(PREVIEW_RULE.name))
         store = await request_job_store()
         job, created = await store.create_job(
             job_type, payload, idempotency_key=key, request_fingerprint=request_fingerprint(body)
@@ -71,7 +77,9 @@ PATHS: PathItems = {
             "responses": {"200": json_response("The operations", "EditOperations"), "400": BAD_QUERY},
         }
     },
-    _PATHS[JobType.EDIT_PREVIEW]: json_create("edit.preview", "Queue a preview of an edit list", "EditRequest"),
+    _PATHS[JobType.EDIT_PREVIEW]: json_create(
+        "edit.preview", "Queue a preview of an edit list (in context, or whole)", "EditPreviewRequest"
+    ),
     **poll_paths(_PATHS[JobType.EDIT_PREVIEW], "edit.preview", "edit preview"),
     _PATHS[JobType.EDIT_SAVE]: json_create("edit.save", "Save an edit list as a new asset version", "EditRequest"),
     **poll_paths(_PATHS[JobType.EDIT_SAVE], "edit.save", "edit save"),

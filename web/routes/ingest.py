@@ -100,7 +100,7 @@ PATHS: PathItems = {
                     "413": error("The file is over MAX_UPLOAD_BYTES"),
                     "415": error("The body is not multipart/form-data"),
                     "422": error("The Idempotency-Key was used before with a different upload"),
-                    "507": error("The media storage is full; nothing of the upload was kept"),
+                    "507": error("The upload does not fit (MEDIA_MAX_BYTES, or a full disk); nothing of it was kept"),
                 }
             ),
         }

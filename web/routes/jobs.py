@@ -18,6 +18,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from common.jobs import Job, JobSnapshot, JobStatus, JobType, to_poll_body
+from common.media_cleanup import remove_upload
+from common.media_store import MediaStoreError, get_media_store
 from web.api_docs import COMMON_ERRORS, PathItems, error, json_response, poll
 from web.api_docs import path_id as path_id_doc
 from web.errors import ApiError, not_found
@@ -101,6 +103,12 @@ async def cancel_job(request: Request, job_type: str | None = None) -> Job:
     if job is None:
         raise _missing(job_id)
     logger.info("job %s: cancel requested, status now %s", job.id, job.status)
+    if job.status is JobStatus.CANCELLED:
+        # No run reads an ended ingest's upload again (a running one has its copy already).
+        try:
+            await remove_upload(await get_media_store(), job)
+        except MediaStoreError as exc:
+            logger.warning("job %s: upload not removed, media-gc will find it: %s", job.id, exc.message)
     return job
 
 

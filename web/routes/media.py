@@ -182,7 +182,8 @@ async def get_media(request: Request) -> Response:
         path = await store.local_path(key)
         if path is not None:
             return await _serve_file(request, key, path, download)
-        if download or s3_proxy():
+        # Peaks pass through this process even on s3, so they are sent compressed (``web.compression``).
+        if download or s3_proxy() or key.endswith(".json"):
             return await _stream_object(request, store, key, download)
         await store.head(key)
         url = await store.presigned_get_url(key, expires_s=PRESIGNED_URL_EXPIRES_S)

@@ -95,8 +95,8 @@ export function getPeaks(peaksUrl) {
   return request("GET", peaksUrl);
 }
 
-export function startPreview(assetId, version, edits) {
-  return request("POST", "/api/audio/edit/preview", { assetId, version, edits });
+export function startPreview(assetId, version, edits, preview) {
+  return request("POST", "/api/audio/edit/preview", { assetId, version, edits, preview });
 }
 
 export function startSave(assetId, version, edits) {

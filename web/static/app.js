@@ -3,8 +3,9 @@
 import { getEditOperations } from "./api.js";
 import { EditPanel } from "./edit-panel.js";
 import { JobsPanel } from "./jobs.js";
-import { LibraryPanel, assetIdFromHash } from "./library.js";
+import { LibraryPanel, assetIdFromHash, confirmDeletion, deleteAsset } from "./library.js";
 import { loadRenderCatalogue } from "./loudness.js";
+import { forgetRecording } from "./memory.js";
 import { bindNotice, showError } from "./notice.js";
 import { RecordingView } from "./recording.js";
 import { RenderPanel } from "./render-panel.js";
@@ -87,6 +88,29 @@ function start() {
   });
   jobsPanel.start();
   refreshLibrary();
+
+  // Deleting the open recording asks first, in the page's own dialog, then goes back to the library.
+  const deleteButton = document.getElementById("delete-recording");
+  deleteButton.addEventListener("click", async () => {
+    const asset = recording.asset;
+    if (!asset || !(await confirmDeletion(asset.title || "Untitled"))) return;
+    deleteButton.disabled = true;
+    try {
+      await deleteAsset(asset.assetId);
+      editPanel.discard();
+      forgetRecording(asset.assetId);
+      recording.close();
+      document.getElementById("render-card").hidden = true;
+      if (location.hash) history.replaceState(null, "", location.pathname);
+      await library.refresh();
+      document.getElementById("library").scrollIntoView();
+      document.getElementById("library-heading").focus();
+    } catch (error) {
+      showError(error);
+    } finally {
+      deleteButton.disabled = false;
+    }
+  });
 
   document.addEventListener("keydown", (event) => {
     if (!recording.version) return;

@@ -52,6 +52,11 @@ export class EditPanel {
     this.previewPlayer = document.getElementById("preview-player");
     this.previewAudio = document.getElementById("preview-audio");
     this.previewText = document.getElementById("preview-text");
+    this.previewSegments = document.getElementById("preview-segments");
+    this.previewWhole = document.getElementById("preview-whole");
+    this.previewHelp = document.getElementById("preview-whole-help");
+    // The preview request's choices as the server declares them (GET /api/audio/edit/operations).
+    this.previewRule = { default: "context", choices: ["context", "whole"] };
     this.jobProgress = new ProgressBlock("edit-job", { onCancel: () => this.cancel() });
     this.jobId = null;
     this.shownVersion = null;
@@ -148,8 +153,14 @@ export class EditPanel {
   }
 
   // The server's edit rules: each input takes its field's range, and optional fields their server defaults.
-  useRules({ operations, minKeptSec }) {
+  useRules({ operations, minKeptSec, preview }) {
     if (typeof minKeptSec === "number") this.minKeptSec = minKeptSec;
+    if (preview) {
+      this.previewRule = preview;
+      this.previewHelp.textContent = `A preview plays ${preview.contextSec} s before and after each edit, ` +
+        `excerpts joined by ${preview.gapSec} s of silence (recordings up to ${preview.wholeUnderSec} s play ` +
+        "whole); tick this to hear the whole edited recording, which takes longer on a long recording.";
+    }
     for (const { op, fields } of operations) {
       for (const field of fields) this.fields.set(`${op}.${field.name}`, field);
     }
@@ -355,8 +366,11 @@ export class EditPanel {
     hideNotice();
     this.previewAudio.pause();
     try {
-      const start = kind === "preview" ? startPreview : startSave;
-      const job = await start(assetId, version.version, edits);
+      const whole = this.previewRule.choices.find((choice) => choice !== this.previewRule.default);
+      const job = kind === "preview"
+        ? await startPreview(assetId, version.version, edits,
+          this.previewWhole.checked ? whole : this.previewRule.default)
+        : await startSave(assetId, version.version, edits);
       this.jobId = job.jobId;
       rememberJob(job.jobId, {
         assetId,
@@ -401,8 +415,21 @@ export class EditPanel {
   showPreview(result, editCount) {
     const lufs = formatNumber(result.loudness?.integratedLufs, "LUFS");
     const edits = `${editCount} edit${editCount === 1 ? "" : "s"}`;
+    const segments = result.segments || [];
+    const inContext = result.mode === "context";
+    const what = inContext
+      ? `${segments.length} excerpt${segments.length === 1 ? "" : "s"} around the edits of the ` +
+        `${formatTime(result.timelineDurationSec)} edited recording`
+      : "the whole edited recording";
     const saved = result.timeSavedSec > 0 ? ` Shorter pauses saved ${formatTime(result.timeSavedSec, 1)}.` : "";
-    this.previewText.textContent = `Preview of ${edits}: ${formatTime(result.durationSec)}, ${lufs}.${saved}`;
+    this.previewText.textContent =
+      `Preview of ${edits} (${what}): ${formatTime(result.durationSec)}, ${lufs}.${saved}`;
+    this.previewSegments.replaceChildren(...(inContext ? segments : []).map((segment) => {
+      const item = document.createElement("li");
+      item.textContent = `${formatTime(segment.start)} to ${formatTime(segment.end)} of the edited recording, ` +
+        `at ${formatTime(segment.previewStart)} in the preview`;
+      return item;
+    }));
     this.previewPlayer.hidden = false;
     this.previewAudio.src = result.previewUrl;
     this.recording.player.pause();

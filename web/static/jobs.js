@@ -10,6 +10,10 @@ const RETRY_DELAY_MS = 1000;
 // other request (uploads, waveforms, audio), so jobs beyond them are polled once a second instead.
 const MAX_LONG_POLLS = 4;
 const PLAIN_POLL_MS = 1000;
+// A long-poll is answered at every change, and a running job writes its progress several times a second: asking
+// again at once would make more requests than polling. So a follower asks at most once per this interval; a change
+// made while it waits is in the next answer, which comes at once.
+const MIN_LONG_POLL_GAP_MS = 1000;
 let longPolls = 0;
 const MAX_FAILURES = 10;
 // Followed jobs update the panel as they change; the list is read only to find jobs started elsewhere.
@@ -26,11 +30,26 @@ export const JOB_LABELS = {
 // the file), which the page says in words rather than sitting at "100%".
 const FINISHING_FROM = 0.995;
 
+// What the worker says a running job is doing (the poll body's `stage`), in words.
+const STAGE_TEXT = {
+  decoding: "reading the recording",
+  measuring: "measuring",
+  editing: "applying the edits",
+  encoding: "encoding",
+  correcting: "correcting the level in another pass",
+  storing: "storing the result",
+};
+
+export function stageText(job) {
+  return job.status === "running" ? STAGE_TEXT[job.stage] || "" : "";
+}
+
 // What a progress bar shows for a job: its label with the stage in words, and the fraction (null: no figure).
 export function progressView(label, job) {
   if (job.status === "queued") return { text: `${label}: waiting to start`, fraction: null };
-  if (job.progress >= FINISHING_FROM) return { text: `${label}: finishing`, fraction: null };
-  return { text: label, fraction: job.progress || 0 };
+  const stage = stageText(job);
+  if (job.progress >= FINISHING_FROM) return { text: `${label}: ${stage || "finishing"}`, fraction: null };
+  return { text: stage ? `${label}: ${stage}` : label, fraction: job.progress || 0 };
 }
 
 // The link that downloads a finished export.
@@ -47,9 +66,12 @@ export function statusText(job) {
     case "queued":
       return "Waiting to start";
     case "running":
-      return job.progress >= FINISHING_FROM ? "Finishing" : `Running, ${formatPercent(job.progress)}`;
+      return job.progress >= FINISHING_FROM
+        ? "Finishing"
+        : `Running${stageText(job) ? ` (${stageText(job)})` : ""}, ${formatPercent(job.progress)}`;
     case "completed":
-      return "Done";
+      // An import that kept going past damage in its file says so where the job is listed, too.
+      return job.result?.warnings?.length ? "Done, from a damaged file: see the recording" : "Done";
     case "cancelled":
       return "Cancelled";
     case "failed":
@@ -78,8 +100,11 @@ export function followJob(job, onUpdate) {
 
 async function longPoll(entry) {
   let failures = 0;
+  let asked = 0;
   while (!isTerminal(entry.latest)) {
     let next;
+    await sleep(asked + MIN_LONG_POLL_GAP_MS - Date.now());
+    asked = Date.now();
     try {
       next = await nextState(entry.latest);
       failures = 0;
@@ -97,6 +122,7 @@ async function longPoll(entry) {
 }
 
 function sleep(delayMs) {
+  if (delayMs <= 0) return Promise.resolve();
   return new Promise((resolve) => setTimeout(resolve, delayMs));
 }
 

@@ -27,6 +27,22 @@ function renameAsset(assetId, title) {
   return request("PATCH", `/api/audio/assets/${encodeURIComponent(assetId)}`, { title });
 }
 
+export function deleteAsset(assetId) {
+  return request("DELETE", `/api/audio/assets/${encodeURIComponent(assetId)}`);
+}
+
+// Asks in the page's own dialog whether to delete the recording titled `title`; resolves true to go ahead.
+export function confirmDeletion(title) {
+  const dialog = document.getElementById("delete-dialog");
+  document.getElementById("delete-dialog-text").textContent =
+    `“${title}” and every version, preview and export of it will be deleted for good.`;
+  dialog.returnValue = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "delete"), { once: true });
+    dialog.showModal();
+  });
+}
+
 function describe(asset) {
   const versions = asset.versions === 1 ? "1 version" : `${asset.versions} versions`;
   const loudness = asset.loudness ? formatNumber(asset.loudness.integratedLufs, "LUFS") : null;

@@ -42,6 +42,12 @@ export function rememberRecording(assetId, title) {
   write("opened", { ...openedRecordings(), [assetId]: title });
 }
 
+export function forgetRecording(assetId) {
+  const opened = openedRecordings();
+  delete opened[assetId];
+  write("opened", opened);
+}
+
 // The jobs this browser started: jobId -> { assetId, title, what }.
 export function knownJobs() {
   return read("jobs", {});

@@ -2,6 +2,7 @@
 
 import { getAsset, getPeaks } from "./api.js";
 import { formatNumber, formatTime, parseTime } from "./format.js";
+import { LoudnessStrip } from "./loudness-strip.js";
 import { targetNote } from "./loudness.js";
 import { rememberRecording } from "./memory.js";
 import { SELECT_FIRST, showBeside } from "./notice.js";
@@ -39,6 +40,10 @@ export class RecordingView {
     this.preset = null;
     this.loadToken = 0;
 
+    this.loudnessStrip = new LoudnessStrip({
+      canvas: document.getElementById("loudness-strip"),
+      caption: document.getElementById("loudness-strip-caption"),
+    });
     this.waveform = new WaveformView({
       scroller: document.getElementById("wave-scroller"),
       track: document.getElementById("wave-track"),
@@ -52,6 +57,7 @@ export class RecordingView {
       onSelect: (range) => this.showSelection(range),
       onViewChange: () => this.showScrollPosition(),
       onNeedDetail: () => this.loadDetail(),
+      onPaint: (view) => this.loudnessStrip.draw(view),
     });
     this.detailUrl = null;
     this.player = new Player(document.getElementById("audio"), {
@@ -146,6 +152,17 @@ export class RecordingView {
     return this.version ? this.version.durationSec : 0;
   }
 
+  // The recording is gone (deleted): nothing of it stays on screen.
+  close() {
+    this.player.pause();
+    this.playingSpan = null;
+    this.asset = null;
+    this.version = null;
+    this.selection = null;
+    this.section.hidden = true;
+    document.title = "audioprep";
+  }
+
   async open(assetId, versionNumber = null) {
     const asset = await getAsset(assetId);
     this.asset = asset;
@@ -184,6 +201,7 @@ export class RecordingView {
     try {
       const json = await getPeaks(coarseUrl ?? version.peaksUrl);
       if (token !== this.loadToken) return;
+      this.loudnessStrip.setSeries(json.short_term_loudness ?? null);
       this.waveform.setAudio(parsePeaks(json), version.durationSec);
       this.showScrollPosition();
     } catch (error) {
@@ -208,11 +226,40 @@ export class RecordingView {
     set("fact-peak", formatNumber(loudness.truePeakDbtp, "dBTP"));
     set("fact-rms", formatNumber(loudness.rmsDb, "dB"));
     set("fact-lra", formatNumber(loudness.loudnessRangeLu, "LU"));
+    this.showUnmeasured(loudness.unmeasured || {});
+    this.showSourceWarnings();
     this.showTargetNote();
+  }
+
+  // Why a figure shows no value, in the server's words (e.g. audio shorter than the loudness range's window).
+  showUnmeasured(unmeasured) {
+    const names = { integratedLufs: "Loudness", loudnessRangeLu: "Loudness range" };
+    const lines = Object.entries(unmeasured).map(([key, reason]) => `${names[key] || key}: ${reason}`);
+    const note = document.getElementById("unmeasured-note");
+    note.textContent = lines.join(" ");
+    note.hidden = lines.length === 0;
+    document.getElementById("fact-lra").title = unmeasured.loudnessRangeLu || "";
+  }
+
+  // Damage found when the recording was imported belongs to the asset: every later version is made from it.
+  showSourceWarnings() {
+    const imported = this.asset.versions.reduce((first, v) => (v.version < first.version ? v : first));
+    const warnings = imported.warnings || [];
+    const list = document.getElementById("source-warning-list");
+    list.replaceChildren(
+      ...warnings.map((warning) => {
+        const item = document.createElement("li");
+        item.textContent = warning.message;
+        item.dataset.code = warning.code;
+        return item;
+      }),
+    );
+    document.getElementById("source-warnings").hidden = warnings.length === 0;
   }
 
   setPreset(preset) {
     this.preset = preset;
+    this.loudnessStrip.setTarget(preset?.targets.integratedLufs ?? null, preset?.label);
     this.showTargetNote();
   }
 

@@ -15,7 +15,7 @@ export async function signIn() {
 
 function askForToken() {
   const card = document.getElementById("signin");
-  const main = document.querySelector("main");
+  const main = document.querySelector("main.layout");
   const form = document.getElementById("signin-form");
   const input = document.getElementById("signin-token");
   const button = document.getElementById("signin-button");

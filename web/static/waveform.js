@@ -24,7 +24,7 @@ const MAX_PX_PER_BIN = 8;
 const WHEEL_ZOOM_PER_PX = 0.002;
 
 export class WaveformView {
-  constructor({ scroller, track, canvas, onSeek, onSelect, onViewChange, onNeedDetail }) {
+  constructor({ scroller, track, canvas, onSeek, onSelect, onViewChange, onNeedDetail, onPaint }) {
     this.scroller = scroller;
     this.track = track;
     this.canvas = canvas;
@@ -32,6 +32,8 @@ export class WaveformView {
     this.onSelect = onSelect;
     this.onViewChange = onViewChange ?? (() => {});
     this.onNeedDetail = onNeedDetail ?? (() => {});
+    // Told the span shown after every paint, so what is drawn under the waveform follows it.
+    this.onPaint = onPaint ?? (() => {});
     this.peaks = null;
     this.durationSec = 0;
     this.pxPerSec = 1;
@@ -408,6 +410,7 @@ export class WaveformView {
     this.canvas.dataset.view = `${shownStart.toFixed(3)} ${shownEnd.toFixed(3)}`;
     this.canvas.dataset.ruler = this.rulerLabels().join(" ");
     this.canvas.dataset.samplesPerPixel = String(this.peaks.samplesPerPixel);
+    this.onPaint(this.view);
   }
 
   // Cut-away spans are shaded and struck through; fades are drawn as ramps, gains as a labelled level line.

@@ -1,4 +1,5 @@
-"""The ``edit.preview`` job: a small MP3 of a version with an edit list applied, nothing recorded."""
+"""The ``edit.preview`` job: a small MP3 of a version with an edit list applied (in context, or whole), nothing
+recorded."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import logging
 from typing import Any
 
 from common.audio.editing import PREVIEW_ENCODING, preview_edits
+from common.edits import PREVIEW_RULE, PREVIEW_WHOLE, parse_preview_mode
 from common.jobs import Job
 from common.media import content_type, media_url, preview_run_prefix
 from common.media_store import get_media_store
+from common.stages import JobStage
 from workers.handler_protocol import JobContext
 from workers.payloads import payload_edits, payload_master, run_token
 from workers.scratch import in_thread, scratch_folder
@@ -21,18 +24,32 @@ async def handle_edit_preview(job: Job, ctx: JobContext) -> dict[str, Any]:
         base, master = await payload_master(job, folder)
         asset_id = base.asset_id
         edits = payload_edits(job, master)
+        # Jobs queued before the field existed asked for the whole recording.
+        raw_mode = job.payload.get(PREVIEW_RULE.name)
+        mode = PREVIEW_WHOLE if raw_mode is None else parse_preview_mode(raw_mode)
         preview = await in_thread(
             ctx,
             preview_edits,
             master,
             edits,
             folder / "preview",
+            mode=mode,
             on_progress=ctx.report_progress,
             check_cancel=ctx.raise_if_cancelled,
+            on_stage=ctx.report_stage,
         )
+        ctx.report_stage(JobStage.STORING)
         key = f"{preview_run_prefix(job.id, run_token(job))}/{preview.path.name}"
         await (await get_media_store()).put_file(key, preview.path, content_type=content_type(key), consume=True)
-    logger.info("job %s: preview of asset %s version %d written", job.id, asset_id, base.version)
+    logger.info(
+        "job %s: %s preview of asset %s version %d written (%d segments, %.1f s)",
+        job.id,
+        preview.mode,
+        asset_id,
+        base.version,
+        len(preview.segments),
+        preview.duration_s,
+    )
     return {
         "assetId": asset_id,
         "version": base.version,
@@ -40,5 +57,8 @@ async def handle_edit_preview(job: Job, ctx: JobContext) -> dict[str, Any]:
         "durationSec": preview.duration_s,
         "format": PREVIEW_ENCODING,
         "loudness": preview.loudness.to_json(),
+        "mode": preview.mode,
+        "segments": preview.segments_json(),
+        "timelineDurationSec": preview.timeline_frames / preview.sample_rate,
         "timeSavedSec": preview.time_saved_s,
     }

@@ -9,6 +9,7 @@ from common.audio.editing import save_edited_version
 from common.edits import edit_list_to_json
 from common.jobs import Job
 from common.media import asset_run_prefix
+from common.stages import JobStage
 from workers.handler_protocol import JobContext
 from workers.payloads import payload_edits, payload_master, run_token, store_version
 from workers.scratch import in_thread, scratch_folder
@@ -29,7 +30,9 @@ async def handle_edit_save(job: Job, ctx: JobContext) -> NewAssetVersion:
             folder / "version",
             on_progress=ctx.report_progress,
             check_cancel=ctx.raise_if_cancelled,
+            on_stage=ctx.report_stage,
         )
+        ctx.report_stage(JobStage.STORING)
         info = await store_version(
             files,
             asset_run_prefix(asset_id, job.id, run_token(job)),

@@ -10,6 +10,7 @@ from common.jobs import Job, get_job_store
 from common.media import content_type, media_url, render_run_prefix
 from common.media_store import get_media_store
 from common.render_options import RENDER_OPTION_NAMES, parse_render_options, targets_to_json
+from common.stages import JobStage
 from workers.handler_protocol import JobContext
 from workers.payloads import payload_master, run_token
 from workers.scratch import in_thread, scratch_folder
@@ -34,7 +35,9 @@ async def handle_render(job: Job, ctx: JobContext) -> dict[str, Any]:
             title=title,
             on_progress=ctx.report_progress,
             check_cancel=ctx.raise_if_cancelled,
+            on_stage=ctx.report_stage,
         )
+        ctx.report_stage(JobStage.STORING)
         key = f"{render_run_prefix(job.id, run_token(job))}/{rendered.path.name}"
         await (await get_media_store()).put_file(key, rendered.path, content_type=content_type(key), consume=True)
     logger.info("job %s: asset %s version %d rendered as %s", job.id, asset_id, base.version, options.format)
