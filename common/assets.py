@@ -24,7 +24,7 @@ VERSION_RESULT_KEYS = (
 )
 # Only some versions have these (saved from edits; imported with KEEP_ORIGINALS); the asset route answers them as
 # null for the others.
-OPTIONAL_INFO_KEYS = ("baseVersion", "edits", "originalUrl")
+OPTIONAL_INFO_KEYS = ("baseVersion", "edits", "timeSavedSec", "originalUrl")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +37,10 @@ class NewAssetVersion:
     info: dict[str, Any]
 
     def result(self) -> dict[str, Any]:
-        """The ``ingest`` / ``edit.save`` job result, less ``version``, which the store adds on completion."""
-        return {"assetId": self.asset_id, **{key: _value(self.info, key) for key in VERSION_RESULT_KEYS}}
+        """The ``ingest`` / ``edit.save`` job result, less ``version``, which the store adds on completion; an
+        ``edit.save`` result also says how much time shortenPauses saved (``timeSavedSec``)."""
+        edited = {"timeSavedSec": self.info["timeSavedSec"]} if "timeSavedSec" in self.info else {}
+        return {"assetId": self.asset_id, **{key: _value(self.info, key) for key in VERSION_RESULT_KEYS}, **edited}
 
 
 def version_view(version: AssetVersion) -> dict[str, Any]:

@@ -19,6 +19,16 @@ from common.rules import ChoiceRule, NumberRule
 DEFAULT_TRUE_PEAK_DB = -1.0
 DEFAULT_SILENCE_THRESHOLD_DB = -50.0
 DEFAULT_MIN_SILENCE_S = 0.5
+DEFAULT_HIGHPASS_HZ = 80.0
+# 0 asks dehum to find the mains frequency (50 or 60 Hz) in the recording.
+DETECT_HUM = 0
+DEFAULT_HUM_HARMONICS = 8
+DEFAULT_DENOISE_REDUCTION_DB = 18.0
+DEFAULT_DEESS_INTENSITY = 0.5
+DEFAULT_LEVEL_MAX_GAIN_DB = 15.0
+DEFAULT_MIN_PAUSE_S = 1.0
+DEFAULT_KEEP_PAUSE_S = 0.5
+DEFAULT_PAUSE_THRESHOLD_DB = -45.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +89,75 @@ class TrimSilence:
     op: str = "trimSilence"
 
 
-Edit = Trim | Cut | Gain | FadeIn | FadeOut | Normalize | TrimSilence
+@dataclass(frozen=True, slots=True)
+class Highpass:
+    """Remove rumble below ``frequency``."""
+
+    frequency: float = DEFAULT_HIGHPASS_HZ
+    op: str = "highpass"
+
+
+@dataclass(frozen=True, slots=True)
+class Dehum:
+    """Notch out mains hum at ``frequency`` (50 or 60 Hz; ``DETECT_HUM``: found in the audio) and its harmonics."""
+
+    frequency: int = DETECT_HUM
+    harmonics: int = DEFAULT_HUM_HARMONICS
+    op: str = "dehum"
+
+
+@dataclass(frozen=True, slots=True)
+class Denoise:
+    """Lower steady background noise by up to ``reduction_db``, from a noise profile learned in quiet passages."""
+
+    reduction_db: float = DEFAULT_DENOISE_REDUCTION_DB
+    op: str = "denoise"
+
+
+@dataclass(frozen=True, slots=True)
+class Deess:
+    """Tame sibilance with ``intensity`` 0..1."""
+
+    intensity: float = DEFAULT_DEESS_INTENSITY
+    op: str = "deess"
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """Bring quiet and loud speech to one level (at most ``max_gain_db`` either way); pauses are never raised."""
+
+    max_gain_db: float = DEFAULT_LEVEL_MAX_GAIN_DB
+    op: str = "level"
+
+
+@dataclass(frozen=True, slots=True)
+class ShortenPauses:
+    """Pauses (below ``threshold_db``) longer than ``min_pause`` become ``keep_pause`` long."""
+
+    min_pause: float = DEFAULT_MIN_PAUSE_S
+    keep_pause: float = DEFAULT_KEEP_PAUSE_S
+    threshold_db: float = DEFAULT_PAUSE_THRESHOLD_DB
+    op: str = "shortenPauses"
+
+
+# Repairs filter the recording as a whole, before the timeline edits (``common.audio.enhance``).
+Repair = Highpass | Dehum | Denoise | Deess | Level
+REPAIRS = (Highpass, Dehum, Denoise, Deess, Level)
+Edit = (
+    Trim
+    | Cut
+    | Gain
+    | FadeIn
+    | FadeOut
+    | Normalize
+    | TrimSilence
+    | Highpass
+    | Dehum
+    | Denoise
+    | Deess
+    | Level
+    | ShortenPauses
+)
 
 MAX_EDITS = 500
 # Far beyond any recording MAX_DURATION_SECONDS lets in, yet small enough that a time in samples stays exact.
@@ -90,6 +168,8 @@ MIN_TOTAL_GAIN_DB = -60.0
 # Each normalize or trimSilence left after ``merge_edits`` is a pass over the whole program measuring it: the cap
 # keeps a list's cost within a few passes of the audio's length, whatever its size.
 MAX_MEASURING_EDITS = 8
+# Each repair runs on every pass over the audio: the cap keeps a list's filtering cost a few times one pass.
+MAX_REPAIR_EDITS = 8
 # Float seconds from a browser rarely land exactly on the last sample; allow a microsecond of slack.
 DURATION_SLACK_S = 1e-6
 # A trim or cut that leaves less than this would make a version with no audio to play or export.
@@ -108,7 +188,8 @@ PREVIEW_RULE = ChoiceRule(
     "preview",
     f"What the preview plays: 'context' (each edit point with {PREVIEW_CONTEXT_S:g} s of audio before and after, "
     f"excerpts joined by {PREVIEW_GAP_S:g} s of silence; answers quickly whatever the recording's length) or "
-    f"'whole' (the whole edited recording). Recordings up to {PREVIEW_WHOLE_UNDER_S:g} s are always previewed whole.",
+    f"'whole' (the whole edited recording). Recordings up to {PREVIEW_WHOLE_UNDER_S:g} s, "
+    "and edit lists with a repair (it changes the whole recording), are always previewed whole.",
     (PREVIEW_CONTEXT, PREVIEW_WHOLE),
     default=PREVIEW_CONTEXT,
 )
@@ -122,6 +203,8 @@ class Operation:
     edit_class: Callable[..., Edit]
     help: str
     fields: tuple[NumberRule, ...]
+    # "edit" (timeline and level edits) or "enhance" (repairs and pause shortening): the page groups them so.
+    kind: str = "edit"
 
     def field(self, name: str) -> NumberRule:
         return next(rule for rule in self.fields if rule.name == name)
@@ -212,6 +295,119 @@ OPERATIONS: dict[str, Operation] = {
                 ),
             ),
         ),
+        Operation(
+            "highpass",
+            Highpass,
+            "Remove rumble (traffic, handling, air conditioning) below a frequency.",
+            (
+                NumberRule(
+                    "frequency", "Below this, sound is removed", 20.0, 300.0, default=DEFAULT_HIGHPASS_HZ, unit="Hz"
+                ),
+            ),
+            kind="enhance",
+        ),
+        Operation(
+            "dehum",
+            Dehum,
+            "Remove mains hum and its harmonics.",
+            (
+                NumberRule(
+                    "frequency",
+                    "The mains frequency; 0 finds it in the recording",
+                    0,
+                    60,
+                    integer=True,
+                    choices=(DETECT_HUM, 50, 60),
+                    default=DETECT_HUM,
+                    unit="Hz",
+                ),
+                NumberRule(
+                    "harmonics",
+                    "How many multiples of it are removed",
+                    1,
+                    16,
+                    integer=True,
+                    default=DEFAULT_HUM_HARMONICS,
+                ),
+            ),
+            kind="enhance",
+        ),
+        Operation(
+            "denoise",
+            Denoise,
+            "Lower steady background noise (hiss, fans), learned from the recording's quiet passages.",
+            (
+                NumberRule(
+                    "reductionDb",
+                    "How far the noise is lowered",
+                    3.0,
+                    40.0,
+                    default=DEFAULT_DENOISE_REDUCTION_DB,
+                    unit="dB",
+                    attribute="reduction_db",
+                ),
+            ),
+            kind="enhance",
+        ),
+        Operation(
+            "deess",
+            Deess,
+            "Tame harsh s and sh sounds.",
+            (NumberRule("intensity", "How strongly sibilance is lowered", 0.0, 1.0, default=DEFAULT_DEESS_INTENSITY),),
+            kind="enhance",
+        ),
+        Operation(
+            "level",
+            Level,
+            "Bring quiet and loud speakers to one level without raising the noise between phrases.",
+            (
+                NumberRule(
+                    "maxGainDb",
+                    "The most speech is raised or lowered",
+                    1.0,
+                    30.0,
+                    default=DEFAULT_LEVEL_MAX_GAIN_DB,
+                    unit="dB",
+                    attribute="max_gain_db",
+                ),
+            ),
+            kind="enhance",
+        ),
+        Operation(
+            "shortenPauses",
+            ShortenPauses,
+            "Shorten pauses longer than a minimum to a set length, with short crossfades.",
+            (
+                NumberRule(
+                    "minPause",
+                    "Pauses longer than this are shortened",
+                    0.2,
+                    60.0,
+                    default=DEFAULT_MIN_PAUSE_S,
+                    unit="s",
+                    attribute="min_pause",
+                ),
+                NumberRule(
+                    "keepPause",
+                    "How long a shortened pause lasts (a pause no longer than this is left as it is)",
+                    0.05,
+                    30.0,
+                    default=DEFAULT_KEEP_PAUSE_S,
+                    unit="s",
+                    attribute="keep_pause",
+                ),
+                NumberRule(
+                    "thresholdDb",
+                    "Audio whose peaks stay below this level is a pause",
+                    -100.0,
+                    -10.0,
+                    default=DEFAULT_PAUSE_THRESHOLD_DB,
+                    unit="dB",
+                    attribute="threshold_db",
+                ),
+            ),
+            kind="enhance",
+        ),
     )
 }
 
@@ -237,6 +433,13 @@ def parse_edit_list(raw: Any, duration_s: float | None) -> list[Edit]:
         edits.append(edit)
     _check_total_gain(edits)
     _check_measuring_passes(edits)
+    repairs = sum(1 for edit in edits if isinstance(edit, REPAIRS))
+    if repairs > MAX_REPAIR_EDITS:
+        raise EditListError(
+            "edits",
+            f"the list has {repairs} repair operations (highpass, dehum, denoise, deess, level); "
+            f"at most {MAX_REPAIR_EDITS} are allowed",
+        )
     return edits
 
 
@@ -257,9 +460,15 @@ def edit_rules_to_json() -> dict[str, Any]:
     """The operations with their fields' limits and defaults, and the list's own bounds, for the page's form."""
     return {
         "operations": [
-            {"op": name, "help": operation.help, "fields": [rule.to_json() for rule in operation.fields]}
+            {
+                "op": name,
+                "kind": operation.kind,
+                "help": operation.help,
+                "fields": [rule.to_json() for rule in operation.fields],
+            }
             for name, operation in OPERATIONS.items()
         ],
+        "maxRepairEdits": MAX_REPAIR_EDITS,
         "maxEdits": MAX_EDITS,
         "totalGainDb": {"min": MIN_TOTAL_GAIN_DB, "max": MAX_TOTAL_GAIN_DB},
         "maxMeasuringEdits": MAX_MEASURING_EDITS,
@@ -320,12 +529,12 @@ def _check_total_gain(edits: list[Edit]) -> None:
 
 
 def _check_measuring_passes(edits: list[Edit]) -> None:
-    measuring = sum(1 for _, edit in merge_edits(edits) if isinstance(edit, Normalize | TrimSilence))
+    measuring = sum(1 for _, edit in merge_edits(edits) if isinstance(edit, Normalize | TrimSilence | ShortenPauses))
     if measuring > MAX_MEASURING_EDITS:
         raise EditListError(
             "edits",
-            f"the list needs {measuring} measuring passes over the audio (normalize and trimSilence operations "
-            f"that do not directly follow one another); at most {MAX_MEASURING_EDITS} are allowed",
+            f"the list needs {measuring} measuring passes over the audio (normalize, trimSilence and shortenPauses "
+            f"operations that do not directly follow one another); at most {MAX_MEASURING_EDITS} are allowed",
         )
 
 

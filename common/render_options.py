@@ -4,7 +4,8 @@ A render request is a JSON object (all keys but ``format`` optional, ``null`` me
 
     {
       "format": "mp3" | "m4a" | "opus" | "flac" | "wav",
-      "preset": "podcast" | "audiobook-acx" | null,
+      "preset": "podcast" | "apple-podcasts" | "spotify" | "youtube" | "ebu-r128" | "audiobook-acx" | "custom"
+                | null,
       "bitrate": 128,                     # kbit/s, lossy formats only (see BITRATE_RULES)
       "tags": {"title": "...", "artist": "...", "album": "...", "comment": "..."},
       "targets": {                        # explicit targets; each one overrides the preset's
@@ -17,9 +18,16 @@ A render request is a JSON object (all keys but ``format`` optional, ``null`` me
 
 Presets:
 
-- ``podcast``: -16 LUFS integrated, -1 dBTP ceiling, 44.1 kHz.
+- ``podcast`` and ``apple-podcasts``: -16 LUFS integrated, -1 dBTP ceiling, 44.1 kHz.
+- ``spotify``: -14 LUFS, -1 dBTP, 44.1 kHz; ``youtube``: the same at 48 kHz; ``ebu-r128`` (broadcast): -23 LUFS,
+  -1 dBTP, 48 kHz.
+- ``custom``: the loudness and ceiling the request's ``targets`` give; both are required.
 - ``audiobook-acx``: RMS between -23 and -18 dB (aimed at -20 dB), peaks at most -3 dB, 44.1 kHz, mono, 192 kbit/s
-  CBR MP3. It requires ``format: "mp3"`` and refuses any other ``bitrate``, since ACX accepts nothing else.
+  CBR MP3, noise floor at most -60 dB. It requires ``format: "mp3"`` and refuses any other ``bitrate``, since ACX
+  accepts nothing else.
+
+Every render's result carries a compliance report (``common.audio.compliance``): each measured figure of the
+delivered file beside the preset's limit for it, with pass or fail.
 
 Without a preset or target the audio keeps its level, rate and channels. Each option is declared once
 (``FORMAT_RULE``, ``PRESET_RULE``, ``TARGET_RULES``, ``TAG_RULES``, ``BITRATE_RULES``): the validator, the API's
@@ -43,7 +51,7 @@ from common.text import disallowed_character
 
 FORMATS = ("mp3", "m4a", "opus", "flac", "wav")
 LOSSY_FORMATS = ("mp3", "m4a", "opus")
-PRESETS = ("podcast", "audiobook-acx")
+PRESETS = ("podcast", "apple-podcasts", "spotify", "youtube", "ebu-r128", "audiobook-acx", "custom")
 SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)
 
 # The CBR bitrates an MPEG-1 layer III frame can signal (32-48 kHz, the rates our presets use).
@@ -94,7 +102,17 @@ _TARGET_NAMES = tuple(rule.name for rule in TARGET_RULES)
 ACX_BITRATE_KBPS = 192
 # Presets that allow one encoding only: (format, kbit/s).
 PRESET_ENCODINGS: dict[str, tuple[str, int]] = {"audiobook-acx": ("mp3", ACX_BITRATE_KBPS)}
-PRESET_LABELS = {"podcast": "Podcast", "audiobook-acx": "Audiobook (ACX)"}
+PRESET_LABELS = {
+    "podcast": "Podcast",
+    "apple-podcasts": "Apple Podcasts",
+    "spotify": "Spotify",
+    "youtube": "YouTube",
+    "ebu-r128": "EBU R128 broadcast",
+    "audiobook-acx": "Audiobook (ACX)",
+    "custom": "Custom",
+}
+# Presets whose level comes from the request: these targets must be given (client names).
+PRESET_REQUIRED_TARGETS: dict[str, tuple[str, ...]] = {"custom": ("integratedLufs", "truePeakDb")}
 FORMAT_LABELS = {"mp3": "MP3", "m4a": "M4A (AAC)", "opus": "Opus", "flac": "FLAC (lossless)", "wav": "WAV (lossless)"}
 
 
@@ -118,6 +136,8 @@ class RenderTargets:
     rms_db_max: float | None = None
     sample_rate: int | None = None
     channels: int | None = None
+    # Checked in the compliance report only; nothing in the render aims at it.
+    noise_floor_db_max: float | None = None
 
     @property
     def rms_db_aim(self) -> float | None:
@@ -129,9 +149,14 @@ class RenderTargets:
 
 PRESET_TARGETS: dict[str, RenderTargets] = {
     "podcast": RenderTargets(integrated_lufs=-16.0, true_peak_db=-1.0, sample_rate=44100),
+    "apple-podcasts": RenderTargets(integrated_lufs=-16.0, true_peak_db=-1.0, sample_rate=44100),
+    "spotify": RenderTargets(integrated_lufs=-14.0, true_peak_db=-1.0, sample_rate=44100),
+    "youtube": RenderTargets(integrated_lufs=-14.0, true_peak_db=-1.0, sample_rate=48000),
+    "ebu-r128": RenderTargets(integrated_lufs=-23.0, true_peak_db=-1.0, sample_rate=48000),
     "audiobook-acx": RenderTargets(
-        true_peak_db=-3.0, rms_db_min=-23.0, rms_db_max=-18.0, sample_rate=44100, channels=1
+        true_peak_db=-3.0, rms_db_min=-23.0, rms_db_max=-18.0, sample_rate=44100, channels=1, noise_floor_db_max=-60.0
     ),
+    "custom": RenderTargets(),
 }
 
 
@@ -180,6 +205,10 @@ def parse_render_options(raw: Any) -> RenderOptions:
     bitrate = _bitrate(raw.get("bitrate"), output_format)
     tags = _tags(raw.get("tags"))
     targets = _targets(raw.get("targets"))
+    for name in PRESET_REQUIRED_TARGETS.get(preset or "", ()):
+        rule = next(rule for rule in TARGET_RULES if rule.name == name)
+        if getattr(targets, rule.python_name) is None:
+            raise RenderOptionsError(f"targets.{name}", f"is required with the {preset} preset")
     if preset in PRESET_ENCODINGS:
         preset_format, preset_kbps = PRESET_ENCODINGS[preset]
         if output_format != preset_format:
@@ -219,6 +248,7 @@ def targets_to_json(targets: RenderTargets) -> dict[str, Any]:
         "rmsDbMax": targets.rms_db_max,
         "sampleRate": targets.sample_rate,
         "channels": targets.channels,
+        "noiseFloorDbMax": targets.noise_floor_db_max,
     }
 
 
@@ -236,6 +266,7 @@ def render_catalogue_to_json() -> dict[str, Any]:
                 "format": preset_format,
                 "bitrate": preset_kbps,
                 "targets": targets_to_json(PRESET_TARGETS[name]),
+                "requiredTargets": list(PRESET_REQUIRED_TARGETS.get(name, ())),
             }
         )
     formats = []

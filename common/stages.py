@@ -12,7 +12,8 @@ from enum import StrEnum
 class JobStage(StrEnum):
     #: Reading an upload: decoding it while writing the master and measuring it.
     DECODING = "decoding"
-    #: A pass over the audio that only measures it (loudness for a normalize or a render, silence to trim).
+    #: A pass over the audio that only measures it (loudness for a normalize or a render, silence to trim or pauses
+    #: to shorten, what the repairs learn: hum, noise profile, levels).
     MEASURING = "measuring"
     #: Writing the edited audio (a preview or a new version).
     EDITING = "editing"

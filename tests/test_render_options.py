@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from common.render_options import RenderOptionsError, parse_render_options, render_options_to_json
+from common.render_options import (
+    RenderOptionsError,
+    parse_render_options,
+    render_catalogue_to_json,
+    render_options_to_json,
+)
 
 
 def test_presets_resolve_to_their_targets_and_explicit_targets_win() -> None:
@@ -73,3 +78,32 @@ def test_invalid_requests_name_the_offending_key(request_body: object, field: st
     assert caught.value.code == "invalid_render_options"
     assert caught.value.field == field
     assert caught.value.message.startswith(field)
+
+
+@pytest.mark.parametrize(
+    ("preset", "lufs", "peak"),
+    [("apple-podcasts", -16.0, -1.0), ("spotify", -14.0, -1.0), ("youtube", -14.0, -1.0), ("ebu-r128", -23.0, -1.0)],
+)
+def test_platform_presets_aim_at_their_published_targets(preset: str, lufs: float, peak: float) -> None:
+    targets = parse_render_options({"format": "mp3", "preset": preset}).resolved_targets
+    assert (targets.integrated_lufs, targets.true_peak_db) == (lufs, peak)
+
+
+def test_the_custom_preset_needs_a_level_and_a_ceiling() -> None:
+    with pytest.raises(RenderOptionsError) as missing:
+        parse_render_options({"format": "wav", "preset": "custom", "targets": {"integratedLufs": -19}})
+    assert missing.value.field == "targets.truePeakDb"
+    with pytest.raises(RenderOptionsError) as out_of_range:
+        parse_render_options({"format": "wav", "preset": "custom", "targets": {"integratedLufs": 3, "truePeakDb": -2}})
+    assert out_of_range.value.field == "targets.integratedLufs"
+    custom = parse_render_options(
+        {"format": "wav", "preset": "custom", "targets": {"integratedLufs": -19, "truePeakDb": -2}}
+    )
+    assert (custom.resolved_targets.integrated_lufs, custom.resolved_targets.true_peak_db) == (-19.0, -2.0)
+
+
+def test_the_catalogue_names_what_each_preset_needs_and_acx_checks_the_noise_floor() -> None:
+    presets = {preset["name"]: preset for preset in render_catalogue_to_json()["presets"]}
+    assert presets["custom"]["requiredTargets"] == ["integratedLufs", "truePeakDb"]
+    assert presets["spotify"]["requiredTargets"] == []
+    assert presets["audiobook-acx"]["targets"]["noiseFloorDbMax"] == -60.0

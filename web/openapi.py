@@ -26,6 +26,7 @@ from common.render_options import (
     FORMATS,
     LOSSY_FORMATS,
     PRESET_ENCODINGS,
+    PRESET_REQUIRED_TARGETS,
     PRESET_RULE,
     PRESETS,
     TAG_RULES,
@@ -131,8 +132,28 @@ def render_request_schema() -> dict[str, Any]:
                 "properties": {rule.name: rule.schema() for rule in TARGET_RULES},
             },
         },
-        "allOf": [*_bitrate_by_format(), *_sample_rate_by_format(), *_preset_encodings()],
+        "allOf": [*_bitrate_by_format(), *_sample_rate_by_format(), *_preset_encodings(), *_preset_targets()],
     }
+
+
+def _preset_targets() -> list[dict[str, Any]]:
+    """A preset whose level comes from the request (custom) needs those targets, as numbers."""
+    return [
+        {
+            "if": {"properties": {"preset": {"const": preset}}, "required": ["preset"]},
+            "then": {
+                "required": ["targets"],
+                "properties": {
+                    "targets": {
+                        "type": "object",
+                        "required": list(names),
+                        "properties": {name: {"type": "number"} for name in names},
+                    }
+                },
+            },
+        }
+        for preset, names in PRESET_REQUIRED_TARGETS.items()
+    ]
 
 
 def _number_rule_schema() -> dict[str, Any]:
@@ -237,6 +258,10 @@ _SCHEMAS: dict[str, Any] = {
             "warnings": _WARNINGS,
             "baseVersion": {"type": ["integer", "null"]},
             "edits": {"type": ["array", "null"]},
+            "timeSavedSec": {
+                "type": ["number", "null"],
+                "description": "Seconds shortenPauses took out of this version (versions saved from edits)",
+            },
             "originalUrl": {
                 "type": ["string", "null"],
                 "description": "The upload as it was received, when the server keeps originals (KEEP_ORIGINALS)",
@@ -307,17 +332,29 @@ _SCHEMAS: dict[str, Any] = {
     "RenderRequest": render_request_schema(),
     "EditOperations": {
         "type": "object",
-        "required": ["operations", "maxEdits", "totalGainDb", "minKeptSec", "maxMeasuringEdits", "preview"],
+        "required": [
+            "operations",
+            "maxEdits",
+            "totalGainDb",
+            "minKeptSec",
+            "maxMeasuringEdits",
+            "maxRepairEdits",
+            "preview",
+        ],
         "additionalProperties": False,
         "properties": {
             "operations": {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "required": ["op", "help", "fields"],
+                    "required": ["op", "kind", "help", "fields"],
                     "additionalProperties": False,
                     "properties": {
                         "op": {"enum": list(OPERATIONS)},
+                        "kind": {
+                            "enum": ["edit", "enhance"],
+                            "description": "edit: timeline and level edits; enhance: repairs and pause shortening",
+                        },
                         "help": {"type": "string"},
                         "fields": {"type": "array", "items": _number_rule_schema()},
                     },
@@ -337,7 +374,12 @@ _SCHEMAS: dict[str, Any] = {
             },
             "maxMeasuringEdits": {
                 "type": "integer",
-                "description": "Normalize and trimSilence operations allowed once consecutive level edits merge",
+                "description": "Normalize, trimSilence and shortenPauses operations allowed once consecutive level "
+                "edits merge",
+            },
+            "maxRepairEdits": {
+                "type": "integer",
+                "description": "Repair operations (highpass, dehum, denoise, deess, level) one list may hold",
             },
             "preview": {
                 "type": "object",
@@ -365,13 +407,18 @@ _SCHEMAS: dict[str, Any] = {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "required": ["name", "label", "format", "bitrate", "targets"],
+                    "required": ["name", "label", "format", "bitrate", "targets", "requiredTargets"],
                     "additionalProperties": False,
                     "properties": {
                         "name": {"enum": list(PRESETS)},
                         "label": {"type": "string"},
                         "format": _nullable({"enum": list(FORMATS)}),
                         "bitrate": {"type": ["integer", "null"], "description": "The one kbit/s the preset allows"},
+                        "requiredTargets": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "The request's targets this preset needs (custom: the level and ceiling)",
+                        },
                         "targets": {
                             "type": "object",
                             "required": [
@@ -381,6 +428,7 @@ _SCHEMAS: dict[str, Any] = {
                                 "rmsDbMax",
                                 "sampleRate",
                                 "channels",
+                                "noiseFloorDbMax",
                             ],
                             "additionalProperties": False,
                             "properties": {
@@ -390,6 +438,7 @@ _SCHEMAS: dict[str, Any] = {
                                 "rmsDbMax": _OPTIONAL_NUMBER,
                                 "sampleRate": {"type": ["integer", "null"]},
                                 "channels": {"type": ["integer", "null"]},
+                                "noiseFloorDbMax": _OPTIONAL_NUMBER,
                             },
                         },
                     },

@@ -7,19 +7,22 @@ A context preview (``common.edits.PREVIEW_RULE``) plays only the edited audio ar
 before and after each join, trim end, region gain edge and fade, excerpts joined by a short silence. Each excerpt is
 read by seeking in the master, so its cost follows the number of edits, not the recording's length. Its normalize
 is estimated from the version's stored loudness (a constant gain, capped at the true-peak ceiling, no limiter)
-instead of a measuring pass; a trimSilence still measures the whole program.
+instead of a measuring pass; a trimSilence or shortenPauses still measures the whole program. An edit list with
+repairs (``common.audio.enhance``) is previewed whole: they change the whole recording and its loudness (the stored
+one no longer estimates a normalize), and their filters cannot start at a seek (see ``common.audio.reader``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from common.audio.background import BackgroundConsumer
 from common.audio.encode import open_writer
+from common.audio.enhance import RepairChain, learn_source
 from common.audio.gains import Fade, Leveling, RegionGain
 from common.audio.leveling import LevelTarget
 from common.audio.loudness import Loudness, LoudnessMeter
@@ -35,9 +38,11 @@ from common.edits import (
     PREVIEW_WHOLE_UNDER_S,
     Edit,
     Normalize,
+    ShortenPauses,
     TrimSilence,
     merge_edits,
 )
+from common.stages import JobStage
 
 PREVIEW_ENCODING = "mp3"
 PREVIEW_BITRATE_KBPS = 64
@@ -50,7 +55,7 @@ StageCallback = Callable[[str], None]
 # Each excerpt of a context preview rises from and falls to silence over this long, so the joins do not click.
 EXCERPT_RAMP_S = 0.005
 # A normalize costs a measuring pass and, when it has to limit peaks, usually one check pass.
-_PASSES_PER_EDIT = {Normalize: 2, TrimSilence: 1}
+_PASSES_PER_EDIT = {Normalize: 2, TrimSilence: 1, ShortenPauses: 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +87,13 @@ class PreviewFile:
     frames: int
     sample_rate: int
     loudness: Loudness
-    #: ``context`` or ``whole``: what was played, which for a short recording is always the whole.
+    #: ``context`` or ``whole``: what was played, which for a short recording, or an edit list with repairs, is
+    #: always the whole.
     mode: str
     segments: tuple[PreviewSegment, ...]
     #: The edited timeline's length, of which the segments are spans.
     timeline_frames: int
+    time_saved_s: float = 0.0
 
     @property
     def duration_s(self) -> float:
@@ -109,7 +116,7 @@ def save_edited_version(
     program = _build(master, master.sample_rate, edits, on_progress, check_cancel, on_stage=on_stage)
     with VersionWriter(out_dir, rate=program.rate, channels=program.channels, bits=24) as version:
         program.play(version.consume)
-        return version.finish()
+        return replace(version.finish(), time_saved_s=program.pause_frames_removed / program.rate)
 
 
 def preview_edits(
@@ -125,7 +132,11 @@ def preview_edits(
     """Write the edited audio, or with ``mode="context"`` excerpts around its edit points, as a small MP3
     (64 kbit/s) into ``out_dir``."""
     rate = min(master.sample_rate, PREVIEW_MAX_RATE)
-    if mode == PREVIEW_WHOLE or master.frames <= PREVIEW_WHOLE_UNDER_S * master.sample_rate:
+    if (
+        mode == PREVIEW_WHOLE
+        or master.frames <= PREVIEW_WHOLE_UNDER_S * master.sample_rate
+        or RepairChain.of(edits, rate, master.channels) is not None
+    ):
         program = _build(master, rate, edits, on_progress, check_cancel, on_stage=on_stage)
         mode, spans = PREVIEW_WHOLE, [(0, program.frames)]
     else:
@@ -162,7 +173,16 @@ def preview_edits(
     except BaseException:
         measuring.abandon()
         raise
-    return PreviewFile(path, frames, program.rate, measuring.finish(), mode, tuple(segments), program.frames)
+    return PreviewFile(
+        path,
+        frames,
+        program.rate,
+        measuring.finish(),
+        mode,
+        tuple(segments),
+        program.frames,
+        program.pause_frames_removed / program.rate,
+    )
 
 
 def context_spans(program: Program) -> list[tuple[int, int]]:
@@ -249,17 +269,31 @@ def _build(
     on_stage: StageCallback | None = None,
 ) -> Program:
     merged = merge_edits(edits)
-    passes = 1 + sum(_PASSES_PER_EDIT.get(type(edit), 0) for _, edit in merged)
+    repairs = RepairChain.of(edits, rate, master.channels)
+    learning = repairs is not None and repairs.needs_learning
+    passes = 1 + learning + sum(_PASSES_PER_EDIT.get(type(edit), 0) for _, edit in merged)
+    progress = None if on_progress is None else PassProgress(on_progress, passes, on_stage)
+    frames = _frames_at(master, rate)
+    if repairs is not None and learning:
+        # Learning what the repairs need (hum, noise profile, levels) only measures the source.
+        if progress is not None:
+            progress.start_pass(JobStage.MEASURING)
+        learn_source(repairs, master.path, check_cancel=check_cancel, progress=progress or _unreported, frames=frames)
     program = Program(
         master.path,
         rate=rate,
         channels=master.channels,
-        source_frames=_frames_at(master, rate),
+        source_frames=frames,
         check_cancel=check_cancel,
-        progress=None if on_progress is None else PassProgress(on_progress, passes, on_stage),
+        progress=progress,
+        repairs=repairs,
     )
     apply_edits(program, merged, leveler)
     return program
+
+
+def _unreported(_fraction: float) -> None:
+    pass
 
 
 def _frames_at(master: MasterAudio, rate: int) -> int:

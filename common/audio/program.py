@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from common.audio.background import BackgroundConsumer
+from common.audio.enhance import RepairChain
 from common.audio.gains import MAX_GAIN, PEAK_BLOCK_FRAMES, REGION_RAMP_S, Fade, GainCurve, RegionGain
 from common.audio.leveling import AnalysisResult, LevelTarget, plan_leveling
 from common.audio.loudness import LoudnessMeter
 from common.audio.progress import PassProgress
 from common.audio.reader import RangeReader
 from common.audio.source import CancelCheck
-from common.edits import Cut, FadeIn, FadeOut, Gain, Normalize, NumberedEdit, Trim, TrimSilence
+from common.edits import Cut, FadeIn, FadeOut, Gain, Normalize, NumberedEdit, ShortenPauses, Trim, TrimSilence
 from common.errors import EditListError
 from common.stages import JobStage
 
@@ -92,8 +93,12 @@ class Program:
     source_frames: int
     check_cancel: CancelCheck
     progress: PassProgress | None = None
+    # The edit list's repairs: every pass reads the source through a fresh set of their filters.
+    repairs: RepairChain | None = None
     stages: list[Stage] = field(default_factory=list)
     curves: list[tuple[int, GainCurve]] = field(default_factory=list)
+    # Frames shortenPauses took out.
+    pause_frames_removed: int = 0
 
     def __post_init__(self) -> None:
         if not self.stages:
@@ -120,21 +125,32 @@ class Program:
         self.stages.append(Stage.of(pieces))
 
     def remove(self, start: int, end: int, where: str) -> None:
-        pieces = self.stage.keep(0, start) + self.stage.keep(end, self.frames)
+        self.remove_spans([(start, end)], where)
+
+    def remove_spans(self, spans: list[tuple[int, int]], where: str) -> None:
+        """Remove timeline frames ``start .. end`` of every span (in order, not overlapping) in one stage."""
+        pieces: list[Piece] = []
+        kept_from = 0
+        for start, end in spans:
+            pieces += self.stage.keep(kept_from, start)
+            kept_from = end
+        pieces += self.stage.keep(kept_from, self.frames)
         if not pieces:
             raise EditListError(where, "cuts the whole audio; nothing would be left")
         self.stages.append(Stage.of(pieces))
 
     def play(self, sink: Sink, span: tuple[int, int] | None = None, stage: JobStage = JobStage.EDITING) -> int:
         """Stream the program, or only its frames ``span`` (start, end), to ``sink`` in chunks; returns the number
-        of frames played. A span is read by seeking in the master, so its cost does not grow with the position.
+        of frames played. A span is read by seeking in the master, so its cost does not grow with the position (unless
+        the program has repairs, whose filters read through: see ``common.audio.reader``).
         ``stage`` names the pass to whoever follows the progress."""
         if self.progress is not None:
             self.progress.start_pass(stage)
         start, end = (0, self.frames) if span is None else span
         total = max(end - start, 1)
         played = 0
-        with RangeReader(self.master, rate=self.rate, channels=self.channels) as reader:
+        filters = None if self.repairs is None else self.repairs.filters()
+        with RangeReader(self.master, rate=self.rate, channels=self.channels, filters=filters) as reader:
             for chunk in self._chunks(reader, start, end):
                 sink(chunk)
                 played += len(chunk)
@@ -246,6 +262,8 @@ def apply_edits(program: Program, edits: list[NumberedEdit], leveler: Leveler | 
             (leveler or level)(program, LevelTarget(integrated_lufs=edit.target_lufs, ceiling_db=edit.true_peak_db))
         elif isinstance(edit, TrimSilence):
             _trim_silence(program, edit, analyse(program, with_loudness=False), where)
+        elif isinstance(edit, ShortenPauses):
+            _shorten_pauses(program, edit, analyse(program, with_loudness=False), where)
 
 
 def level(program: Program, target: LevelTarget, first: AnalysisResult | None = None) -> AnalysisResult:
@@ -324,3 +342,24 @@ def _trim_silence(program: Program, edit: TrimSilence, analysis: AnalysisResult,
         end = program.frames
     if start > 0 or end < program.frames:
         program.keep(start, end, where)
+
+
+def _shorten_pauses(program: Program, edit: ShortenPauses, analysis: AnalysisResult, where: str) -> None:
+    """Every run of blocks whose peaks stay under the threshold, between sounds, longer than ``min_pause``: its
+    middle is removed so that ``keep_pause`` of it is left, half on each side; the joins are crossfaded. A pause no
+    longer than ``keep_pause`` is left as it is."""
+    quiet = np.concatenate([[False], analysis.block_peaks_db < edit.threshold_db, [False]])
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+    longest = round(edit.min_pause * program.rate)
+    keep = round(edit.keep_pause * program.rate)
+    spans = []
+    for first, last in zip(edges[::2], edges[1::2], strict=True):
+        start = int(first) * PEAK_BLOCK_FRAMES
+        end = min(program.frames, int(last) * PEAK_BLOCK_FRAMES)
+        # A quiet run at either end of the timeline is leading or trailing silence, trimSilence's business.
+        if start == 0 or end >= program.frames or end - start <= max(longest, keep):
+            continue
+        spans.append((start + keep // 2, end - (keep - keep // 2)))
+    if spans:
+        program.remove_spans(spans, where)
+        program.pause_frames_removed += sum(end - start for start, end in spans)

@@ -1,12 +1,18 @@
-"""Reading frame ranges of a master in order, converted to the rate and channels a job works at.
+"""Reading frame ranges of a master in order, converted to the rate and channels a job works at, through the
+edit list's repair filters (``common.audio.enhance``), if any.
 
 Edits read the source forwards with small steps back (a crossfade reads a few milliseconds on both sides of a
 cut), so the reader decodes front to back and keeps a short history to serve those steps back. A short skipped
 span is decoded and dropped; a jump of more than ``SEEK_AHEAD_S`` seeks in the master instead (a long cut, or a
 context preview's next excerpt), taking its position from the first decoded frame's timestamp, which a FLAC master
-gives exactly, so positions stay exact to the sample when the reader keeps the master's rate. Decoding runs on its
-own thread (``BackgroundIterator``), a few chunks ahead of the reads; a seek stops that thread first, since it
-reads the same container.
+gives exactly, so positions stay exact to the sample when the reader keeps the master's rate. Decoding (and the
+repair filters) runs on its own thread (``BackgroundIterator``), a few chunks ahead of the reads; a seek stops that
+thread first, since it reads the same container.
+
+A reader with repair filters never seeks: the filters carry state from everything before (IIR and de-esser
+memory, the denoiser's overlap and a-priori SNR, the level plan's position), so a frame after a seek would not be
+the frame a reading through gives. It decodes and filters the skipped span instead, and a context preview of a
+repaired recording costs a reading of the source up to its last excerpt.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from common.audio.background import BackgroundIterator
+from common.audio.enhance import StreamFilter, filtered
 from common.audio.source import OpenedSource, open_source
 
 HISTORY_FRAMES = 1 << 16
@@ -26,9 +33,10 @@ SEEK_AHEAD_S = 10.0
 class RangeReader:
     """Use as a context manager; ``read(start, count)`` returns float32 (count, channels) frames."""
 
-    def __init__(self, path: Path, *, rate: int, channels: int) -> None:
+    def __init__(self, path: Path, *, rate: int, channels: int, filters: list[StreamFilter] | None = None) -> None:
         self.rate = rate
         self.channels = channels
+        self._filters = filters or []
         self._source: OpenedSource = open_source(path)
         self._chunks: BackgroundIterator[np.ndarray] | None = None
         # Decoded frames [self._buffer_start, self._buffer_start + len(self._buffer)) kept in memory.
@@ -42,7 +50,8 @@ class RangeReader:
         return self
 
     def _start_decoding(self) -> BackgroundIterator[np.ndarray]:
-        self._chunks = BackgroundIterator(self._source.decode_chunks(rate=self.rate, channels=self.channels), "decoder")
+        decoded = self._source.decode_chunks(rate=self.rate, channels=self.channels)
+        self._chunks = BackgroundIterator(filtered(decoded, self._filters), "decoder")
         return self._chunks
 
     def __exit__(self, *exc_info: object) -> None:
@@ -55,7 +64,7 @@ class RangeReader:
         if start < self._buffer_start:
             raise ValueError(f"frame {start} was read too long ago (history starts at {self._buffer_start})")
         end = start + count
-        if start - (self._buffer_start + len(self._buffer)) > SEEK_AHEAD_S * self.rate:
+        if not self._filters and start - (self._buffer_start + len(self._buffer)) > SEEK_AHEAD_S * self.rate:
             self._seek(start)
         while self._buffer_start + len(self._buffer) < end and not self._exhausted:
             self._decode_more(keep_from=start)

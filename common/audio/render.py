@@ -27,6 +27,7 @@ from pathlib import Path
 
 from common.audio.background import BackgroundConsumer
 from common.audio.chunks import Tee
+from common.audio.compliance import ComplianceReport, Delivered, DeliveryMeter, compliance_report
 from common.audio.editing import MasterAudio
 from common.audio.encode import FILE_EXTENSIONS, open_writer
 from common.audio.headroom import Headroom
@@ -42,8 +43,6 @@ from common.stages import JobStage
 logger = logging.getLogger(__name__)
 
 LOSSY_PEAK_MARGIN_DB = 0.5
-LEVEL_TOLERANCE_LU = 0.5
-PEAK_TOLERANCE_DB = 0.05
 MAX_RENDER_ATTEMPTS = 3
 # A file further than this from the level aimed at is rendered again with the gain corrected.
 LEVEL_RETRY_DB = 0.25
@@ -67,7 +66,7 @@ class RenderedFile:
     bitrate_kbps: int | None
     loudness: Loudness
     targets: RenderTargets
-    targets_met: bool
+    compliance: ComplianceReport
     # How often the program was read: an analysis pass (when no stored measurement fits) plus each render.
     passes: int
 
@@ -75,11 +74,19 @@ class RenderedFile:
     def duration_s(self) -> float:
         return self.frames / self.sample_rate
 
+    @property
+    def targets_met(self) -> bool:
+        return self.compliance.passed
+
 
 @dataclass(frozen=True, slots=True)
 class _Written:
     frames: int
-    loudness: Loudness
+    delivered: Delivered
+
+    @property
+    def loudness(self) -> Loudness:
+        return self.delivered.loudness
 
 
 def render_master(
@@ -158,8 +165,8 @@ def render_master(
         if aim is not None and level is not None:
             shift -= level_error
             gain_db = leveling_gain_db(aim - level - shift, headroom, ceiling)
-    met = targets_met(targets, loudness, rate, channels)
-    return RenderedFile(path, written.frames, rate, channels, bitrate, loudness, targets, met, passes)
+    report = compliance_report(targets, written.delivered, sample_rate=rate, channels=channels)
+    return RenderedFile(path, written.frames, rate, channels, bitrate, loudness, targets, report, passes)
 
 
 def codec_level_shift_db(
@@ -229,7 +236,7 @@ def _write(
     lossy: bool,
 ) -> _Written:
     """Play the program through the gain and limiter into the file, measuring what a player will hear."""
-    meter = BackgroundConsumer(LoudnessMeter(program.rate, program.channels), "loudness")
+    meter = BackgroundConsumer(DeliveryMeter(program.rate, program.channels), "loudness")
     writer = open_writer(
         path,
         options.format,
@@ -252,8 +259,8 @@ def _write(
             Tee(encoder, meter), rate=program.rate, channels=program.channels, gain_db=gain_db, ceiling_db=ceiling_db
         )
         program.play(limiter.consume, stage=stage)
-        frames, loudness = limiter.finish()
-        return _Written(frames, loudness)
+        frames, delivered = limiter.finish()
+        return _Written(frames, delivered)
     except BaseException as exc:
         encoder.abandon()
         meter.abandon()
@@ -295,24 +302,6 @@ def output_rate(options: RenderOptions, master_rate: int) -> int:
     if options.format == "mp3" and rate > MP3_MAX_RATE:
         return MP3_MAX_RATE
     return rate
-
-
-def targets_met(targets: RenderTargets, loudness: Loudness, rate: int, channels: int) -> bool:
-    checks = []
-    if targets.integrated_lufs is not None:
-        measured = loudness.integrated_lufs
-        checks.append(measured is not None and abs(measured - targets.integrated_lufs) <= LEVEL_TOLERANCE_LU)
-    if targets.true_peak_db is not None:
-        peak = loudness.true_peak_dbtp
-        checks.append(peak is None or peak <= targets.true_peak_db + PEAK_TOLERANCE_DB)
-    if targets.rms_db_min is not None and targets.rms_db_max is not None:
-        rms = loudness.rms_db
-        checks.append(rms is not None and targets.rms_db_min <= rms <= targets.rms_db_max)
-    if targets.sample_rate is not None:
-        checks.append(rate == targets.sample_rate)
-    if targets.channels is not None:
-        checks.append(channels == targets.channels)
-    return all(checks)
 
 
 def file_stem(title: str | None) -> str:

@@ -33,6 +33,8 @@ class VersionFiles:
     sample_rate: int
     channels: int
     loudness: Loudness
+    # What shortenPauses took out of an edited version, in seconds.
+    time_saved_s: float = 0.0
 
     @property
     def duration_s(self) -> float:

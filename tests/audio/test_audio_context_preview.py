@@ -152,3 +152,55 @@ def test_a_short_recording_is_previewed_whole_even_in_context_mode(tmp_path: Pat
     )
     assert preview.mode == "whole"
     assert [(s.start, s.end, s.at) for s in preview.segments] == [(0, 40 * RATE, 0)]
+
+
+def _write_master_with_pauses(path: Path, seconds: int, pauses: list[tuple[int, int]]) -> MasterAudio:
+    """``_write_master``'s audio with digital silence over each (start, end) second span."""
+    master = _write_master(path.with_name("tone.flac"), seconds)
+    samples = read_audio(master.path)[0][: master.frames, 0].astype(np.float32)
+    for start, end in pauses:
+        samples[start * RATE : end * RATE] = 0.0
+    with AudioWriter(path, "flac24", rate=RATE, channels=1) as writer:
+        writer.consume(samples[:, np.newaxis])
+    return MasterAudio(path, RATE, 1, len(samples), master.loudness)
+
+
+def test_a_context_preview_of_shortened_pauses_plays_each_join_and_reports_the_time_saved(tmp_path: Path) -> None:
+    master = _write_master_with_pauses(tmp_path / "master.flac", 150, [(40, 44), (100, 103)])
+    edits = parse_edit_list([{"op": "shortenPauses", "minPause": 1.0, "keepPause": 0.5}], 150)
+
+    preview = preview_edits(
+        master, edits, tmp_path / "p", mode=PREVIEW_CONTEXT, on_progress=lambda _: None, check_cancel=lambda: None
+    )
+
+    assert preview.mode == "context"
+    saved = 3.5 + 2.5
+    assert preview.time_saved_s == pytest.approx(saved, abs=0.05)
+    assert preview.timeline_frames / RATE == pytest.approx(150 - saved, abs=0.05)
+    # One excerpt around each shortened pause, centred on its join (in the shortened timeline's time).
+    joins = [(s.start + s.end) / 2 / RATE for s in preview.segments]
+    assert joins == pytest.approx([40.25, 100.25 - 3.5], abs=0.05)
+
+
+def test_a_context_preview_with_a_repair_is_played_whole(tmp_path: Path) -> None:
+    master = _write_master(tmp_path / "master.flac", 150)
+    edits = parse_edit_list([{"op": "level"}, {"op": "cut", "start": 20, "end": 60}], 150)
+    progress: list[float] = []
+    stages: list[str] = []
+
+    preview = preview_edits(
+        master,
+        edits,
+        tmp_path / "p",
+        mode=PREVIEW_CONTEXT,
+        on_progress=progress.append,
+        check_cancel=lambda: None,
+        on_stage=stages.append,
+    )
+
+    assert preview.mode == "whole"
+    assert [(s.start, s.end, s.at) for s in preview.segments] == [(0, 110 * RATE, 0)]
+    assert preview.frames == 110 * RATE
+    # The level's learning pass measures the source, then the preview is written.
+    assert stages == ["measuring", "editing"]
+    assert progress == sorted(progress)

@@ -24,7 +24,7 @@ VERSION_RESULT_KEYS = {
 }  # fmt: skip
 RENDER_RESULT_KEYS = {
     "assetId", "version", "format", "url", "filename", "durationSec", "sampleRate", "channels", "bitrate", "loudness",
-    "preset", "targets", "targetsMet",
+    "preset", "targets", "targetsMet", "compliance",
 }  # fmt: skip
 LOUDNESS_KEYS = {"integratedLufs", "loudnessRangeLu", "truePeakDbtp", "rmsDb", "unmeasured"}
 
@@ -148,7 +148,8 @@ async def test_edit_save_adds_a_version_and_keeps_the_old_one() -> None:
 
     result, _ = await _run("edit.save", {"assetId": asset_id, "version": 1, "edits": edits})
 
-    assert set(result) == VERSION_RESULT_KEYS
+    assert set(result) == VERSION_RESULT_KEYS | {"timeSavedSec"}
+    assert result["timeSavedSec"] == 0.0
     assert result["version"] == 2
     assert result["durationSec"] == pytest.approx(4.5, abs=1e-9)
     versions = await (await get_job_store()).get_asset_versions(asset_id)
@@ -181,12 +182,13 @@ async def test_edit_preview_writes_a_preview_and_records_nothing() -> None:
 
     assert set(result) == {
         "assetId", "version", "previewUrl", "durationSec", "format", "loudness", "mode", "segments",
-        "timelineDurationSec",
+        "timelineDurationSec", "timeSavedSec",
     }  # fmt: skip
     # A job queued before the preview field existed is previewed whole, as it asked.
     assert result["mode"] == "whole"
     assert result["segments"] == [{"start": 0.0, "end": 3.0, "previewStart": 0.0}]
     assert result["timelineDurationSec"] == 3.0
+    assert result["timeSavedSec"] == 0.0
     assert result["previewUrl"].startswith(MEDIA_URL_PREFIX + "previews/")
     assert abs(len(read_audio(_file(result["previewUrl"]))[0]) - 3 * 44100) <= 1152
     assert len(await (await get_job_store()).get_asset_versions(asset_id)) == 1
@@ -209,6 +211,21 @@ async def test_render_writes_a_named_file_and_reports_measured_loudness() -> Non
     assert result["targets"]["integratedLufs"] == -16.0
     assert result["loudness"]["integratedLufs"] == pytest.approx(-16.0, abs=0.5)
     assert result["targetsMet"] is True
+    checks = {check["name"]: check for check in result["compliance"]["checks"]}
+    assert result["compliance"]["passed"] is True
+    assert set(checks) == {
+        "integratedLoudness", "loudnessRange", "truePeak", "rms", "noiseFloor", "sampleRate", "channels",
+    }  # fmt: skip
+    assert checks["integratedLoudness"] == {
+        "name": "integratedLoudness", "unit": "LUFS", "measured": result["loudness"]["integratedLufs"],
+        "min": -16.5, "max": -15.5, "passed": True,
+    }  # fmt: skip
+    assert checks["truePeak"]["max"] == -1.0
+    assert checks["truePeak"]["passed"] is True
+    # The podcast preset sets no RMS window or noise floor: measured, judged by nothing.
+    assert checks["rms"]["passed"] is None
+    assert checks["noiseFloor"]["passed"] is None
+    assert checks["noiseFloor"]["measured"] < checks["rms"]["measured"]
 
 
 async def test_versions_record_their_size_and_renders_follow_a_rename() -> None:

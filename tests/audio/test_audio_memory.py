@@ -71,6 +71,54 @@ def test_ingest_memory_is_bounded_and_does_not_grow_with_duration(tmp_path: Path
     assert long_run["rss_mb"] < short_run["rss_mb"] + 20
 
 
+EDIT_CHILD = """
+import json, re, sys
+from pathlib import Path
+from common.audio.editing import MasterAudio, save_edited_version
+from common.audio.ingest import ingest_file
+from common.edits import parse_edit_list
+files = ingest_file(Path(sys.argv[1]), Path(sys.argv[2]) / "v1", max_duration_s=7200,
+                    on_progress=lambda _: None, check_cancel=lambda: None).files
+master = MasterAudio(files.master_path, files.sample_rate, files.channels, files.frames)
+edits = parse_edit_list(json.loads(sys.argv[3]), files.frames / files.sample_rate)
+edited = save_edited_version(master, edits, Path(sys.argv[2]) / "v2", on_progress=lambda _: None,
+                             check_cancel=lambda: None)
+peak_kb = int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
+print(json.dumps({"frames": edited.frames, "rss_mb": peak_kb / 1024}))
+"""
+EVERY_ENHANCEMENT = [
+    {"op": "highpass"},
+    {"op": "dehum"},
+    {"op": "denoise"},
+    {"op": "deess"},
+    {"op": "level"},
+    {"op": "shortenPauses"},
+    {"op": "normalize", "targetLufs": -16},
+]
+
+
+@pytest.mark.slow
+def test_every_enhancement_together_streams_in_bounded_memory(tmp_path: Path) -> None:
+    short = write_audio(tmp_path / "half-minute", speech_like(30, rate=44100, channels=2), rate=44100, kind="flac")
+    long = write_audio(tmp_path / "five-minutes", speech_like(300, rate=44100, channels=2), rate=44100, kind="flac")
+    runs = []
+    for source, out in ((short, tmp_path / "short"), (long, tmp_path / "long")):
+        completed = subprocess.run(
+            [sys.executable, "-c", EDIT_CHILD, str(source), str(out), json.dumps(EVERY_ENHANCEMENT)],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
+        runs.append(json.loads(completed.stdout.strip().splitlines()[-1]))
+
+    assert runs[1]["frames"] < 300 * 44100
+    assert runs[1]["rss_mb"] < WORKER_RSS_LIMIT_MB
+    # The levels learned for the leveler and the pause list grow with the audio by a few bytes a block, no more.
+    assert runs[1]["rss_mb"] < runs[0]["rss_mb"] + 20
+
+
 @pytest.mark.slow
 def test_mp3_render_memory_is_bounded_and_does_not_grow_with_duration(tmp_path: Path) -> None:
     runs = {}

@@ -57,9 +57,9 @@ def program_reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     opened: list[Path] = []
 
     class CountingReader(RangeReader):
-        def __init__(self, path: Path, *, rate: int, channels: int) -> None:
+        def __init__(self, path: Path, *, rate: int, channels: int, filters: list | None = None) -> None:
             opened.append(path)
-            super().__init__(path, rate=rate, channels=channels)
+            super().__init__(path, rate=rate, channels=channels, filters=filters)
 
     monkeypatch.setattr(program_module, "RangeReader", CountingReader)
     return opened

@@ -5,6 +5,7 @@ that the form's limits are the server's rules.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -146,11 +147,17 @@ async def test_preset_help_and_normalize_level_come_from_the_server_targets(page
     )
     assert facts == [
         ["podcast", f"{MINUS}16 LUFS, true peak at most {MINUS}1 dBTP, 44.1 kHz.", -16],
+        ["apple-podcasts", f"{MINUS}16 LUFS, true peak at most {MINUS}1 dBTP, 44.1 kHz.", -16],
+        ["spotify", f"{MINUS}14 LUFS, true peak at most {MINUS}1 dBTP, 44.1 kHz.", -14],
+        ["youtube", f"{MINUS}14 LUFS, true peak at most {MINUS}1 dBTP, 48 kHz.", -14],
+        ["ebu-r128", f"{MINUS}23 LUFS, true peak at most {MINUS}1 dBTP, 48 kHz.", -23],
         [
             "audiobook-acx",
-            f"RMS {MINUS}23 to {MINUS}18 dB, true peak at most {MINUS}3 dBTP, mono, 44.1 kHz, 192 kbit/s MP3.",
+            f"RMS {MINUS}23 to {MINUS}18 dB, true peak at most {MINUS}3 dBTP, noise floor at most {MINUS}60 dB, mono, "
+            "44.1 kHz, 192 kbit/s MP3.",
             -20.5,
         ],
+        ["custom", "Your own loudness target and true-peak ceiling.", None],
         ["", "The audio keeps its level, sample rate and channels.", None],
     ]
 
@@ -340,6 +347,6 @@ async def test_a_followed_job_is_asked_at_most_once_a_second_however_often_it_ch
         return [last.status, seen];""",
     )
     assert last == ["completed", ["queued", "running", "running", "running", "completed"]]
-    gaps = [later - earlier for earlier, later in zip(asked_at, asked_at[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(asked_at)]
     assert len(gaps) == 3
     assert min(gaps) >= 0.9, gaps

@@ -330,10 +330,16 @@ async def test_render_presets_answer_what_the_render_route_accepts(client: httpx
     async def render_status(**options: Any) -> int:
         return (await client.post("/api/render", json={"assetId": asset_id, **options})).status_code
 
+    # The targets a preset needs (custom: the level and ceiling), at values its rules accept.
+    target_values = {"integratedLufs": -19.0, "truePeakDb": -2.0}
     for name, preset in presets.items():
+        needed = {target: target_values[target] for target in preset["requiredTargets"]}
+        if needed:
+            assert await render_status(preset=name, format="wav") == 422
         for format_name in formats:
             locked_out = preset["format"] is not None and format_name != preset["format"]
-            assert await render_status(preset=name, format=format_name) == (422 if locked_out else 202)
+            status = await render_status(preset=name, format=format_name, targets=needed or None)
+            assert status == (422 if locked_out else 202)
         if preset["bitrate"] is not None:
             assert await render_status(preset=name, format=preset["format"], bitrate=preset["bitrate"]) == 202
             assert await render_status(preset=name, format=preset["format"], bitrate=preset["bitrate"] - 32) == 422

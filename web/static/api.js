@@ -103,6 +103,6 @@ export function startSave(assetId, version, edits) {
   return request("POST", "/api/audio/edit/save", { assetId, version, edits });
 }
 
-export function startRender({ assetId, version, format, preset, bitrate, tags }) {
-  return request("POST", "/api/render", { assetId, version, format, preset, bitrate, tags });
+export function startRender({ assetId, version, format, preset, bitrate, tags, targets = null }) {
+  return request("POST", "/api/render", { assetId, version, format, preset, bitrate, tags, targets });
 }

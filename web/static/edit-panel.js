@@ -24,6 +24,16 @@ const INPUT_FIELDS = {
   "silence-db": ["trimSilence", "thresholdDb"],
 };
 
+// The enhance operations' names on the page; their forms come from the server's rules (kind "enhance").
+const ENHANCE_LABELS = {
+  highpass: "Highpass",
+  dehum: "Dehum",
+  denoise: "Denoise",
+  deess: "De-ess",
+  level: "Level speakers",
+  shortenPauses: "Shorten pauses",
+};
+
 export class EditPanel {
   constructor({ recording, jobsPanel, onSaved }) {
     this.recording = recording;
@@ -154,6 +164,7 @@ export class EditPanel {
     for (const { op, fields } of operations) {
       for (const field of fields) this.fields.set(`${op}.${field.name}`, field);
     }
+    this.buildEnhanceTools(operations.filter((operation) => operation.kind === "enhance"));
     for (const [id, [op, name]] of Object.entries(INPUT_FIELDS)) {
       const field = this.fields.get(`${op}.${name}`);
       if (!field) continue;
@@ -161,6 +172,67 @@ export class EditPanel {
       input.min = String(field.min);
       input.max = String(field.max);
     }
+  }
+
+  // One form per enhance operation, each field an input with the server's range and default (a choice of values
+  // is a list), and an Add button that puts the operation with those values on the pending list.
+  buildEnhanceTools(operations) {
+    const container = document.getElementById("enhance-tools");
+    const tools = operations.map(({ op, help, fields }) => {
+      const tool = document.createElement("div");
+      tool.className = "tool enhance-tool";
+      const inputs = fields.map((field) => {
+        const id = `enhance-${op}-${field.name}`;
+        const label = document.createElement("label");
+        label.htmlFor = id;
+        label.textContent = `${field.help}${field.unit ? ` (${field.unit})` : ""}`;
+        let input;
+        if (field.choices) {
+          input = document.createElement("select");
+          for (const choice of field.choices) {
+            const option = document.createElement("option");
+            option.value = String(choice);
+            option.textContent = op === "dehum" && choice === 0 ? "Find it" : `${choice} ${field.unit}`.trim();
+            input.append(option);
+          }
+        } else {
+          input = document.createElement("input");
+          input.type = "number";
+          input.step = "any";
+          input.inputMode = "decimal";
+          input.min = String(field.min);
+          input.max = String(field.max);
+        }
+        input.id = id;
+        if (field.default !== null) input.value = String(field.default);
+        tool.append(label, input);
+        return [field, input];
+      });
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "button";
+      button.id = `enhance-${op}-button`;
+      button.textContent = `Add ${(ENHANCE_LABELS[op] ?? op).toLowerCase()}`;
+      button.title = help;
+      button.addEventListener("click", () => this.addEnhance(op, inputs));
+      tool.append(button);
+      return tool;
+    });
+    container.replaceChildren(...tools);
+  }
+
+  addEnhance(op, inputs) {
+    const edit = { op };
+    for (const [field, input] of inputs) {
+      const value = Number.parseFloat(input.value);
+      if (!Number.isFinite(value) || (input.checkValidity && !input.checkValidity())) {
+        showBeside("tools-message", `${field.help} must be a number from ${field.min} to ${field.max}.`);
+        input.focus();
+        return;
+      }
+      edit[field.name] = value;
+    }
+    this.add(edit);
   }
 
   // A field's default as the server declares it; undefined (left out of the edit) until the rules are loaded.
@@ -349,7 +421,9 @@ export class EditPanel {
       ? `${segments.length} excerpt${segments.length === 1 ? "" : "s"} around the edits of the ` +
         `${formatTime(result.timelineDurationSec)} edited recording`
       : "the whole edited recording";
-    this.previewText.textContent = `Preview of ${edits} (${what}): ${formatTime(result.durationSec)}, ${lufs}.`;
+    const saved = result.timeSavedSec > 0 ? ` Shorter pauses saved ${formatTime(result.timeSavedSec, 1)}.` : "";
+    this.previewText.textContent =
+      `Preview of ${edits} (${what}): ${formatTime(result.durationSec)}, ${lufs}.${saved}`;
     this.previewSegments.replaceChildren(...(inContext ? segments : []).map((segment) => {
       const item = document.createElement("li");
       item.textContent = `${formatTime(segment.start)} to ${formatTime(segment.end)} of the edited recording, ` +

@@ -63,8 +63,10 @@ export class EditList {
     this.onChange();
   }
 
+  // Edits whose effect on the timeline is only known once the audio is read: spans after them count on the
+  // timeline they leave.
   hasTrimSilenceBefore(index) {
-    return this.edits.slice(0, index).some((edit) => edit.op === "trimSilence");
+    return this.edits.slice(0, index).some((edit) => edit.op === "trimSilence" || edit.op === "shortenPauses");
   }
 }
 
@@ -88,6 +90,18 @@ export function describeEdit(edit) {
         (edit.truePeakDb === undefined ? "" : `, peak ≤ ${formatNumber(edit.truePeakDb, "dBTP")}`);
     case "trimSilence":
       return `Trim silence below ${formatNumber(edit.thresholdDb, "dB", 0)} at both ends`;
+    case "highpass":
+      return `Highpass at ${formatNumber(edit.frequency ?? 80, "Hz", 0)}`;
+    case "dehum":
+      return edit.frequency ? `Remove ${formatNumber(edit.frequency, "Hz", 0)} hum` : "Remove hum (50 or 60 Hz, found)";
+    case "denoise":
+      return `Denoise${edit.reductionDb === undefined ? "" : ` by up to ${formatNumber(edit.reductionDb, "dB", 0)}`}`;
+    case "deess":
+      return `De-ess${edit.intensity === undefined ? "" : ` at ${edit.intensity.toFixed(2)}`}`;
+    case "level":
+      return `Level speakers${edit.maxGainDb === undefined ? "" : ` (±${formatNumber(edit.maxGainDb, "dB", 0)})`}`;
+    case "shortenPauses":
+      return `Shorten pauses over ${formatNumber(edit.minPause ?? 1, "s", 2)} to ${formatNumber(edit.keepPause ?? 0.5, "s", 2)}`;
     default:
       return edit.op;
   }

@@ -49,7 +49,8 @@ function misses(loudness, targets) {
 // The recording on screen is only a starting point, since an export with the preset levels the audio to the
 // target; an exported file that misses it is worth a warning.
 export function targetNote(loudness, preset, { exported = false } = {}) {
-  if (!preset || !loudness) return { met: true, text: "" };
+  // A custom preset's targets are in the request, not the catalogue: only the worker's report judges them.
+  if (!preset || !loudness || preset.requiredTargets?.length) return { met: true, text: "" };
   const found = misses(loudness, preset.targets);
   const subject = exported ? "The exported file" : "The recording";
   if (found.length === 0) return { met: true, text: `${subject} meets the ${preset.label} loudness target.` };
@@ -60,12 +61,14 @@ export function targetNote(loudness, preset, { exported = false } = {}) {
 // What a preset does, in a line under its choice.
 export function presetHelp(preset) {
   if (!preset) return "The audio keeps its level, sample rate and channels.";
+  if (preset.requiredTargets?.length) return "Your own loudness target and true-peak ceiling.";
   const { targets } = preset;
   const window = rmsWindow(targets);
   const parts = [];
   if (targets.integratedLufs !== null) parts.push(`${signed(targets.integratedLufs)} LUFS`);
   if (window) parts.push(`RMS ${signed(window[0])} to ${signed(window[1])} dB`);
   if (targets.truePeakDb !== null) parts.push(`true peak at most ${signed(targets.truePeakDb)} dBTP`);
+  if (targets.noiseFloorDbMax !== null) parts.push(`noise floor at most ${signed(targets.noiseFloorDbMax)} dB`);
   if (targets.channels !== null) parts.push(targets.channels === 1 ? "mono" : "stereo");
   if (targets.sampleRate !== null) parts.push(`${targets.sampleRate / 1000} kHz`);
   if (preset.format) parts.push(`${preset.bitrate ? `${preset.bitrate} kbit/s ` : ""}${preset.format.toUpperCase()}`);

@@ -91,6 +91,16 @@ export class RenderPanel {
     this.bitrateSelect.disabled = Boolean(preset?.bitrate) || rule === null;
     if (rule === null) this.bitrateSelect.value = "";
     document.getElementById("preset-help").textContent = presetHelp(preset);
+    document.getElementById("custom-targets").hidden = !preset?.requiredTargets?.length;
+  }
+
+  // The targets a preset needs from the request (custom: the level and the ceiling); null for the others.
+  requestTargets() {
+    if (!this.preset?.requiredTargets?.length) return null;
+    return {
+      integratedLufs: Number.parseFloat(document.getElementById("target-lufs").value),
+      truePeakDb: Number.parseFloat(document.getElementById("target-peak").value),
+    };
   }
 
   versionShown(asset) {
@@ -153,6 +163,7 @@ export class RenderPanel {
         preset: this.preset?.name ?? null,
         bitrate: this.bitrateSelect.disabled || !this.bitrateSelect.value ? null : Number(this.bitrateSelect.value),
         tags: this.tags(),
+        targets: this.requestTargets(),
       });
       this.jobId = job.jobId;
       rememberJob(job.jobId, {
@@ -205,11 +216,42 @@ export class RenderPanel {
     else if (met === note.met && note.text) targets.textContent = note.text;
     else targets.textContent = `The exported file ${met ? "meets" : "misses"} the ${label} targets.`;
     targets.classList.toggle("miss", !met);
+    this.showCompliance(result.compliance);
     this.result.hidden = false;
     this.showExports(result.assetId);
+  }
+
+  // The worker's compliance report: each figure measured on the exported file, with the preset's limit.
+  showCompliance(report) {
+    const list = document.getElementById("render-compliance");
+    const items = (report?.checks ?? []).map((check) => {
+      const item = document.createElement("li");
+      const limit =
+        check.min !== null && check.max !== null && check.min !== check.max
+          ? ` (${check.min} to ${check.max})`
+          : check.max !== null
+            ? ` (at most ${check.max})`
+            : "";
+      const verdict = check.passed === null ? "" : check.passed ? " ✓ pass" : " ✗ fail";
+      const measured = check.measured === null ? "–" : `${check.measured} ${check.unit}`.trim();
+      item.textContent = `${COMPLIANCE_LABELS[check.name] ?? check.name}: ${measured}${limit}${verdict}`;
+      if (check.passed === false) item.classList.add("miss");
+      return item;
+    });
+    list.replaceChildren(...items);
   }
 
   cancel() {
     if (this.jobId) this.jobsPanel.cancel(this.jobId, this.progress.cancelButton);
   }
 }
+
+const COMPLIANCE_LABELS = {
+  integratedLoudness: "Integrated loudness",
+  loudnessRange: "Loudness range",
+  truePeak: "True peak",
+  rms: "RMS",
+  noiseFloor: "Noise floor",
+  sampleRate: "Sample rate",
+  channels: "Channels",
+};

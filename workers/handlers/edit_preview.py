@@ -60,4 +60,5 @@ async def handle_edit_preview(job: Job, ctx: JobContext) -> dict[str, Any]:
         "mode": preview.mode,
         "segments": preview.segments_json(),
         "timelineDurationSec": preview.timeline_frames / preview.sample_rate,
+        "timeSavedSec": preview.time_saved_s,
     }

@@ -55,4 +55,5 @@ async def handle_render(job: Job, ctx: JobContext) -> dict[str, Any]:
         "preset": options.preset,
         "targets": targets_to_json(rendered.targets),
         "targetsMet": rendered.targets_met,
+        "compliance": rendered.compliance.to_json(),
     }

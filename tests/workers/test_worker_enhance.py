@@ -1,0 +1,87 @@
+"""Through a real ``python -m workers`` process: a noisy, humming recording of two speakers is ingested, repaired
+(denoise, dehum, highpass, deess, level, shortenPauses) into a new version, and rendered with every preset; each
+render passes its own compliance report, measured on the file as a player decodes it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from common.ids import new_id
+from common.jobs import JobStatus, get_job_store
+from common.media import upload_key
+from common.media_store import get_media_store
+from common.render_options import PRESET_ENCODINGS, PRESET_REQUIRED_TARGETS, PRESETS
+from tests.support.audio_samples import write_audio
+from tests.support.speech_signals import hum, speech_layout, white_noise
+from tests.support.worker_process import WorkerStarter, is_finished, wait_for_job
+
+RATE = 44100
+REPAIRS = [
+    {"op": "highpass"},
+    {"op": "dehum"},
+    {"op": "denoise"},
+    {"op": "deess"},
+    {"op": "level"},
+    {"op": "shortenPauses", "minPause": 1.0, "keepPause": 0.5},
+]
+CUSTOM_TARGETS = {"integratedLufs": -19.0, "truePeakDb": -2.0}
+
+pytestmark = pytest.mark.slow
+
+
+def _recording(path: Path) -> Path:
+    layout = speech_layout(RATE, [(3.0, -18.0), (3.0, -28.0)] * 2, [0.5, 2.0, 1.5, 2.5, 0.5])
+    frames = len(layout.signal)
+    noisy = layout.signal + hum(frames, RATE, 50, -45.0) + white_noise(frames, -62.0)
+    return write_audio(path, noisy[:, np.newaxis].astype(np.float32), rate=RATE, kind="wav24")
+
+
+async def test_every_preset_passes_its_own_compliance_report_after_the_repairs(
+    tmp_path: Path, start_worker: WorkerStarter
+) -> None:
+    store = await get_job_store()
+    upload_id, asset_id = new_id(), new_id()
+    await (await get_media_store()).put_file(upload_key(upload_id), _recording(tmp_path / "talk.wav"), consume=True)
+    ingest, _ = await store.create_job(
+        "ingest", {"assetId": asset_id, "uploadId": upload_id, "filename": "talk.wav", "title": "Talk"}
+    )
+    worker = start_worker("--concurrency", "2", handlers="workers.handlers")
+    ingested = await wait_for_job(store, ingest.id, is_finished, timeout_s=120)
+    assert ingested.status is JobStatus.COMPLETED, ingested.error
+    assert ingested.result is not None
+    edit, _ = await store.create_job("edit.save", {"assetId": asset_id, "version": 1, "edits": REPAIRS})
+    saved = await wait_for_job(store, edit.id, is_finished, timeout_s=120)
+    assert saved.status is JobStatus.COMPLETED, (saved.error, worker.log())
+    assert saved.result is not None
+    # Three pauses over a second (2.0, 1.5, 2.5 s) became 0.5 s each.
+    assert saved.result["timeSavedSec"] == pytest.approx(4.5, abs=0.05)
+    assert saved.result["durationSec"] == pytest.approx(ingested.result["durationSec"] - 4.5, abs=0.05)
+
+    renders = {}
+    for preset in PRESETS:
+        output_format = PRESET_ENCODINGS.get(preset, ("mp3", 0))[0]
+        targets = {name: CUSTOM_TARGETS[name] for name in PRESET_REQUIRED_TARGETS.get(preset, ())}
+        payload = {"assetId": asset_id, "version": 2, "format": output_format, "preset": preset}
+        job, _ = await store.create_job(
+            "render", {**payload, "bitrate": None, "tags": None, "targets": targets or None}
+        )
+        renders[preset] = job.id
+    for preset, job_id in renders.items():
+        rendered = await wait_for_job(store, job_id, is_finished, timeout_s=180)
+        assert rendered.status is JobStatus.COMPLETED, (preset, rendered.error)
+        assert rendered.result is not None
+        report = rendered.result["compliance"]
+        failed = [check for check in report["checks"] if check["passed"] is False]
+        assert report["passed"] is True, (preset, failed)
+        assert rendered.result["targetsMet"] is True
+        judged = {check["name"] for check in report["checks"] if check["passed"] is not None}
+        assert "truePeak" in judged
+        assert ("rms" if preset == "audiobook-acx" else "integratedLoudness") in judged
+        if preset == "audiobook-acx":
+            assert "noiseFloor" in judged
+        if preset == "custom":
+            loudness = next(check for check in report["checks"] if check["name"] == "integratedLoudness")
+            assert (loudness["min"], loudness["max"]) == (-19.5, -18.5)
