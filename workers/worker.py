@@ -6,7 +6,8 @@
 Batching: one ``claim_jobs`` statement takes up to the number of free slots (``concurrency`` minus the runs whose
 handler has not ended), and the runs' final writes go through one ``Settler`` (group commit: the settlements of
 runs that end while a group is being written go together in the next one, each fenced by its own lease). A slot is
-free again as soon as its handler (and its threads) ended, so the next claim overlaps the previous group's settle.
+free again as soon as its handler (and its threads) ended, so the next claim overlaps the previous group's settle; on
+a server store (sqld, Turso) the claim rides in the same request as that group (``Settler.claim``).
 
 Idle cost: on the local store ``commit_token()`` (SQLite's ``data_version``, read without a thread hand-off) says
 whether anything was committed, so an idle worker checks that cheap value every ``poll_min_s`` and claims only
@@ -135,7 +136,7 @@ class Worker:
                 await self._sleep(None)
                 continue
             try:
-                jobs = await store.claim_jobs(self.worker_id, settings.lease_s, free, job_types)
+                jobs = await settler.claim(self.worker_id, settings.lease_s, free, job_types)
             except StoreError as exc:
                 logger.warning(
                     "worker %s: claim failed, retrying in %.1f s: %s", self.worker_id, CLAIM_ERROR_DELAY_S, exc.message

@@ -168,7 +168,8 @@ class LocalJobStore(SqlJobStore):
                 await self._handle_error(exc, attempt)
             attempt += 1
 
-    async def _batch(self, statements: Sequence[Statement]) -> list[list[Row]]:
+    async def _batch(self, statements: Sequence[Statement], *, repeatable: bool = True) -> list[list[Row]]:
+        # Retried only when the database was locked: nothing was applied, so any batch may be repeated.
         attempt = 0
         while True:
             try:

@@ -219,6 +219,66 @@ def _settlement_item(settlement: Settlement) -> dict[str, Any]:
     return item
 
 
+def _claim_statement(
+    worker_id: str, lease_s: float, limit: int, job_types: Sequence[str] | None
+) -> tuple[str, dict[str, Any]]:
+    """``claim_jobs``'s statement, its arguments checked (an empty ``job_types`` claims nothing: the caller's to
+    answer without asking the database)."""
+    if lease_s <= 0:
+        raise StoreError("lease_s must be positive", code="invalid_argument")
+    if limit < 1:
+        raise StoreError("limit must be at least 1", code="invalid_argument")
+    params: dict[str, Any] = {"worker_id": worker_id, "lease_ms": int(lease_s * 1000), "limit": limit}
+    if job_types is not None:
+        params["job_types"] = _dump(list(job_types))
+    return sql.claim_jobs(by_type=job_types is not None), params
+
+
+def _claimed(worker_id: str, rows: list[Row]) -> list[Job]:
+    # RETURNING gives rows in no promised order: start them in queue order.
+    jobs = sorted((job_from_row(row) for row in rows), key=lambda job: (job.run_after, job.created_at))
+    for job in jobs:
+        logger.debug("job %s claimed by %s, attempt %d", job.id, worker_id, job.attempts)
+    return jobs
+
+
+_SettleMembers = list[tuple[int, Settlement]]
+
+
+def _settle_statements(settlements: Sequence[Settlement]) -> list[tuple[Statement, _SettleMembers]]:
+    """The group statements that settle ``settlements``, in the order they must run, each with the settlements
+    (and their indexes) it carries: one per kind present, and more rounds when one job is settled twice."""
+    statements: list[tuple[Statement, _SettleMembers]] = []
+    waiting = list(enumerate(settlements))
+    while waiting:
+        # Two runs of one job can end together (the first lost its lease); the statement updates a row once,
+        # so each round holds at most one settlement per job.
+        by_kind: dict[SettleKind, _SettleMembers] = {}
+        seen: set[str] = set()
+        later: _SettleMembers = []
+        for index, settlement in waiting:
+            if settlement.job_id in seen:
+                later.append((index, settlement))
+                continue
+            seen.add(settlement.job_id)
+            by_kind.setdefault(settlement.kind, []).append((index, settlement))
+        for kind, members in by_kind.items():
+            items = _dump([_settlement_item(settlement) for _, settlement in members])
+            statements.append(((_SETTLE_STATEMENTS[kind], {"settlements": items}), members))
+        waiting = later
+    return statements
+
+
+def _record_settled(applied: list[bool], members: _SettleMembers, rows: list[Row]) -> None:
+    """Mark in ``applied`` which of ``members`` their statement settled (it returned their ids)."""
+    done = {row[0] for row in rows}
+    for index, settlement in members:
+        applied[index] = settlement.job_id in done
+        logger.debug(
+            "job %s %s: %s", settlement.job_id, settlement.kind.value, "recorded" if applied[index] else "refused"
+        )
+
+
 class SqlJobStore(JobStore):
     def __init__(self) -> None:
         self._store_id = ""
@@ -230,8 +290,9 @@ class SqlJobStore(JobStore):
         """Run one statement on its own (autocommit) and return its rows."""
 
     @abstractmethod
-    async def _batch(self, statements: Sequence[Statement]) -> list[list[Row]]:
-        """Run the statements in one transaction, all or nothing, and return each statement's rows."""
+    async def _batch(self, statements: Sequence[Statement], *, repeatable: bool = True) -> list[list[Row]]:
+        """Run the statements in one transaction, all or nothing, and return each statement's rows. A batch that is
+        not ``repeatable`` (it claims jobs) is never sent again once it may have reached the database."""
 
     @abstractmethod
     async def _close(self) -> None: ...
@@ -414,21 +475,10 @@ class SqlJobStore(JobStore):
         limit: int,
         job_types: Sequence[str] | None = None,
     ) -> list[Job]:
-        if lease_s <= 0:
-            raise StoreError("lease_s must be positive", code="invalid_argument")
-        if limit < 1:
-            raise StoreError("limit must be at least 1", code="invalid_argument")
+        statement = _claim_statement(worker_id, lease_s, limit, job_types)
         if job_types is not None and not job_types:
             return []
-        params: dict[str, Any] = {"worker_id": worker_id, "lease_ms": int(lease_s * 1000), "limit": limit}
-        if job_types is not None:
-            params["job_types"] = _dump(list(job_types))
-        rows = await self._execute(sql.claim_jobs(by_type=job_types is not None), params)
-        # RETURNING gives rows in no promised order: start them in queue order.
-        jobs = sorted((job_from_row(row) for row in rows), key=lambda job: (job.run_after, job.created_at))
-        for job in jobs:
-            logger.debug("job %s claimed by %s, attempt %d", job.id, worker_id, job.attempts)
-        return jobs
+        return _claimed(worker_id, await self._execute(*statement))
 
     async def claim_next_job(
         self,
@@ -454,29 +504,27 @@ class SqlJobStore(JobStore):
 
     async def settle_jobs(self, settlements: Sequence[Settlement]) -> list[bool]:
         applied = [False] * len(settlements)
-        waiting = list(enumerate(settlements))
-        while waiting:
-            # Two runs of one job can end together (the first lost its lease); the statement updates a row once,
-            # so each round holds at most one settlement per job.
-            by_kind: dict[SettleKind, list[tuple[int, Settlement]]] = {}
-            seen: set[str] = set()
-            later: list[tuple[int, Settlement]] = []
-            for index, settlement in waiting:
-                if settlement.job_id in seen:
-                    later.append((index, settlement))
-                    continue
-                seen.add(settlement.job_id)
-                by_kind.setdefault(settlement.kind, []).append((index, settlement))
-            for kind, members in by_kind.items():
-                items = _dump([_settlement_item(settlement) for _, settlement in members])
-                done = {row[0] for row in await self._execute(_SETTLE_STATEMENTS[kind], {"settlements": items})}
-                for index, settlement in members:
-                    applied[index] = settlement.job_id in done
-                    logger.debug(
-                        "job %s %s: %s", settlement.job_id, kind.value, "recorded" if applied[index] else "refused"
-                    )
-            waiting = later
+        for statement, members in _settle_statements(settlements):
+            _record_settled(applied, members, await self._execute(*statement))
         return applied
+
+    async def settle_and_claim(
+        self,
+        settlements: Sequence[Settlement],
+        worker_id: str,
+        lease_s: float,
+        limit: int,
+        job_types: Sequence[str] | None = None,
+    ) -> tuple[list[bool], list[Job]]:
+        claim = _claim_statement(worker_id, lease_s, limit, job_types)
+        if job_types is not None and not job_types:
+            return await self.settle_jobs(settlements), []
+        settles = _settle_statements(settlements)
+        *settled, claimed = await self._batch([statement for statement, _ in settles] + [claim], repeatable=False)
+        applied = [False] * len(settlements)
+        for (_, members), rows in zip(settles, settled, strict=True):
+            _record_settled(applied, members, rows)
+        return applied, _claimed(worker_id, claimed)
 
     async def complete_job(self, job_id: str, lease_token: str, result: dict[str, Any]) -> bool:
         return (await self.settle_jobs([Settlement.complete(job_id, lease_token, result)]))[0]

@@ -32,6 +32,9 @@ from common.jobs.model import (
 class JobStore(ABC):
     #: ``"local"`` or ``"turso"``.
     backend: str
+    #: Whether ``settle_and_claim`` costs less than ``settle_jobs`` and ``claim_jobs`` apart: true for a server,
+    #: where it saves a request; false for the local file, whose single statements skip a thread hand-off.
+    combines_settle_and_claim: bool = False
 
     @property
     @abstractmethod
@@ -151,6 +154,20 @@ class JobStore(ABC):
         that kind, each settlement fenced by its own lease as the single writes are. The list says, in order,
         which were applied; a refused settlement (lease lost, token mismatch) changes nothing and the others
         still commit."""
+
+    @abstractmethod
+    async def settle_and_claim(
+        self,
+        settlements: Sequence[Settlement],
+        worker_id: str,
+        lease_s: float,
+        limit: int,
+        job_types: Sequence[str] | None = None,
+    ) -> tuple[list[bool], list[Job]]:
+        """``settle_jobs`` then ``claim_jobs`` in one transaction (one request to a server): each settlement fenced
+        by its own lease, each claimed job exactly one caller's, as when they are apart. On ``StoreError`` neither
+        part was applied, unless the error is that the answer was lost (as for any write). Never repeated after a
+        dropped connection, as a claim is not."""
 
     @abstractmethod
     async def complete_job(self, job_id: str, lease_token: str, result: dict[str, Any]) -> bool: ...

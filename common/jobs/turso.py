@@ -106,6 +106,7 @@ def _is_read_only(statement: str) -> bool:
 
 class TursoJobStore(SqlJobStore):
     backend = "turso"
+    combines_settle_and_claim = True
 
     def __init__(self, url: str, auth_token: str | None) -> None:
         super().__init__()
@@ -202,15 +203,15 @@ class TursoJobStore(SqlJobStore):
 
         return await self._call(run, idempotent=_is_read_only(statement))
 
-    async def _batch(self, statements: Sequence[Statement]) -> list[list[Row]]:
-        """Every batch this store sends is safe to repeat (cancel, asset versions by job id, guarded
-        migrations), so batches are retried after a dropped connection."""
+    async def _batch(self, statements: Sequence[Statement], *, repeatable: bool = True) -> list[list[Row]]:
+        """Batches are safe to repeat (cancel, asset versions by job id, guarded migrations), so they are retried
+        after a dropped connection; all but a settle-and-claim, which is not repeatable."""
 
         async def run(client: libsql_client.Client) -> list[list[Row]]:
             results = await client.batch([libsql_client.Statement(sql, dict(params)) for sql, params in statements])
             return [[row.astuple() for row in result.rows] for result in results]
 
-        return await self._call(run, idempotent=True)
+        return await self._call(run, idempotent=repeatable)
 
     async def commit_token(self) -> int | None:
         return None

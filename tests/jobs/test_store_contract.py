@@ -437,6 +437,48 @@ async def test_group_settle_with_two_runs_of_one_job_applies_only_the_current_le
     assert (await store.get_job(current.id)).result == {"by": "current"}
 
 
+async def test_settle_and_claim_settles_each_under_its_own_fence_then_claims_each_job_once(store: JobStore) -> None:
+    for n in range(3):
+        await store.create_job("ingest", {"n": n})
+    done, lost, same = await store.claim_jobs("worker-a", 30, 3)
+    await store.cancel_job(lost.id)
+    queued = [(await store.create_job("ingest", {"n": n}))[0] for n in range(3, 6)]
+    applied, claimed = await store.settle_and_claim(
+        [
+            Settlement.complete(done.id, done.lease_token, {"ok": True}),
+            Settlement.complete(lost.id, lost.lease_token, {"late": True}),
+            Settlement.fail(same.id, same.lease_token, JobError("late", "first run")),
+            Settlement.complete(same.id, same.lease_token, {"second": "run"}),
+        ],
+        "worker-b",
+        30,
+        2,
+    )
+    assert applied == [True, False, True, False]
+    assert [job.id for job in claimed] == [job.id for job in queued[:2]]
+    assert len({job.lease_token for job in claimed}) == 2
+    assert all(job.status is JobStatus.RUNNING and job.lease_owner == "worker-b" for job in claimed)
+    assert (await store.get_job(done.id)).result == {"ok": True}
+    assert (await store.get_job(lost.id)).status is JobStatus.CANCELLED
+    assert (await store.get_job(same.id)).error == JobError("late", "first run")
+    applied, claimed = await store.settle_and_claim(
+        [Settlement.complete(claimed[0].id, claimed[0].lease_token, {})], "worker-c", 30, 5, ["ingest"]
+    )
+    assert (applied, [job.id for job in claimed]) == ([True], [queued[2].id])
+    assert await store.settle_and_claim([], "worker-c", 30, 5, []) == ([], [])
+
+
+async def test_settle_and_claim_checks_its_claim_before_writing_anything(store: JobStore) -> None:
+    running = await claimed_job(store)
+    queued, _ = await store.create_job("ingest", {"n": 2})
+    with pytest.raises(StoreError):
+        await store.settle_and_claim([Settlement.complete(running.id, running.lease_token, {})], "worker-b", 30, 0)
+    with pytest.raises(StoreError):
+        await store.settle_and_claim([Settlement.complete(running.id, running.lease_token, {})], "worker-b", 0, 1)
+    assert (await store.get_job(running.id)).status is JobStatus.RUNNING
+    assert (await store.get_job(queued.id)).status is JobStatus.QUEUED
+
+
 # -- expired leases and housekeeping ---------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ import logging
 import socket
 from pathlib import Path
 
+import aiohttp
 import jwt
 import libsql_client
 import pytest
@@ -157,3 +158,41 @@ async def test_a_server_that_never_answers_is_a_transient_error_that_says_so(
 def test_refusals_before_applying_are_repeated_as_busy(message: str, busy: bool) -> None:
     # A shed request (429) was never applied, so even a non-idempotent write may be sent again.
     assert turso._is_busy(libsql_client.LibsqlError(message, "SERVER_ERROR")) is busy
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_settle_and_claim_whose_answer_was_lost_is_not_sent_again(
+    tmp_path: Path, transport: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(turso, "RETRY_DELAYS_S", (0.0,))
+    with running_sqld(tmp_path / "sqld") as server:
+        store = await TursoJobStore.open(server.url(transport))
+        try:
+            first, _ = await store.create_job("ingest", {})
+            second, _ = await store.create_job("ingest", {})
+            client = store._current_client()
+            real_batch = client.batch
+            sent = 0
+
+            async def answer_lost(statements: list[libsql_client.Statement]) -> list[libsql_client.ResultSet]:
+                nonlocal sent
+                sent += 1
+                await real_batch(statements)
+                raise aiohttp.ServerDisconnectedError()
+
+            monkeypatch.setattr(client, "batch", answer_lost)
+            with pytest.raises(StoreError) as raised:
+                await store.settle_and_claim([], "worker-a", 30, 1)
+            assert raised.value.transient
+            assert sent == 1
+            # A repeat would have claimed the second job as well.
+            assert [(await store.get_job(job.id)).status for job in (first, second)] == [
+                JobStatus.RUNNING,
+                JobStatus.QUEUED,
+            ]
+            # A batch that is safe to repeat is sent again.
+            with pytest.raises(StoreError):
+                await store.cancel_job(second.id)
+            assert sent == 3
+        finally:
+            await store.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -100,3 +101,69 @@ async def test_a_store_error_reaches_every_run_of_the_group_and_a_retry_lands(
     assert all(isinstance(outcome, StoreError) and outcome.transient for outcome in outcomes)
     assert await asyncio.gather(*(settler.settle(each) for each in settlements)) == [True, True]
     assert [(await store.get_job(job.id)).status for job in jobs] == [JobStatus.COMPLETED] * 2
+
+
+def record_calls(store: JobStore, monkeypatch: pytest.MonkeyPatch, calls: list[str]) -> None:
+    for name in ("settle_jobs", "claim_jobs", "settle_and_claim"):
+        real = getattr(store, name)
+
+        async def recording(*args: object, real: Any = real, name: str = name) -> Any:
+            calls.append(name)
+            return await real(*args)
+
+        monkeypatch.setattr(store, name, recording)
+
+
+@pytest.mark.parametrize("combines", [True, False])
+async def test_a_claim_rides_with_the_waiting_settlements_where_the_store_combines_them(
+    store_env: str, monkeypatch: pytest.MonkeyPatch, combines: bool
+) -> None:
+    store = await get_job_store()
+    monkeypatch.setattr(store, "combines_settle_and_claim", combines)
+    jobs = await running_jobs(store, 2)
+    await store.cancel_job(jobs[1].id)
+    queued = [(await store.create_job("noop", {"n": n}))[0] for n in range(2)]
+    calls: list[str] = []
+    record_calls(store, monkeypatch, calls)
+    settler = Settler(store)
+    settling = [
+        asyncio.create_task(settler.settle(Settlement.complete(job.id, job.lease_token or "", {}))) for job in jobs
+    ]
+    claimed = await settler.claim("worker-b", 30, 4, None)
+    assert await asyncio.gather(*settling) == [True, False]
+    assert [job.id for job in claimed] == [job.id for job in queued]
+    assert sorted(calls) == (["settle_and_claim"] if combines else ["claim_jobs", "settle_jobs"])
+    assert await settler.claim("worker-b", 30, 4, None) == []
+    assert calls[-1] == "claim_jobs"
+
+
+async def test_a_store_error_reaches_the_claim_that_rode_with_the_group_and_a_retry_lands(
+    store_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await get_job_store()
+    monkeypatch.setattr(store, "combines_settle_and_claim", True)
+    (running,) = await running_jobs(store, 1)
+    queued, _ = await store.create_job("noop", {"n": 1})
+    real = store.settle_and_claim
+    calls = 0
+
+    async def dropped_once(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise StoreError("connection dropped", transient=True)
+        return await real(*args)
+
+    monkeypatch.setattr(store, "settle_and_claim", dropped_once)
+    settler = Settler(store)
+    settlement = Settlement.complete(running.id, running.lease_token or "", {})
+    settling = asyncio.create_task(settler.settle(settlement))
+    with pytest.raises(StoreError):
+        await settler.claim("worker-b", 30, 4, None)
+    with pytest.raises(StoreError):
+        await settling
+    assert (await store.get_job(queued.id)).status is JobStatus.QUEUED
+    settling = asyncio.create_task(settler.settle(settlement))
+    assert [job.id for job in await settler.claim("worker-b", 30, 4, None)] == [queued.id]
+    assert await settling is True
+    assert calls == 2
