@@ -25,7 +25,17 @@ CHAOS_S = 20.0
 DRAIN_TIMEOUT_S = 45.0
 WORKERS = 3
 #: Short leases, so a frozen or killed worker's jobs go to another worker within about a second.
-FAST_LEASE = ["--lease-s", "1", "--heartbeat-s", "0.2", "--requeue-interval-s", "0.2", "--concurrency", "2"]
+CONCURRENCY = 2
+FAST_LEASE = [
+    "--lease-s",
+    "1",
+    "--heartbeat-s",
+    "0.2",
+    "--requeue-interval-s",
+    "0.2",
+    "--concurrency",
+    str(CONCURRENCY),
+]
 #: Enough attempts that a job is not failed as ``worker_lost`` just because chaos hit it several times.
 MAX_ATTEMPTS = 20
 
@@ -120,7 +130,11 @@ async def run_chaos(rng: random.Random, start: WorkerStarter, sqld: SqldServer) 
     ]
     logs = "".join(path.read_text(errors="replace") for path in start.log_dir.glob("worker-*.log"))
     completions = {job_id: logs.count(f"job {job_id} completed") for job_id in created}
-    assert {count for count in completions.values()} == {1}, {k: v for k, v in completions.items() if v != 1}
+    assert max(completions.values()) == 1, {k: v for k, v in completions.items() if v > 1}
+    # A worker killed after its settle group committed but before it logged the completions leaves completed jobs
+    # with no log line: at most one group (its concurrency) per kill. Any more would be jobs completed unrun.
+    unlogged = [job_id for job_id, count in completions.items() if count == 0]
+    assert len(unlogged) <= blows.count("kill_worker") * CONCURRENCY, unlogged
 
     urls = [job.result["url"] for job in jobs.values() if job and job.result and "url" in job.result]
     assert len(urls) >= len(created) // 2
