@@ -14,7 +14,6 @@ from common.jobs.factory import selected_backend
 from common.media_store import check_media_identity, close_media_store, get_media_store
 from web import metrics, openapi, static_files
 from web.auth import BearerTokenMiddleware, configured_token
-from web.compression import PeaksCompressionMiddleware
 from web.errors import EXCEPTION_HANDLERS
 from web.inputs import max_json_bytes
 from web.longpoll import JobChangeWatcher, answer_waiters_on_exit_signals
@@ -56,7 +55,7 @@ def create_app() -> Starlette:
     token = configured_token()
     sessions = session_settings(token) if token else None
     deadline_s = store_deadline_s()
-    middleware = [Middleware(PeaksCompressionMiddleware)]
+    middleware = []
     if deadline_applies(selected_backend()):
         middleware.append(Middleware(StoreDeadlineMiddleware, deadline_s=deadline_s))
     if token and sessions:

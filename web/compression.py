@@ -3,7 +3,7 @@
 A peaks document is JSON of small integers (an hour at the stored resolution is megabytes), which gzip shrinks to
 about a quarter. Only ``/media/...json`` requests without a ``Range`` header go through Starlette's
 ``GZipMiddleware`` (large bodies are compressed on a thread, off the event loop); audio, renders and ranged reads are
-passed on untouched, and so is every other route, so a poll pays one path check and nothing more.
+passed on untouched. It wraps the ``/media`` route only (``web/routes/media.py``), so no other route pays for it.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import anyio
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
@@ -42,6 +43,7 @@ from starlette.routing import Route
 from common.media import content_type, file_name, served_key
 from common.media_store import InvalidMediaKey, MediaNotFound, MediaStore, MediaStream, get_media_store
 from web.api_docs import PathItems, error
+from web.compression import PeaksCompressionMiddleware
 from web.errors import ApiError, error_response, not_found
 from web.inputs import check_query
 
@@ -194,7 +196,8 @@ async def get_media(request: Request) -> Response:
     return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
 
 
-ROUTES = [Route("/media/{path:path}", get_media, methods=["GET"])]
+# Compression wraps this route alone, so no other route (polls least of all) passes through it.
+ROUTES = [Route("/media/{path:path}", get_media, methods=["GET"], middleware=[Middleware(PeaksCompressionMiddleware)])]
 
 PATHS: PathItems = {
     "/media/{path}": {
