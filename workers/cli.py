@@ -8,27 +8,21 @@ Exit codes: 0 done; 1 no such job, or the store refused the change (e.g. retryin
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any, TextIO
 
-from common.errors import AppError, ConfigurationError, StoreError
-from common.jobs import Job, JobStatus, close_job_store, get_job_store
+from common.jobs import Job, JobStatus, get_job_store
 from common.jobs.poll import iso_utc
-from common.logs import configure_logging
 from common.media_cleanup import remove_jobs_files, remove_upload
-from common.media_store import MediaStoreError, close_media_store, get_media_store
+from common.media_store import get_media_store
+from workers.operator_command import EXIT_NO, EXIT_OK, run_operator_command
 
-EXIT_OK = 0
-EXIT_REFUSED = 1
-EXIT_USAGE = 2
-EXIT_STORE = 3
+EXIT_REFUSED = EXIT_NO
 DEFAULT_LIST_LIMIT = 50
 
 
@@ -138,33 +132,15 @@ async def run_command(args: argparse.Namespace, out: TextIO) -> None:
         print(f"{len(pruned)} finished job(s) older than {args.older_than_days:g} day(s) deleted", file=out)
 
 
-async def _run_and_close(args: argparse.Namespace, out: TextIO) -> None:
-    try:
-        await run_command(args, out)
-    finally:
-        await close_media_store()
-        await close_job_store()
-
-
 def main(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     args = build_parser().parse_args(argv)
-    # Only warnings and errors on stderr: stdout is the command's answer.
-    configure_logging(logging.WARNING)
-    try:
-        asyncio.run(_run_and_close(args, out))
-    except Refused as exc:
-        print(f"refused: {exc}", file=err)
-        return EXIT_REFUSED
-    except ConfigurationError as exc:
-        print(f"configuration error: {exc.message}", file=err)
-        return EXIT_USAGE
-    except StoreError as exc:
-        print(f"job store error ({exc.code}): {exc.message}", file=err)
-        return EXIT_STORE
-    except MediaStoreError as exc:
-        print(f"media store error ({exc.code}): {exc.message}", file=err)
-        return EXIT_STORE
-    except AppError as exc:
-        print(f"error ({exc.code}): {exc.message}", file=err)
-        return EXIT_STORE
-    return EXIT_OK
+
+    async def command() -> int:
+        try:
+            await run_command(args, out)
+        except Refused as exc:
+            print(f"refused: {exc}", file=err)
+            return EXIT_REFUSED
+        return EXIT_OK
+
+    return run_operator_command(command, err)

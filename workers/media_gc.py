@@ -16,32 +16,25 @@ removed), or a removal failed; 2 usage or configuration error; 3 the job or medi
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
-from common.errors import ConfigurationError, StoreError
 from common.ids import is_valid_id
-from common.jobs import MediaReferences, close_job_store, get_job_store
-from common.logs import configure_logging
+from common.jobs import MediaReferences, get_job_store
 from common.media import APP_TOP_PREFIXES, holds_any, ingest_upload_key, job_prefixes, published_keys
 from common.media_store import (
     MediaStore,
     MediaStoreError,
     ObjectInfo,
     check_media_identity,
-    close_media_store,
     get_media_store,
 )
+from workers.operator_command import EXIT_NO, EXIT_OK, run_operator_command
 
-EXIT_OK = 0
-EXIT_FOUND = 1
-EXIT_USAGE = 2
-EXIT_STORE = 3
+EXIT_FOUND = EXIT_NO
 DEFAULT_MIN_AGE_S = 3600.0
 
 
@@ -139,22 +132,6 @@ async def collect(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-async def _collect_and_close(args: argparse.Namespace, out: TextIO) -> int:
-    try:
-        return await collect(args, out)
-    finally:
-        await close_media_store()
-        await close_job_store()
-
-
 def main(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(logging.WARNING)
-    try:
-        return asyncio.run(_collect_and_close(args, out))
-    except ConfigurationError as exc:
-        print(f"configuration error: {exc.message}", file=err)
-        return EXIT_USAGE
-    except (StoreError, MediaStoreError) as exc:
-        print(f"store error ({exc.code}): {exc.message}", file=err)
-        return EXIT_STORE
+    return run_operator_command(lambda: collect(args, out), err)

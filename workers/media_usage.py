@@ -9,20 +9,13 @@ Exit codes: 0 done; 2 usage or configuration error; 3 a store could not be reach
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from common.errors import AppError, ConfigurationError
-from common.jobs import close_job_store, get_job_store
-from common.logs import configure_logging
-from common.media_store import check_media_identity, close_media_store, get_media_store
-
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_STORE = 3
+from common.jobs import get_job_store
+from common.media_store import check_media_identity, get_media_store
+from workers.operator_command import EXIT_OK, run_operator_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,23 +45,11 @@ async def run_command(args: argparse.Namespace, out: TextIO) -> None:
     print(f"limit (MEDIA_MAX_BYTES): {'none' if limit is None else f'{limit} bytes'}", file=out)
 
 
-async def _run_and_close(args: argparse.Namespace, out: TextIO) -> None:
-    try:
-        await run_command(args, out)
-    finally:
-        await close_media_store()
-        await close_job_store()
-
-
 def main(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(logging.WARNING)
-    try:
-        asyncio.run(_run_and_close(args, out))
-    except ConfigurationError as exc:
-        print(f"configuration error: {exc.message}", file=err)
-        return EXIT_USAGE
-    except AppError as exc:
-        print(f"error ({exc.code}): {exc.message}", file=err)
-        return EXIT_STORE
-    return EXIT_OK
+
+    async def command() -> int:
+        await run_command(args, out)
+        return EXIT_OK
+
+    return run_operator_command(command, err)

@@ -15,7 +15,7 @@ from common.jobs import JobError, get_job_store
 from common.media import asset_run_prefix, media_url, render_run_prefix, upload_key
 from common.media_store import MediaStore, check_media_identity, close_media_store, get_media_store
 from tests.media_store.conftest import media_env, seaweedfs  # noqa: F401 - fixtures
-from workers import media_gc
+from workers import operator_command
 
 
 def gc(*args: str) -> subprocess.CompletedProcess[str]:
@@ -112,7 +112,7 @@ async def test_media_gc_refuses_another_media_store_and_bad_arguments(
     monkeypatch.setenv("MEDIA_BACKEND", "local")
     monkeypatch.setenv("MEDIA_ROOT", os.path.join(tmp_path, "another-media-root"))
     other = gc("--dry-run")
-    assert other.returncode == media_gc.EXIT_USAGE
+    assert other.returncode == operator_command.EXIT_USAGE
     assert "media_store_mismatch" in other.stderr or "not the one" in other.stderr
     assert gc("--min-age-s", "-1").returncode == 2
     assert gc("--unknown").returncode == 2
