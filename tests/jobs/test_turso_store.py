@@ -18,7 +18,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from common.errors import ConfigurationError, StoreError
 from common.jobs import JobStatus, turso
 from common.jobs.turso import TursoJobStore, redact_url
-from tests.support.ports import free_port
 from tests.support.sqld import SqldServer, running_sqld, start_sqld
 
 TRANSPORTS = ("http", "ws")
@@ -92,8 +91,12 @@ async def test_recovers_after_the_server_restarts(tmp_path: Path, transport: str
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_unreachable_server_is_a_transient_error(transport: str) -> None:
-    with pytest.raises(StoreError, match="cannot reach the job store") as raised:
-        await TursoJobStore.open(f"{transport}://127.0.0.1:{free_port()}")
+    # A port held bound but never listening refuses connections, and no server started meanwhile can take it.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        with pytest.raises(StoreError, match="cannot reach the job store") as raised:
+            await TursoJobStore.open(f"{transport}://127.0.0.1:{port}")
     assert raised.value.transient
 
 
