@@ -33,6 +33,7 @@ from typing import Protocol
 import av
 import numpy as np
 
+from common.audio.background import BackgroundIterator
 from common.audio.running import running_mean
 from common.audio.source import CancelCheck, open_source
 from common.edits import DETECT_HUM, Deess, Dehum, Denoise, Edit, Highpass, Level, Repair
@@ -324,6 +325,8 @@ class _Collector:
     _hum_pending: np.ndarray = field(init=False)
     _noise_pending: np.ndarray = field(init=False)
     _level_pending: np.ndarray = field(init=False)
+    _hum_window: np.ndarray = field(init=False)
+    _noise_window: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         empty = np.zeros((0, self.channels), dtype=np.float32)
@@ -333,6 +336,10 @@ class _Collector:
         self._level_block = max(1, round(LEVEL_BLOCK_S * self.rate))
         self._noise_size = denoise_frame_size(self.rate)
         self._noise_block = self._noise_size * NOISE_BLOCK_FRAMES
+        # Spectra in float32: power ratios of a few dB and a mean noise spectrum need no more, and NumPy's FFT
+        # takes about half the time.
+        self._hum_window = np.hanning(self.rate).astype(np.float32)
+        self._noise_window = _analysis_window(self._noise_size)
 
     def consume(self, chunk: np.ndarray) -> None:
         if self.hum:
@@ -364,14 +371,13 @@ class _Collector:
 
     def _hum_segment(self, frames: np.ndarray) -> None:
         segments = frames.reshape(-1, self.rate, self.channels).transpose(0, 2, 1)
-        spectra = np.fft.rfft(segments * np.hanning(self.rate), axis=-1)
-        power = (spectra.real**2 + spectra.imag**2).mean(axis=(0, 1))[: max(HUM_CANDIDATES_HZ) * 12]
+        spectra = np.fft.rfft(segments * self._hum_window, axis=-1)[..., : max(HUM_CANDIDATES_HZ) * 12]
+        power = (spectra.real**2 + spectra.imag**2).mean(axis=(0, 1))
         self._hum_power = power if self._hum_power is None else self._hum_power + power
 
     def _noise_segment(self, frames: np.ndarray) -> None:
-        window = _analysis_window(self._noise_size)
         blocks = frames.reshape(-1, NOISE_BLOCK_FRAMES, self._noise_size, self.channels).transpose(0, 1, 3, 2)
-        spectra = np.fft.rfft(blocks.astype(np.float64) * window, axis=-1)
+        spectra = np.fft.rfft(blocks * self._noise_window, axis=-1)
         # Mean over the block's frames and the channels: each channel carries the noise at its own level.
         power = (spectra.real**2 + spectra.imag**2).mean(axis=(1, 2))
         for spectrum in power:
@@ -502,4 +508,9 @@ def learn_source(
         progress(done / total)
 
     with open_source(path) as source:
-        chain.learn(source.decode_chunks(rate=chain.rate, channels=chain.channels), check_cancel, advance)
+        # Decoding on its own thread overlaps the FFTs of the learning, which release the GIL.
+        chunks = BackgroundIterator(source.decode_chunks(rate=chain.rate, channels=chain.channels), "decoder")
+        try:
+            chain.learn(chunks, check_cancel, advance)
+        finally:
+            chunks.close()
