@@ -226,16 +226,26 @@ class SpectralDenoiser:
         smoothed = sum(padded[..., offset : offset + bins] for offset in range(width)) / width
         raw = power / self._noise
         posterior = np.where(raw > DENOISE_CLEAR_SNR, raw, smoothed / self._noise)
-        # Decision-directed a-priori SNR: the previous frame's clean estimate, and what this frame adds.
+        # Decision-directed a-priori SNR: the previous frame's clean estimate, and what this frame adds. The loop
+        # runs once per frame, so it writes in place with five ufuncs a frame, the smoothing folded into the
+        # posterior beforehand.
         fresh = (1.0 - DENOISE_SMOOTHING) * np.maximum(posterior - 1.0, 0.0)
+        carried = DENOISE_SMOOTHING * posterior
         priors = np.empty_like(posterior)
-        previous = self._previous_clean
-        for index in range(len(posterior)):
-            prior = DENOISE_SMOOTHING * previous + fresh[index]
-            priors[index] = prior
-            wiener = prior / (1.0 + prior)
-            previous = wiener * wiener * posterior[index]
-        self._previous_clean = previous
+        np.multiply(self._previous_clean, DENOISE_SMOOTHING, out=priors[0])
+        priors[0] += fresh[0]
+        wiener = np.empty_like(self._previous_clean)
+        last = len(posterior) - 1
+        for index in range(last):
+            prior = priors[index]
+            np.add(prior, 1.0, out=wiener)
+            np.divide(prior, wiener, out=wiener)
+            np.multiply(wiener, wiener, out=wiener)
+            following = priors[index + 1]
+            np.multiply(wiener, carried[index], out=following)
+            following += fresh[index + 1]
+        np.divide(priors[last], priors[last] + 1.0, out=wiener)
+        self._previous_clean = wiener * wiener * posterior[last]
         return np.maximum(priors / (1.0 / DENOISE_SPEECH_BIAS + priors), self._floor)
 
 
