@@ -104,12 +104,6 @@ def aligned(chunks: Iterator[np.ndarray], stream_filter: StreamFilter) -> Iterat
         yield tail
 
 
-def filtered(chunks: Iterator[np.ndarray], filters: list[StreamFilter]) -> Iterator[np.ndarray]:
-    for stream_filter in filters:
-        chunks = aligned(chunks, stream_filter)
-    return chunks
-
-
 class GraphFilter:
     """FFmpeg audio filters (name, arguments), in order, in a PyAV filter graph; they keep the stream's length."""
 
