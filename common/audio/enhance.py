@@ -178,6 +178,7 @@ class SpectralDenoiser:
         self.latency = self._size - self._hop
         self._channels = channels
         self._window = _analysis_window(self._size)
+        self._synthesis = self._window / 2.0
         self._noise = np.maximum(noise_power, DIGITAL_SILENCE_POWER).astype(np.float32)
         self._floor = 10.0 ** (-reduction_db / 20.0)
         self._input = np.zeros((channels, self.latency), dtype=np.float32)
@@ -196,7 +197,8 @@ class SpectralDenoiser:
         spectra = np.fft.rfft(frames.transpose(1, 0, 2) * self._window, axis=-1)
         power = spectra.real**2 + spectra.imag**2
         spectra *= self._gains(power)
-        cleaned = np.fft.irfft(spectra, n=self._size, axis=-1) * (self._window / 2.0)
+        cleaned = np.fft.irfft(spectra, n=self._size, axis=-1)
+        cleaned *= self._synthesis
         # Overlap-add, a hop at a time for all frames at once: hop b of the output sums part j of frame b - j.
         parts = cleaned.reshape(count, self._channels, OVERLAPS, self._hop)
         summed = np.zeros((count + OVERLAPS - 1, self._channels, self._hop), dtype=np.float32)
@@ -266,7 +268,9 @@ class LevelFilter:
         if len(self._plan.gains_db) == 0:
             return chunk
         gains_db = np.interp(positions, self._centres, self._plan.gains_db)
-        return (chunk * np.power(10.0, gains_db / 20.0)[:, np.newaxis]).astype(np.float32)
+        # The linear gain in float32, as the samples it multiplies: half the cost of float64 powers of ten.
+        gains = np.exp(np.multiply(gains_db, math.log(10.0) / 20.0, dtype=np.float32))
+        return np.multiply(chunk, gains[:, np.newaxis], dtype=np.float32)
 
     def flush(self) -> np.ndarray:
         return np.zeros((0, self._channels), dtype=np.float32)
