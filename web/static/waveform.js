@@ -19,12 +19,12 @@ const TICK_STEPS = [
   0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,
 ];
 const MIN_TICK_SPACING_PX = 80;
-// Finest zoom: this many screen pixels per peaks bin.
-const MAX_PX_PER_BIN = 8;
+// Finest zoom: this many screen pixels per sample, where finer peaks of the span on screen show each cycle.
+const MAX_PX_PER_SAMPLE = 1;
 const WHEEL_ZOOM_PER_PX = 0.002;
 
 export class WaveformView {
-  constructor({ scroller, track, canvas, onSeek, onSelect, onViewChange, onNeedDetail, onPaint }) {
+  constructor({ scroller, track, canvas, onSeek, onSelect, onViewChange, onNeedDetail, onViewSpan, onPaint }) {
     this.scroller = scroller;
     this.track = track;
     this.canvas = canvas;
@@ -32,9 +32,13 @@ export class WaveformView {
     this.onSelect = onSelect;
     this.onViewChange = onViewChange ?? (() => {});
     this.onNeedDetail = onNeedDetail ?? (() => {});
+    // Told the span shown and its resolution after every zoom or scroll, to fetch finer peaks for it.
+    this.onViewSpan = onViewSpan ?? (() => {});
     // Told the span shown after every paint, so what is drawn under the waveform follows it.
     this.onPaint = onPaint ?? (() => {});
     this.peaks = null;
+    // Finer peaks of a span ({ peaks, samplesPerPixel, startSec, endSec }), drawn where they reach.
+    this.fine = null;
     this.durationSec = 0;
     this.pxPerSec = 1;
     // While fitted, the whole recording stays in view as the page is resized.
@@ -69,6 +73,7 @@ export class WaveformView {
 
   setAudio(peaks, durationSec) {
     this.peaks = peaks;
+    this.fine = null;
     this.durationSec = durationSec;
     this.playhead = 0;
     this.selection = null;
@@ -84,6 +89,27 @@ export class WaveformView {
   setDetail(peaks) {
     this.peaks = peaks;
     this.draw();
+    this.viewSpanChanged();
+  }
+
+  // Finer peaks of a span (or null when the view needs none); the coarse ones stay for everything outside it.
+  setFine(detail) {
+    if (detail === this.fine) return;
+    this.fine = detail;
+    this.draw();
+  }
+
+  viewSpanChanged() {
+    if (!this.peaks) return;
+    const [start, end] = this.view;
+    this.onViewSpan({
+      start,
+      end,
+      devicePxPerSec: this.pxPerSec * (window.devicePixelRatio || 1),
+      sampleRate: this.peaks.sampleRate,
+      durationSec: this.durationSec,
+      heldSamplesPerPixel: this.peaks.samplesPerPixel,
+    });
   }
 
   fitPxPerSec() {
@@ -91,7 +117,7 @@ export class WaveformView {
   }
 
   maxPxPerSec() {
-    const finest = this.peaks ? binsPerSecond(this.peaks) * MAX_PX_PER_BIN : 1000;
+    const finest = this.peaks ? this.peaks.sampleRate * MAX_PX_PER_SAMPLE : 1000;
     return Math.max(this.fitPxPerSec(), Math.min(finest, MAX_TRACK_WIDTH_PX / Math.max(this.durationSec, 1e-3)));
   }
 
@@ -142,6 +168,7 @@ export class WaveformView {
     this.canvas.width = Math.max(1, Math.round(width * ratio));
     this.canvas.height = Math.max(1, Math.round(height * ratio));
     this.draw();
+    this.viewSpanChanged();
   }
 
   // The visible span in seconds.
@@ -167,6 +194,7 @@ export class WaveformView {
     }
     this.draw();
     this.onViewChange();
+    this.viewSpanChanged();
   }
 
   setPlayhead(seconds, { follow = false } = {}) {
@@ -380,15 +408,35 @@ export class WaveformView {
     context.fillRect(0, Math.round(middle), width, Math.max(1, Math.round(ratio / 2)));
 
     const bins = binsPerSecond(this.peaks);
+    const fine = this.fine && this.fine.samplesPerPixel < this.peaks.samplesPerPixel ? this.fine : null;
+    const fineBins = fine ? binsPerSecond(fine.peaks) : 0;
     const lastX = Math.min(width, Math.ceil(toX(this.durationSec)));
     const inner = [];
+    let fineColumns = 0;
+    let previous = null;
     context.fillStyle = colors.wave;
     for (let x = 0; x < lastX; x += 1) {
       const t0 = viewStartSec + x * secPerDevicePx;
-      const envelope = envelopeAt(this.peaks, Math.floor(t0 * bins), Math.ceil((t0 + secPerDevicePx) * bins));
-      if (!envelope) continue;
-      const top = middle - envelope[1] * halfHeight;
-      const bottom = middle - envelope[0] * halfHeight;
+      const t1 = t0 + secPerDevicePx;
+      let envelope;
+      if (fine && t0 >= fine.startSec && t1 <= fine.endSec) {
+        const from = (t0 - fine.startSec) * fineBins;
+        envelope = envelopeAt(fine.peaks, Math.floor(from), Math.ceil((t1 - fine.startSec) * fineBins));
+        fineColumns += 1;
+      } else {
+        envelope = envelopeAt(this.peaks, Math.floor(t0 * bins), Math.ceil(t1 * bins));
+      }
+      if (!envelope) {
+        previous = null;
+        continue;
+      }
+      // Where a column holds less than a bin, join it to its neighbour so the samples read as one line.
+      const low = previous ? Math.min(envelope[0], previous[1]) : envelope[0];
+      const high = previous ? Math.max(envelope[1], previous[0]) : envelope[1];
+      previous = envelope;
+      // Whole rows: a thin line at a fractional height would blur into two pale ones.
+      const top = Math.floor(middle - high * halfHeight);
+      const bottom = Math.ceil(middle - low * halfHeight);
       context.fillRect(x, top, 1, Math.max(1, bottom - top));
       inner.push(x, Math.min(envelope[2], (envelope[1] - envelope[0]) / 2));
     }
@@ -409,7 +457,9 @@ export class WaveformView {
     const [shownStart, shownEnd] = this.view;
     this.canvas.dataset.view = `${shownStart.toFixed(3)} ${shownEnd.toFixed(3)}`;
     this.canvas.dataset.ruler = this.rulerLabels().join(" ");
-    this.canvas.dataset.samplesPerPixel = String(this.peaks.samplesPerPixel);
+    // The finest peaks drawn: a span's, when they reach every column shown.
+    const finestDrawn = fine && fineColumns >= lastX ? fine.samplesPerPixel : this.peaks.samplesPerPixel;
+    this.canvas.dataset.samplesPerPixel = String(finestDrawn);
     this.onPaint(this.view);
   }
 
