@@ -43,7 +43,6 @@ class RangeFile(io.RawIOBase):
         self._size = size_bytes
         self._position = 0
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
-        self.fetches = 0
 
     def readable(self) -> bool:
         return True
@@ -81,7 +80,6 @@ class RangeFile(io.RawIOBase):
             return block
         start = index * BLOCK_BYTES
         block = self._fetch(start, min(start + BLOCK_BYTES, self._size))
-        self.fetches += 1
         self._blocks[index] = block
         if len(self._blocks) > KEPT_BLOCKS:
             self._blocks.popitem(last=False)

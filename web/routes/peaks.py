@@ -39,7 +39,11 @@ async def get_span_peaks(request: Request) -> Response:
         raise not_found(f"Asset {asset_id!r} has no version {number}.")
     info = version.info
     master_key = key_of_media_url(str(info.get("audioUrl") or ""))
-    frames, sample_rate = info.get("frames"), info.get("sampleRate")
+    sample_rate, duration_s = info.get("sampleRate"), info.get("durationSec")
+    frames = info.get("frames")
+    # Versions recorded before ``frames`` was kept know their length only in seconds.
+    if frames is None and isinstance(duration_s, int | float) and isinstance(sample_rate, int):
+        frames = round(duration_s * sample_rate)
     if master_key is None or not isinstance(frames, int) or not isinstance(sample_rate, int) or sample_rate <= 0:
         raise not_found(f"Version {number} of asset {asset_id!r} has no master to read peaks from.")
     try:
