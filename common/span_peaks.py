@@ -91,11 +91,16 @@ def span_peaks(master: io.RawIOBase, span: PeakSpan) -> dict[str, Any]:
     ``MediaError`` (``corrupt_media``) when the master cannot be read there."""
     try:
         with av.open(master, mode="r", format="flac") as container:
+            if not container.streams.audio:
+                raise MediaError("The version's master holds no audio.", code="corrupt_media")
             stream = container.streams.audio[0]
             rate = stream.codec_context.sample_rate
             channels = stream.codec_context.channels
+            if not rate or not channels:
+                raise MediaError("The version's master declares no sample rate or channels.", code="corrupt_media")
             pixels = _span_pixels(container, stream, rate, channels, span)
-    except av.FFmpegError as exc:
+    # A damaged file can also give frames whose size does not match the declared channels (``ValueError``).
+    except (av.FFmpegError, ValueError) as exc:
         raise MediaError(f"The version's audio could not be read: {exc}", code="corrupt_media") from exc
     return {
         **peaks_header(rate, channels, span.samples_per_pixel, len(pixels)),

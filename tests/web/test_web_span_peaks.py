@@ -56,10 +56,13 @@ def tone(frames: int) -> np.ndarray:
     return np.stack([left, np.zeros(frames)], axis=1).astype(np.float32)
 
 
-async def stored_version(tmp_path: Path) -> tuple[str, np.ndarray]:
-    """A stereo FLAC master put in the media store and recorded as version 1 of a new asset, as an ingest would."""
+async def stored_version(tmp_path: Path, *, master_bytes: bytes | None = None) -> tuple[str, np.ndarray]:
+    """A stereo FLAC master (or ``master_bytes``) put in the media store and recorded as version 1 of a new asset,
+    as an ingest would."""
     signal = tone(DURATION_S * RATE)
     master = write_audio(tmp_path / "master.flac", signal, rate=RATE, kind="flac")
+    if master_bytes is not None:
+        master.write_bytes(master_bytes)
     asset_id = new_id()
     store = await get_job_store()
     job, _ = await store.create_job(JobType.INGEST, {"assetId": asset_id})
@@ -197,3 +200,18 @@ async def test_unknown_assets_versions_and_parameters(server: WebServer, tmp_pat
         limits = (await http.get("/api/audio/peak-spans")).json()
         assert (limits["maxSpanSeconds"], limits["maxPixels"]) == (MAX_SPAN_S, MAX_SPAN_PIXELS)
         assert [field["name"] for field in limits["fields"]] == ["start", "end", "samplesPerPixel"]
+
+
+async def test_a_master_that_does_not_decode_is_422_and_a_missing_one_404(server: WebServer, tmp_path: Path) -> None:
+    garbage_id, _ = await stored_version(tmp_path, master_bytes=np.random.default_rng(7).bytes(300_000))
+    asset_id, _ = await stored_version(tmp_path)
+    versions = await (await get_job_store()).get_asset_versions(asset_id)
+    master_key = media.key_of_media_url(versions[0].info["audioUrl"])
+    assert master_key is not None
+    await (await get_media_store()).delete(master_key)
+    good = {"start": "1", "end": "2", "samplesPerPixel": "64"}
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        assert_error(await http.get(span_url(garbage_id), params=good), 422, "corrupt_media")
+        assert_error(await http.get(span_url(asset_id), params=good), 404, "not_found")
+        # The web process is still well.
+        assert (await http.get("/healthz")).status_code == 200
