@@ -41,6 +41,9 @@ export class WaveformView {
     this.fine = null;
     this.durationSec = 0;
     this.pxPerSec = 1;
+    // The view's left edge in timeline pixels (seconds × pxPerSec). The scroller's track is at most
+    // MAX_TRACK_WIDTH_PX wide, so when the timeline is wider its scroll position stands for a proportional place.
+    this.offsetPx = 0;
     // While fitted, the whole recording stays in view as the page is resized.
     this.fitted = true;
     this.playhead = 0;
@@ -118,20 +121,32 @@ export class WaveformView {
 
   maxPxPerSec() {
     const finest = this.peaks ? this.peaks.sampleRate * MAX_PX_PER_SAMPLE : 1000;
-    return Math.max(this.fitPxPerSec(), Math.min(finest, MAX_TRACK_WIDTH_PX / Math.max(this.durationSec, 1e-3)));
+    return Math.max(this.fitPxPerSec(), finest);
+  }
+
+  contentWidth() {
+    return Math.max(this.scroller.clientWidth, Math.ceil(this.durationSec * this.pxPerSec));
+  }
+
+  // Timeline pixels per pixel of the scroller's track: 1 unless the timeline is wider than the widest track.
+  scrollScale() {
+    const width = this.scroller.clientWidth;
+    const content = this.contentWidth();
+    const track = Math.min(content, MAX_TRACK_WIDTH_PX);
+    return track > width ? (content - width) / (track - width) : 1;
   }
 
   // Zoom by `factor`, keeping the playhead in place on screen when it is visible, else the middle of the view.
   zoom(factor) {
     const width = this.scroller.clientWidth;
-    const playheadX = this.playhead * this.pxPerSec - this.scroller.scrollLeft;
+    const playheadX = this.playhead * this.pxPerSec - this.offsetPx;
     this.zoomAround(factor, playheadX >= 0 && playheadX <= width ? playheadX : width / 2);
   }
 
   // Zoom by `factor` keeping the moment under `anchorX` (CSS pixels from the view's left edge) where it is.
   zoomAround(factor, anchorX) {
     if (!this.peaks) return;
-    const anchorTime = (this.scroller.scrollLeft + anchorX) / this.pxPerSec;
+    const anchorTime = (this.offsetPx + anchorX) / this.pxPerSec;
     this.pxPerSec = clamp(this.pxPerSec * factor, this.fitPxPerSec(), this.maxPxPerSec());
     this.fitted = this.pxPerSec <= this.fitPxPerSec();
     this.layout();
@@ -160,7 +175,8 @@ export class WaveformView {
   layout() {
     const width = this.scroller.clientWidth;
     if (this.fitted || this.pxPerSec < this.fitPxPerSec()) this.pxPerSec = this.fitPxPerSec();
-    this.track.style.width = `${Math.max(width, Math.ceil(this.durationSec * this.pxPerSec))}px`;
+    this.track.style.width = `${Math.min(this.contentWidth(), MAX_TRACK_WIDTH_PX)}px`;
+    this.offsetPx = clamp(this.offsetPx, 0, this.contentWidth() - width);
     if (this.peaks && this.pxPerSec > binsPerSecond(this.peaks)) this.onNeedDetail();
     const ratio = window.devicePixelRatio || 1;
     const height = this.canvas.clientHeight;
@@ -173,14 +189,20 @@ export class WaveformView {
 
   // The visible span in seconds.
   get view() {
-    const start = this.scroller.scrollLeft / this.pxPerSec;
+    const start = this.offsetPx / this.pxPerSec;
     return [start, Math.min(this.durationSec, start + this.scroller.clientWidth / this.pxPerSec)];
   }
 
+  // Show the timeline from `left` (timeline pixels). A move smaller than a step of a scaled track leaves the
+  // scroller where it is and fires no scroll event, so the view is redrawn here.
   scrollTo(left) {
-    const max = Math.max(0, this.scroller.scrollWidth - this.scroller.clientWidth);
-    this.expectedScrollLeft = clamp(Math.round(left), 0, max);
+    const width = this.scroller.clientWidth;
+    this.offsetPx = clamp(Math.round(left), 0, Math.max(0, this.contentWidth() - width));
+    const max = Math.max(0, this.scroller.scrollWidth - width);
+    this.expectedScrollLeft = clamp(Math.round(this.offsetPx / this.scrollScale()), 0, max);
     this.scroller.scrollLeft = this.expectedScrollLeft;
+    this.draw();
+    this.viewSpanChanged();
   }
 
   // Scrolls the page did not make itself are the user's: while playing, the view then stops following.
@@ -189,12 +211,17 @@ export class WaveformView {
       this.expectedScrollLeft === null || Math.abs(this.scroller.scrollLeft - this.expectedScrollLeft) > 1;
     this.expectedScrollLeft = null;
     if (byUser) {
-      const x = this.playhead * this.pxPerSec - this.scroller.scrollLeft;
-      this.followPaused = x < 0 || x > this.scroller.clientWidth;
+      this.offsetPx = this.scroller.scrollLeft * this.scrollScale();
+      this.userScrolled();
     }
     this.draw();
     this.onViewChange();
     this.viewSpanChanged();
+  }
+
+  userScrolled() {
+    const x = this.playhead * this.pxPerSec - this.offsetPx;
+    this.followPaused = x < 0 || x > this.scroller.clientWidth;
   }
 
   setPlayhead(seconds, { follow = false } = {}) {
@@ -222,14 +249,14 @@ export class WaveformView {
 
   keepInView(seconds) {
     const x = seconds * this.pxPerSec;
-    const start = this.scroller.scrollLeft;
+    const start = this.offsetPx;
     const width = this.scroller.clientWidth;
     if (x < start || x > start + width - 8) this.scrollTo(x - width * 0.1);
   }
 
   timeAtClientX(clientX) {
     const rect = this.scroller.getBoundingClientRect();
-    const x = clientX - rect.left + this.scroller.scrollLeft;
+    const x = clientX - rect.left + this.offsetPx;
     return clamp(x / this.pxPerSec, 0, this.durationSec);
   }
 
@@ -239,7 +266,7 @@ export class WaveformView {
     const reach = HANDLE_REACH_PX[pointerType] ?? HANDLE_REACH_PX.mouse;
     const rect = this.scroller.getBoundingClientRect();
     const distances = this.selection.map((edge) =>
-      Math.abs(edge * this.pxPerSec - this.scroller.scrollLeft + rect.left - clientX),
+      Math.abs(edge * this.pxPerSec - this.offsetPx + rect.left - clientX),
     );
     const nearest = distances[0] <= distances[1] ? 0 : 1;
     return distances[nearest] <= reach ? nearest : null;
@@ -346,7 +373,9 @@ export class WaveformView {
     if (Math.abs(event.deltaX) >= Math.abs(event.deltaY) || event.shiftKey || this.fitted) return;
     // An upright wheel scrolls in time when there is time to scroll to.
     event.preventDefault();
-    this.scroller.scrollLeft += delta;
+    this.scrollTo(this.offsetPx + delta);
+    this.userScrolled();
+    this.onViewChange();
   }
 
   keyDown(event) {
@@ -388,7 +417,7 @@ export class WaveformView {
     context.fillRect(0, 0, width, height);
     if (!this.peaks) return;
 
-    const viewStartSec = this.scroller.scrollLeft / this.pxPerSec;
+    const viewStartSec = this.offsetPx / this.pxPerSec;
     const secPerDevicePx = 1 / (this.pxPerSec * ratio);
     const toX = (seconds) => (seconds - viewStartSec) / secPerDevicePx;
     const rulerHeight = RULER_HEIGHT * ratio;
