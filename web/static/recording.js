@@ -1,6 +1,7 @@
 // The recording on screen: its versions, figures, waveform, playback and the selected span.
 
-import { getAsset, getPeaks } from "./api.js";
+import { getAsset, getPeakSpanLimits, getPeaks, getSpanPeaks } from "./api.js";
+import { FinePeaks } from "./fine-peaks.js";
 import { formatNumber, formatTime, parseTime } from "./format.js";
 import { LoudnessStrip } from "./loudness-strip.js";
 import { targetNote } from "./loudness.js";
@@ -57,9 +58,16 @@ export class RecordingView {
       onSelect: (range) => this.showSelection(range),
       onViewChange: () => this.showScrollPosition(),
       onNeedDetail: () => this.loadDetail(),
+      onViewSpan: (view) => this.finePeaks.viewChanged(view),
       onPaint: (view) => this.loudnessStrip.draw(view),
     });
     this.detailUrl = null;
+    this.finePeaks = new FinePeaks({
+      fetchSpan: (span, signal) => getSpanPeaks(this.asset.assetId, this.version.version, span, signal),
+      fetchLimits: getPeakSpanLimits,
+      onReady: (detail) => this.waveform.setFine(detail),
+      onError: (error) => this.onError(error),
+    });
     this.player = new Player(document.getElementById("audio"), {
       onTime: (seconds, playing) => {
         if (playing && this.playingSpan && seconds >= this.playingSpan[1]) {
@@ -187,6 +195,7 @@ export class RecordingView {
   async showVersion(number) {
     const version = this.asset.versions.find((candidate) => candidate.version === number);
     const token = ++this.loadToken;
+    this.finePeaks.reset();
     this.version = version;
     this.versionSelect.value = String(number);
     this.showFacts(version);
