@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import logging
 import os
 from pathlib import Path
@@ -26,8 +25,9 @@ READ_BYTES = 4096
 
 
 def _libc() -> ctypes.CDLL | None:
+    # The process's own symbols, libc's among them: ``ctypes.util.find_library`` would start a subprocess to look.
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)
     except OSError:
         return None
     return libc if hasattr(libc, "inotify_init1") and hasattr(libc, "inotify_add_watch") else None
