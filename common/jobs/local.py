@@ -252,6 +252,10 @@ class LocalJobStore(SqlJobStore):
 
     async def _close(self) -> None:
         if self._wal_watch is not None:
+            if self._commit_listeners:
+                # A watcher that never stopped: the descriptor must leave the event loop before it is closed.
+                asyncio.get_running_loop().remove_reader(self._wal_watch.fileno())
+                self._commit_listeners.clear()
             self._wal_watch.close()
         self._wal_watch = None
         for direct in (self._reader, self._direct_writer):
