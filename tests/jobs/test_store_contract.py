@@ -708,6 +708,29 @@ async def test_commit_token_moves_with_another_processs_commit(store: JobStore, 
     assert await store.commit_token() == after
 
 
+async def test_watch_commits_wakes_a_waiter_for_another_connections_commit(store: JobStore, store_env: str) -> None:
+    if store_env != "local":
+        assert store.watch_commits(lambda: None) is None
+        return
+    from common.config import local_store_path
+    from common.jobs.local import LocalJobStore
+
+    other = await LocalJobStore.open(local_store_path())
+    woken = asyncio.Event()
+    stop = store.watch_commits(woken.set)
+    assert stop is not None
+    try:
+        await other.create_job("ingest", {})
+        await asyncio.wait_for(woken.wait(), timeout=30)
+        stop()
+        woken.clear()
+        await other.create_job("ingest", {})
+        await asyncio.sleep(0.05)
+        assert not woken.is_set()
+    finally:
+        await other.close()
+
+
 # -- reads for long-polling, operators and metrics ----------------------------------------------------------------
 
 

@@ -382,7 +382,7 @@ export class EditPanel {
       const last = await followJob(job, (update) => {
         this.jobsPanel.track(update);
         const { text, fraction } = progressView(label, update);
-        this.jobProgress.show(text, fraction, { cancellable: true });
+        this.jobProgress.show(text, fraction, { cancellable: true, job: update });
       });
       this.finish(kind, last, edits.length);
     } catch (error) {
