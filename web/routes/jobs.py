@@ -94,10 +94,13 @@ async def poll_job(request: Request, job_type: str | None = None) -> JobSnapshot
     check_query(request, QUERY_PARAMETERS)
     wait = wait_request(request)
     count_poll(waited=wait is not None)
-    job = await get_job_snapshot(request, job_type)
     if wait is None:
-        return job
+        return await get_job_snapshot(request, job_type)
     watcher: JobChangeWatcher = request.app.state.job_watcher
+    # A client following a job asks again at once with the state it was just answered: the watcher still has it.
+    job = watcher.answered_state(path_id(request, "jobId", "job"), wait.updated_at)
+    if job is None or (job_type is not None and job.type != job_type):
+        job = await get_job_snapshot(request, job_type)
     changed = await watcher.wait(job, wait, request.receive)
     if changed is None:
         raise _missing(job.id)
