@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,10 +37,6 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         media_store.account_through(media_account_job_store)
         watcher = JobChangeWatcher(job_store)
         app.state.job_watcher = watcher
-        # What start-up made (modules, routes, the stores) lives as long as the process: out of the collector's
-        # sight, a full collection costs what the requests in flight hold, not that. Long-polls hold theirs for
-        # seconds, so their objects are the ones that reach the older generations.
-        gc.freeze()
         try:
             with answer_waiters_on_exit_signals(watcher):
                 yield
