@@ -773,6 +773,18 @@ async def test_changed_snapshots_since_a_time_are_every_job_updated_after_it(sto
     assert changed == {untouched.id: await store.get_job_snapshot(untouched.id), running.id: progressed}
 
 
+async def test_changed_snapshots_read_again_are_the_rows_as_they_are_now(store: JobStore) -> None:
+    running = await claimed_job(store, job_type="render")
+    since = running.updated_at - timedelta(seconds=1)
+    first = await store.get_changed_job_snapshots({}, since)
+    assert await store.get_changed_job_snapshots({}, since) == first
+    assert await store.set_progress(running.id, running.lease_token or "", 0.25)
+    progressed = await store.get_job_snapshot(running.id)
+    assert progressed is not None
+    assert progressed.progress == 0.25
+    assert await store.get_changed_job_snapshots({}, since) == {running.id: progressed}
+
+
 async def test_commit_token_moves_with_this_stores_own_writes(store: JobStore, store_env: str) -> None:
     if store_env != "local":
         assert await store.commit_token() is None
