@@ -17,8 +17,10 @@ Repairs (``common.audio.enhance``) in a context preview are an approximation of 
   (its plan's reach, ``LEVEL_REACH_S``), instead of the whole recording;
 - each excerpt's filters start afresh ``REPAIR_PREROLL_S`` before it, read and dropped, so their state (IIR and
   notch memory, the denoiser's a-priori SNR) has settled by the excerpt;
-- a normalize is still estimated from the stored loudness, which the repairs change little for speech (the level
-  keeps the mean speech level, denoise and highpass take off what the loudness gate mostly ignores).
+- a normalize is still estimated from the stored loudness, corrected by what a level repair's plan does to the
+  loudness of the blocks learned (the repair that changes it most: it brings speech to its mean level in dB, below
+  its mean energy), and capped by the stored true peak; denoise, dehum, highpass and deess take off what the
+  loudness gate mostly ignores.
 On generated noisy speech the excerpts' level stays within ``tests/audio/test_audio_context_repairs.py``'s bound of
 the same spans of the whole preview.
 """
@@ -33,7 +35,7 @@ import numpy as np
 
 from common.audio.background import BackgroundConsumer
 from common.audio.encode import open_writer
-from common.audio.enhance import RepairChain, learn_source, learn_windows
+from common.audio.enhance import LEVEL_BLOCK_S, LEVEL_SILENT_DB, RepairChain, learn_source, learn_windows, plan_level
 from common.audio.gains import Fade, Leveling, RegionGain
 from common.audio.leveling import LevelTarget
 from common.audio.loudness import Loudness, LoudnessMeter
@@ -75,6 +77,9 @@ REPAIR_PREROLL_S = 2.0
 # ... and measures the level of the source this far either side of each excerpt: the level plan's window (1.5 s),
 # the phrase hangover and the smoothing.
 LEVEL_REACH_S = 3
+# A context normalize after a level repair corrects the stored loudness by the level's gains over the blocks at
+# most this far under the mean energy (loudness gating's relative gate).
+LOUDNESS_GATE_DB = 10.0
 # A normalize costs a measuring pass and, when it has to limit peaks, usually one check pass.
 _PASSES_PER_EDIT = {Normalize: 2, TrimSilence: 1, ShortenPauses: 1}
 
@@ -281,12 +286,36 @@ def _estimated_leveler(stored: Loudness | None) -> Leveler | None:
     integrated = stored.integrated_lufs
 
     def estimate(program: Program, target: LevelTarget) -> None:
-        gain_db = 0.0 if target.integrated_lufs is None else target.integrated_lufs - integrated
+        gain_db = 0.0
+        if target.integrated_lufs is not None:
+            gain_db = target.integrated_lufs - integrated - _level_change_db(program.repairs)
+        # The stored peak stays the cap: a level repair lowers the loudest speech more than it raises any peak.
         if target.ceiling_db is not None and stored.true_peak_dbtp is not None:
             gain_db = min(gain_db, target.ceiling_db - stored.true_peak_dbtp)
         program.add_curve(Leveling(gain_db, 0.0, None))
 
     return estimate
+
+
+def _level_change_db(repairs: RepairChain | None) -> float:
+    """How much a ``level`` repair changes the loudness the stored figures measured:
+    its gains over the blocks learned, weighted by their energy, above a gate ``LOUDNESS_GATE_DB`` under their mean
+    (as loudness gating keeps speech). 0 without a level repair."""
+    if repairs is None or repairs.learned is None or repairs.learned.levels_db is None:
+        return 0.0
+    level = next((repair for repair in repairs.repairs if isinstance(repair, Level)), None)
+    if level is None:
+        return 0.0
+    levels_db = repairs.learned.levels_db
+    block = max(1, round(LEVEL_BLOCK_S * repairs.rate))
+    gains_db = plan_level(levels_db, block, repairs.rate, level.max_gain_db).gains_db
+    known = levels_db > LEVEL_SILENT_DB
+    if not np.any(known):
+        return 0.0
+    energy = np.power(10.0, levels_db[known] / 10.0)
+    kept = energy >= np.mean(energy) * 10.0 ** (-LOUDNESS_GATE_DB / 10.0)
+    changed = np.sum(energy[kept] * np.power(10.0, gains_db[known][kept] / 10.0))
+    return float(10.0 * np.log10(changed / np.sum(energy[kept])))
 
 
 def _build(

@@ -4,6 +4,7 @@ of the whole preview do. trimSilence in a context preview reads only the ends of
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from common.audio.editing import (
 )
 from common.audio.encode import AudioWriter
 from common.audio.enhance import LEVEL_BLOCK_S, RepairChain, learn_source, learn_windows, plan_level
-from common.audio.loudness import Loudness
+from common.audio.loudness import Loudness, LoudnessMeter
 from common.audio.program import Program, analyse, analyse_edges, apply_edits
 from common.edits import PREVIEW_CONTEXT, PREVIEW_WHOLE, merge_edits, parse_edit_list
 from tests.support.audio_samples import read_audio
@@ -159,3 +160,28 @@ def test_trim_silence_on_a_seeking_program_reads_only_the_ends_and_trims_as_a_wh
     apply_edits(program, merge_edits(parse_edit_list([{"op": "trimSilence", "thresholdDb": -40}], 300)))
     assert program.frames == pytest.approx((300 - 25 - 12) * RATE, abs=256)
     assert program.stage.pieces[0].source_start == pytest.approx(25 * RATE, abs=256)
+
+
+def test_a_context_normalize_after_a_level_repair_is_corrected_by_what_the_level_does(
+    noisy_talk: MasterAudio, tmp_path: Path
+) -> None:
+    meter = LoudnessMeter(RATE, 1)
+    meter.consume(read_audio(noisy_talk.path)[0][: noisy_talk.frames].astype(np.float32))
+    master = replace(noisy_talk, loudness=meter.finish())
+    edits = [{"op": "level"}, {"op": "cut", "start": 40, "end": 70}, {"op": "normalize", "targetLufs": -20}]
+
+    context = _preview(master, edits, tmp_path / "context", PREVIEW_CONTEXT)
+    whole = _preview(master, edits, tmp_path / "whole", PREVIEW_WHOLE)
+
+    assert context.mode == "context"
+    # The level takes the loud speaker down and the quiet one up: the recording's loudness drops by dB.
+    levelled = _preview(master, edits[:-1], tmp_path / "levelled", PREVIEW_WHOLE)
+    assert master.loudness is not None
+    assert master.loudness.integrated_lufs is not None
+    assert levelled.loudness.integrated_lufs is not None
+    assert levelled.loudness.integrated_lufs < master.loudness.integrated_lufs - 1.0
+    (segment,) = context.segments
+    edge = round(0.01 * RATE)
+    excerpt = read_audio(context.path)[0][edge : segment.end - segment.start - edge]
+    reference = read_audio(whole.path)[0][segment.start + edge : segment.end - edge]
+    assert abs(_level_db(excerpt) - _level_db(reference)) < EXCERPT_LEVEL_BOUND_DB
