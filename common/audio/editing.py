@@ -71,9 +71,9 @@ EXCERPT_RAMP_S = 0.005
 # A context preview with repairs learns from this many windows this long, spread evenly over the source.
 REPAIR_SAMPLE_WINDOWS = 120
 REPAIR_SAMPLE_WINDOW_S = 1
-# ... restarts the filters this long before each excerpt: the notches (Q 25) and the denoiser's a-priori SNR settle
-# well within it.
-REPAIR_PREROLL_S = 2.0
+# ... restarts the filters this long before each excerpt: on generated noisy speech the excerpt then differs from
+# a reading through by less than -60 dB (notches at Q 25, the denoiser's a-priori SNR).
+REPAIR_PREROLL_S = 1.0
 # ... and measures the level of the source this far either side of each excerpt: the level plan's window (1.5 s),
 # the phrase hangover and the smoothing.
 LEVEL_REACH_S = 3
