@@ -188,8 +188,9 @@ PREVIEW_RULE = ChoiceRule(
     "preview",
     f"What the preview plays: 'context' (each edit point with {PREVIEW_CONTEXT_S:g} s of audio before and after, "
     f"excerpts joined by {PREVIEW_GAP_S:g} s of silence; answers quickly whatever the recording's length) or "
-    f"'whole' (the whole edited recording). Recordings up to {PREVIEW_WHOLE_UNDER_S:g} s, "
-    "and edit lists with a repair (it changes the whole recording), are always previewed whole.",
+    f"'whole' (the whole edited recording). Recordings up to {PREVIEW_WHOLE_UNDER_S:g} s are always previewed "
+    "whole. In context, repairs learn from a sample of the recording and start a little before each excerpt: "
+    "very close to, not exactly, what saving makes.",
     (PREVIEW_CONTEXT, PREVIEW_WHOLE),
     default=PREVIEW_CONTEXT,
 )
