@@ -10,10 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from common.audio.enhance import HUM_CANDIDATES_HZ, RepairChain
-from common.edits import DETECT_HUM, Dehum
-
-NO_HUM_FOUND = "no_hum_found"
-HUM_REMOVED = "hum_removed"
+from common.edits import DETECT_HUM, HUM_REMOVED, NO_HUM_FOUND, Dehum
 
 
 @dataclass(frozen=True, slots=True)
