@@ -22,11 +22,11 @@ VERSION_RESULT_KEYS = (
     "peaksUrl",
     "warnings",
 )
-# Only some versions have these (saved from edits; imported with KEEP_ORIGINALS); the asset route answers them as
-# null for the others.
 # What an ``edit.save`` result adds to the version's keys.
 EDITED_RESULT_KEYS = ("timeSavedSec", "repairNotes")
-OPTIONAL_INFO_KEYS = ("baseVersion", "edits", "timeSavedSec", "repairNotes", "originalUrl")
+# Only some versions have these (saved from edits; imported with KEEP_ORIGINALS); the asset route answers them as
+# null for the others.
+OPTIONAL_INFO_KEYS = ("baseVersion", "edits", *EDITED_RESULT_KEYS, "originalUrl")
 
 
 @dataclass(frozen=True, slots=True)
