@@ -23,6 +23,14 @@ DEFAULT_HIGHPASS_HZ = 80.0
 # 0 asks dehum to find the mains frequency (50 or 60 Hz) in the recording.
 DETECT_HUM = 0
 DEFAULT_HUM_HARMONICS = 8
+# The codes of the notes a job result carries about what its repairs did (``repairNotes``), and when each is given;
+# a code starting "no_" says the repair left the recording unchanged (the page shows those as warnings).
+NO_HUM_FOUND = "no_hum_found"
+HUM_REMOVED = "hum_removed"
+REPAIR_NOTE_CODES = {
+    HUM_REMOVED: "dehum notched out mains hum (found in the recording, or at the frequency asked)",
+    NO_HUM_FOUND: "dehum looked for mains hum and found none, so it left the recording unchanged",
+}
 DEFAULT_DENOISE_REDUCTION_DB = 18.0
 DEFAULT_DEESS_INTENSITY = 0.5
 DEFAULT_LEVEL_MAX_GAIN_DB = 15.0

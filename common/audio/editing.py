@@ -41,6 +41,7 @@ from common.audio.leveling import LevelTarget
 from common.audio.loudness import Loudness, LoudnessMeter
 from common.audio.program import Leveler, Program, Sink, apply_edits
 from common.audio.progress import PassProgress
+from common.audio.repair_notes import RepairNote, repair_notes
 from common.audio.source import CancelCheck, ProgressCallback
 from common.audio.version import VersionFiles, VersionWriter
 from common.edits import (
@@ -119,6 +120,7 @@ class PreviewFile:
     #: The edited timeline's length, of which the segments are spans.
     timeline_frames: int
     time_saved_s: float = 0.0
+    repair_notes: tuple[RepairNote, ...] = ()
 
     @property
     def duration_s(self) -> float:
@@ -141,7 +143,11 @@ def save_edited_version(
     program = _build(master, master.sample_rate, edits, on_progress, check_cancel, on_stage=on_stage)
     with VersionWriter(out_dir, rate=program.rate, channels=program.channels, bits=24) as version:
         program.play(version.consume)
-        return replace(version.finish(), time_saved_s=program.pause_frames_removed / program.rate)
+        return replace(
+            version.finish(),
+            time_saved_s=program.pause_frames_removed / program.rate,
+            repair_notes=repair_notes(program.repairs),
+        )
 
 
 def preview_edits(
@@ -218,6 +224,7 @@ def preview_edits(
         tuple(segments),
         program.frames,
         program.pause_frames_removed / program.rate,
+        repair_notes(program.repairs),
     )
 
 

@@ -6,7 +6,7 @@ import { formatNumber, formatTime, parseTime } from "./format.js";
 import { LoudnessStrip } from "./loudness-strip.js";
 import { targetNote } from "./loudness.js";
 import { rememberRecording } from "./memory.js";
-import { SELECT_FIRST, showBeside } from "./notice.js";
+import { SELECT_FIRST, showBeside, showNoteList } from "./notice.js";
 import { coarsePeaksUrl, parsePeaks } from "./peaks.js";
 import { Player } from "./player.js";
 import { levelMarks } from "./timeline.js";
@@ -237,6 +237,8 @@ export class RecordingView {
     set("fact-lra", formatNumber(loudness.loudnessRangeLu, "LU"));
     this.showUnmeasured(loudness.unmeasured || {});
     this.showSourceWarnings();
+    // What this version's repairs did (e.g. that dehum found no hum) belongs to the version shown.
+    showNoteList("repair-notes", "repair-note-list", version.repairNotes || []);
     this.showTargetNote();
   }
 
@@ -253,17 +255,7 @@ export class RecordingView {
   // Damage found when the recording was imported belongs to the asset: every later version is made from it.
   showSourceWarnings() {
     const imported = this.asset.versions.reduce((first, v) => (v.version < first.version ? v : first));
-    const warnings = imported.warnings || [];
-    const list = document.getElementById("source-warning-list");
-    list.replaceChildren(
-      ...warnings.map((warning) => {
-        const item = document.createElement("li");
-        item.textContent = warning.message;
-        item.dataset.code = warning.code;
-        return item;
-      }),
-    );
-    document.getElementById("source-warnings").hidden = warnings.length === 0;
+    showNoteList("source-warnings", "source-warning-list", imported.warnings || []);
   }
 
   setPreset(preset) {

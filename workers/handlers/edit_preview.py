@@ -61,4 +61,5 @@ async def handle_edit_preview(job: Job, ctx: JobContext) -> dict[str, Any]:
         "segments": preview.segments_json(),
         "timelineDurationSec": preview.timeline_frames / preview.sample_rate,
         "timeSavedSec": preview.time_saved_s,
+        "repairNotes": [note.to_json() for note in preview.repair_notes],
     }
