@@ -179,16 +179,29 @@ def _children_cpu_s() -> float:
 
 
 def sampled_peak_rss(process: subprocess.Popen[bytes]) -> int:
-    """Wait for ``process``, sampling its RSS; the largest sample in bytes."""
+    """Wait for ``process``, sampling its peak RSS; the last sample in bytes."""
     watched = psutil.Process(process.pid)
     peak = 0
     while process.poll() is None:
         try:
-            peak = max(peak, watched.memory_info().rss)
+            peak = max(peak, peak_rss_bytes(watched))
         except psutil.NoSuchProcess:
             break
         time.sleep(RSS_SAMPLE_S)
     return peak
+
+
+def peak_rss_bytes(process: psutil.Process) -> int:
+    """The process's peak RSS so far: Linux's ``VmHWM``, which a spike between two samples also raises; elsewhere
+    its RSS now."""
+    try:
+        status = Path(f"/proc/{process.pid}/status").read_text()
+    except FileNotFoundError:
+        return int(process.memory_info().rss)
+    except ProcessLookupError as exc:
+        raise psutil.NoSuchProcess(process.pid) from exc
+    found = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return int(found.group(1)) * 1024 if found else int(process.memory_info().rss)
 
 
 def render_payload(asset_id: str, output_format: str, preset: str | None) -> dict[str, Any]:

@@ -4,11 +4,11 @@ jobs, side by side in the same run with a bare Starlette JSON endpoint under the
     .venv/bin/python -m bench.poll_bench [--jobs 100000] [--duration 8] [--connections 32] [--rounds 3]
 
 Both servers are one uvicorn process each, started with ``web.__main__.uvicorn_options()`` (same loop, same HTTP
-implementation, same logging), on 127.0.0.1. Load comes from ``wrk`` (one thread, a Lua script cycling through
-1,000 different job ids). Each server first gets an unmeasured warm-up run, so that neither round 1 pays for cold
-caches (the store's pages, lazily built code paths) that later rounds do not; then the two servers are measured in
-alternating rounds so that a noisy neighbour on the machine hurts both alike, and the best round of each is
-compared. The target ratio is at least 0.6.
+implementation, same logging, same garbage-collector settings), on 127.0.0.1. Load comes from ``wrk`` (one thread,
+a Lua script cycling through 1,000 different job ids). Each server first gets an unmeasured warm-up run, so that
+neither round 1 pays for cold caches (the store's pages, lazily built code paths) that later rounds do not; then the
+two servers are measured in alternating rounds so that a noisy neighbour on the machine hurts both alike, and the
+best round of each is compared. The target ratio is at least 0.6.
 """
 
 from __future__ import annotations
@@ -66,9 +66,10 @@ def create_bare_app() -> Starlette:
 def serve_bare(port: int) -> None:
     import uvicorn
 
-    from web.__main__ import configure_logging, uvicorn_options
+    from web.__main__ import configure_logging, tune_garbage_collector, uvicorn_options
 
     configure_logging()
+    tune_garbage_collector()
     uvicorn.run("bench.poll_bench:create_bare_app", factory=True, host="127.0.0.1", port=port, **uvicorn_options())
 
 

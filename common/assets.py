@@ -22,9 +22,11 @@ VERSION_RESULT_KEYS = (
     "peaksUrl",
     "warnings",
 )
+# What an ``edit.save`` result adds to the version's keys.
+EDITED_RESULT_KEYS = ("timeSavedSec", "repairNotes")
 # Only some versions have these (saved from edits; imported with KEEP_ORIGINALS); the asset route answers them as
 # null for the others.
-OPTIONAL_INFO_KEYS = ("baseVersion", "edits", "timeSavedSec", "originalUrl")
+OPTIONAL_INFO_KEYS = ("baseVersion", "edits", *EDITED_RESULT_KEYS, "originalUrl")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +40,9 @@ class NewAssetVersion:
 
     def result(self) -> dict[str, Any]:
         """The ``ingest`` / ``edit.save`` job result, less ``version``, which the store adds on completion; an
-        ``edit.save`` result also says how much time shortenPauses saved (``timeSavedSec``)."""
-        edited = {"timeSavedSec": self.info["timeSavedSec"]} if "timeSavedSec" in self.info else {}
+        ``edit.save`` result also says how much time shortenPauses saved (``timeSavedSec``) and what its repairs
+        did (``repairNotes``)."""
+        edited = {key: self.info[key] for key in EDITED_RESULT_KEYS if key in self.info}
         return {"assetId": self.asset_id, **{key: _value(self.info, key) for key in VERSION_RESULT_KEYS}, **edited}
 
 

@@ -23,6 +23,14 @@ DEFAULT_HIGHPASS_HZ = 80.0
 # 0 asks dehum to find the mains frequency (50 or 60 Hz) in the recording.
 DETECT_HUM = 0
 DEFAULT_HUM_HARMONICS = 8
+# The codes of the notes a job result carries about what its repairs did (``repairNotes``), and when each is given;
+# a code starting "no_" says the repair left the recording unchanged (the page shows those as warnings).
+NO_HUM_FOUND = "no_hum_found"
+HUM_REMOVED = "hum_removed"
+REPAIR_NOTE_CODES = {
+    HUM_REMOVED: "dehum notched out mains hum (found in the recording, or at the frequency asked)",
+    NO_HUM_FOUND: "dehum looked for mains hum and found none, so it left the recording unchanged",
+}
 DEFAULT_DENOISE_REDUCTION_DB = 18.0
 DEFAULT_DEESS_INTENSITY = 0.5
 DEFAULT_LEVEL_MAX_GAIN_DB = 15.0
@@ -188,8 +196,9 @@ PREVIEW_RULE = ChoiceRule(
     "preview",
     f"What the preview plays: 'context' (each edit point with {PREVIEW_CONTEXT_S:g} s of audio before and after, "
     f"excerpts joined by {PREVIEW_GAP_S:g} s of silence; answers quickly whatever the recording's length) or "
-    f"'whole' (the whole edited recording). Recordings up to {PREVIEW_WHOLE_UNDER_S:g} s, "
-    "and edit lists with a repair (it changes the whole recording), are always previewed whole.",
+    f"'whole' (the whole edited recording). Recordings up to {PREVIEW_WHOLE_UNDER_S:g} s are always previewed "
+    "whole. In context, repairs learn from a sample of the recording and start a little before each excerpt: "
+    "very close to, not exactly, what saving makes.",
     (PREVIEW_CONTEXT, PREVIEW_WHOLE),
     default=PREVIEW_CONTEXT,
 )

@@ -8,9 +8,14 @@ NumPy alone: it is all the web needs of peaks (coarser zoom levels), so it stays
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from common.errors import AppError
+from common.rules import NumberRule
 
 PEAKS_FORMAT_VERSION = 2
 PEAKS_BITS = 8
@@ -23,6 +28,107 @@ SHORT_TERM_HOP_S = 0.5
 #: The loudness meter's step: one short-term value per 100 ms block (EBU R128).
 METER_BLOCK_S = 0.1
 SHORT_TERM_FLOOR_LUFS = -70.0
+
+#: Peaks of a span computed from the master (``common.span_peaks``) are 16-bit: at the finest zoom a quiet passage
+#: still shows its cycles, where 8 bits would leave it a few steps high.
+SPAN_PEAKS_BITS = 16
+#: Our addition to a span's document: the frame its first pixel starts at.
+SPAN_START_KEY = "start_frame"
+#: The most audio one span request decodes: a few megabytes of FLAC, tens of milliseconds of work.
+MAX_SPAN_S = 60.0
+#: The most pixels one span answers, a couple of screens wide at a high pixel density.
+MAX_SPAN_PIXELS = 32768
+
+SPAN_START_RULE = NumberRule(
+    "start", "Where the span starts, in seconds of the version", minimum=0.0, maximum=1e7, required=True, unit="s"
+)
+SPAN_END_RULE = NumberRule(
+    "end",
+    f"Where the span ends, in seconds of the version (clipped to its length); at most {MAX_SPAN_S:g} s after start",
+    minimum=0.0,
+    maximum=1e7,
+    required=True,
+    above_minimum=True,
+    unit="s",
+    after="start",
+)
+SPAN_SAMPLES_PER_PIXEL_RULE = NumberRule(
+    "samplesPerPixel",
+    f"Frames per pixel; the span may hold at most {MAX_SPAN_PIXELS} pixels",
+    minimum=1,
+    maximum=1 << 16,
+    required=True,
+    integer=True,
+)
+SPAN_RULES = (SPAN_START_RULE, SPAN_END_RULE, SPAN_SAMPLES_PER_PIXEL_RULE)
+
+
+class PeakSpanError(AppError):
+    """A span request's parameter is invalid; ``field`` names it."""
+
+    code = "invalid_parameter"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class PeakSpan:
+    """Frames ``start_frame`` to ``end_frame`` (exclusive) of a version, in pixels of ``samples_per_pixel``;
+    ``start_frame`` is a multiple of it, so spans of one zoom level share their pixels' edges."""
+
+    start_frame: int
+    end_frame: int
+    samples_per_pixel: int
+
+    @property
+    def pixels(self) -> int:
+        return -(-(self.end_frame - self.start_frame) // self.samples_per_pixel)
+
+
+def parse_peak_span(query: dict[str, str], *, sample_rate: int, frames: int) -> PeakSpan:
+    """The span a request's query asks for, in a version of ``frames`` frames at ``sample_rate``; raises
+    ``PeakSpanError`` for a value that is missing, malformed, out of range, past the version's end, longer than
+    ``MAX_SPAN_S`` or wider than ``MAX_SPAN_PIXELS``."""
+    values: dict[str, float] = {}
+    for rule in SPAN_RULES:
+        raw = query.get(rule.name)
+        try:
+            number: float | None = None if raw is None else float(raw.strip())
+        except ValueError:
+            raise PeakSpanError(rule.name, "must be a number") from None
+        parsed = rule.parse(number, rule.name, PeakSpanError)
+        if parsed is None:
+            raise PeakSpanError(rule.name, "is required")
+        values[rule.name] = parsed
+    start_s, end_s = values[SPAN_START_RULE.name], values[SPAN_END_RULE.name]
+    samples_per_pixel = int(values[SPAN_SAMPLES_PER_PIXEL_RULE.name])
+    if end_s <= start_s:
+        raise PeakSpanError(SPAN_END_RULE.name, "must be greater than start")
+    if end_s - start_s > MAX_SPAN_S:
+        raise PeakSpanError(SPAN_END_RULE.name, f"the span may be at most {MAX_SPAN_S:g} s long")
+    start_frame = math.floor(start_s * sample_rate / samples_per_pixel) * samples_per_pixel
+    if start_frame >= frames:
+        raise PeakSpanError(SPAN_START_RULE.name, f"is past the end of the audio ({frames / sample_rate:g} s)")
+    end_frame = min(math.ceil(end_s * sample_rate / samples_per_pixel) * samples_per_pixel, frames)
+    span = PeakSpan(start_frame, end_frame, samples_per_pixel)
+    if span.pixels > MAX_SPAN_PIXELS:
+        raise PeakSpanError(
+            SPAN_SAMPLES_PER_PIXEL_RULE.name,
+            f"the span would be {span.pixels} pixels, more than {MAX_SPAN_PIXELS}: ask for a shorter span or more "
+            "samples per pixel",
+        )
+    return span
+
+
+def span_limits_to_json() -> dict[str, Any]:
+    """The span rules as the page reads them to size its requests."""
+    return {
+        "maxSpanSeconds": MAX_SPAN_S,
+        "maxPixels": MAX_SPAN_PIXELS,
+        "fields": [rule.to_json() for rule in SPAN_RULES],
+    }
 
 
 def rescale_peaks(peaks: dict[str, Any], samples_per_pixel: int) -> dict[str, Any]:

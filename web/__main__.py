@@ -7,6 +7,8 @@ requests per second of the pure-Python defaults. ``ACCESS_LOG=1`` turns on uvico
 
 from __future__ import annotations
 
+import gc
+import importlib
 import importlib.util
 import os
 from functools import partial
@@ -19,6 +21,8 @@ from web.http_limits import BoundedHttpToolsProtocol, ServerLimits
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+#: Container objects allocated (less those freed) between two collections of the youngest generation.
+GC_YOUNG_OBJECTS = 10_000
 
 
 def uvicorn_options() -> dict[str, Any]:
@@ -35,8 +39,20 @@ def uvicorn_options() -> dict[str, Any]:
     }
 
 
+def tune_garbage_collector() -> None:
+    """What is imported now (the app's modules and libraries) lives as long as the process: frozen out of the
+    collector's sight, a full collection costs what the requests in flight hold, not that. Waiting long-polls hold
+    their objects for seconds, so a young generation of the default 700 objects is mostly live ones, traversed again
+    at every collection: with 500 followers a tenth of the process's CPU went to the collector, and under half of
+    that with collections every ``GC_YOUNG_OBJECTS``."""
+    importlib.import_module("web.app")
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_OBJECTS, *gc.get_threshold()[1:])
+
+
 def main() -> None:
     configure_logging()
+    tune_garbage_collector()
     uvicorn.run(
         "web.app:create_app",
         factory=True,

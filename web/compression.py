@@ -1,9 +1,11 @@
 """gzip for waveform peaks: the one large, highly compressible thing the page downloads.
 
 A peaks document is JSON of small integers (an hour at the stored resolution is megabytes), which gzip shrinks to
-about a quarter. Only ``/media/...json`` requests without a ``Range`` header go through Starlette's
+about a quarter. Only ``/media/...json`` requests without a ``Range`` header, and a span's peaks
+(``/api/audio/assets/.../peaks``), go through Starlette's
 ``GZipMiddleware`` (large bodies are compressed on a thread, off the event loop); audio, renders and ranged reads are
-passed on untouched. It wraps the ``/media`` route only (``web/routes/media.py``), so no other route pays for it.
+passed on untouched. It wraps those two routes only (``web/routes/media.py``, ``web/routes/peaks.py``), so no other
+route pays for it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class PeaksCompressionMiddleware:
 
 def is_peaks_request(scope: Scope) -> bool:
     path: str = scope["path"]
+    if path.startswith("/api/audio/assets/") and path.endswith("/peaks"):
+        return True
     if not (path.startswith("/media/") and path.endswith(".json")):
         return False
     return not any(name == b"range" for name, _ in scope["headers"])

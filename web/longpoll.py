@@ -56,6 +56,9 @@ TICK_WITHOUT_COMMIT_SIGNAL_S = 0.1
 SINCE_MARGIN = timedelta(milliseconds=20)
 #: How often every job waited on is read by id all the same: what the look by time misses waits at most this long.
 FULL_CHECK_S = 5.0
+#: How long the state a job's waiters were answered with is kept, kept current by the ticks' reads: the next
+#: long-poll of each of them names that state, and waits from it without a read of its own.
+ANSWERED_KEEP_S = 2.0
 _UPDATED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 
 #: The query parameters as the OpenAPI document declares them on every poll route.
@@ -148,10 +151,23 @@ class JobChangeWatcher:
         #: The newest ``updated_at`` seen (at first the store's newest): each tick reads the jobs updated after it
         #: (less ``SINCE_MARGIN``).
         self._newest: datetime | None = None
+        #: Job id -> the state its waiters were last answered with (or a newer one a tick read since) and when it
+        #: was answered, oldest first.
+        self._answered: dict[str, tuple[JobSnapshot, float]] = {}
 
     @property
     def waiting(self) -> int:
         return sum(watch.waiters for watch in self._watches.values())
+
+    def answered_state(self, job_id: str, updated_at: str) -> JobSnapshot | None:
+        """The job as this watcher last answered its waiters, if that is the state ``updated_at`` names and it is
+        still the newest one the ticks have read: a long-poll can wait from it without reading the job. It is
+        as good as a read: a change it has missed (committed since the last tick, or hidden from the look by time)
+        is found by the next tick, which reads every new wait's job by id."""
+        entry = self._answered.get(job_id)
+        if entry is None or self._closing or iso_utc(entry[0].updated_at) != updated_at:
+            return None
+        return entry[0]
 
     async def wait(self, snapshot: JobSnapshot, wait: WaitRequest, receive: Receive) -> JobSnapshot | None:
         """The job's snapshot once its ``updatedAt`` differs from ``wait.updated_at``, or when the time is up,
@@ -211,8 +227,10 @@ class JobChangeWatcher:
         token: int | None = None
         tick_s = TICK_WITH_COMMIT_SIGNAL_S
         full_check_at = loop.time() + FULL_CHECK_S
-        while self._watches and not self._closing:
+        # Runs on while answered states are kept, so that they stay current.
+        while (self._watches or self._answered) and not self._closing:
             await asyncio.sleep(tick_s)
+            self._forget_answered(loop.time() - ANSWERED_KEEP_S)
             full_check = loop.time() >= full_check_at
             by_id, self._new = (set(self._watches) if full_check else self._new), set()
             try:
@@ -224,7 +242,7 @@ class JobChangeWatcher:
                 if self._newest is None:
                     # Once per process, read before the jobs by id: whatever changes after them is stamped later.
                     self._newest = await self._store.newest_job_update()
-                watches = dict(self._watches)
+                watches = self._watches
                 known = {job_id: watches[job_id].snapshot.updated_at for job_id in by_id if job_id in watches}
                 since = None if self._newest is None else self._newest - SINCE_MARGIN
                 changed = await self._store.get_changed_job_snapshots(known, since)
@@ -235,26 +253,47 @@ class JobChangeWatcher:
             token = current
             if full_check:
                 full_check_at = loop.time() + FULL_CHECK_S
-            self._answer(watches, changed)
+            self._answer(changed, loop.time())
+        self._answered.clear()
 
-    def _answer(self, watches: dict[str, _JobWatch], changed: dict[str, JobSnapshot | None]) -> None:
+    def _answer(self, changed: dict[str, JobSnapshot | None], now: float) -> None:
+        # The watches as they are now, not as they were when the read began: one that began while the store was
+        # being read is answered too if the read found a newer state than the one it holds.
+        watches, answered = self._watches, self._answered
         for job_id, latest in changed.items():
-            if latest is not None and (self._newest is None or latest.updated_at > self._newest):
-                self._newest = latest.updated_at
+            if latest is None:
+                answered.pop(job_id, None)
+            else:
+                if self._newest is None or latest.updated_at > self._newest:
+                    self._newest = latest.updated_at
+                kept = answered.get(job_id)
+                if kept is not None and latest.updated_at > kept[0].updated_at:
+                    answered[job_id] = (latest, kept[1])
             watch = watches.get(job_id)
             # The look by time also brings jobs nobody here waits on, and states a watch has already seen (or, read
             # while its request was reading, older ones): ``updated_at`` only moves forward.
             if watch is None or (latest is not None and latest.updated_at <= watch.snapshot.updated_at):
                 continue
             watch.answer(latest)
-            if self._watches.get(job_id) is watch:
-                del self._watches[job_id]
+            if latest is not None:
+                answered.pop(job_id, None)
+                answered[job_id] = (latest, now)
+            del watches[job_id]
+
+    def _forget_answered(self, before: float) -> None:
+        answered = self._answered
+        while answered:
+            job_id, (_, answered_at) = next(iter(answered.items()))
+            if answered_at >= before:
+                return
+            del answered[job_id]
 
     def close(self) -> None:
         """Answer every waiter now with what it last saw, and every later long-poll at once."""
         if self._closing:
             return
         self._closing = True
+        self._answered.clear()
         count = self.waiting
         for watch in self._watches.values():
             watch.answer(watch.snapshot)

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from common.edits import MAX_EDITS, OPERATIONS, PREVIEW_RULE
+from common.edits import MAX_EDITS, OPERATIONS, PREVIEW_RULE, REPAIR_NOTE_CODES
 from common.jobs import JobStatus, JobType
 from common.jobs.factory import BACKENDS
 from common.media_store.factory import BACKENDS as MEDIA_BACKENDS
@@ -195,6 +195,20 @@ _WARNINGS = {
         "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
     },
 }
+_REPAIR_NOTES = {
+    "type": ["array", "null"],
+    "description": "What the repairs did (versions saved from edits, and previews): "
+    + "; ".join(f"`{code}`: {when}" for code, when in REPAIR_NOTE_CODES.items()),
+    "items": {
+        "type": "object",
+        "required": ["op", "code", "message"],
+        "properties": {
+            "op": {"type": "string"},
+            "code": {"enum": list(REPAIR_NOTE_CODES)},
+            "message": {"type": "string"},
+        },
+    },
+}
 
 _SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -262,6 +276,7 @@ _SCHEMAS: dict[str, Any] = {
                 "type": ["number", "null"],
                 "description": "Seconds shortenPauses took out of this version (versions saved from edits)",
             },
+            "repairNotes": _REPAIR_NOTES,
             "originalUrl": {
                 "type": ["string", "null"],
                 "description": "The upload as it was received, when the server keeps originals (KEEP_ORIGINALS)",

@@ -1,10 +1,15 @@
-"""Peaks files at a coarser zoom level (``?samplesPerPixel=``), computed off the event loop and kept for reuse.
+"""Peaks files at a coarser zoom level (``?samplesPerPixel=``), and peaks of a span computed from a version's master
+(``common.span_peaks``), both computed off the event loop and kept for reuse.
 
 Rescaling a one-hour recording's peaks costs about 0.2 s of CPU (reading the JSON, NumPy, writing the JSON), so it
 runs in a worker thread, never on the loop that answers every other request, and the encoded answer is cached.
 The peaks object is read from the media store (``get_bytes``); the cache key is the object's identity (key, etag,
 size) and the zoom level, so an object that changes is read again. The cache holds at most ``PEAKS_CACHE_BYTES``
 of answers, dropping the least recently used.
+
+A span's peaks are decoded on a thread too, at most ``SPAN_DECODES_AT_ONCE`` at a time per process, so a burst of
+zooming cannot take every thread the loop hands work to. The master is read in ranges through the media store from
+that thread; a version's master never changes, so its key and the span are the cache key.
 """
 
 from __future__ import annotations
@@ -13,15 +18,21 @@ import json
 from collections import OrderedDict
 
 import anyio
+import anyio.from_thread
 import orjson
 
 from common.media_store import MediaStore
-from common.peaks import rescale_peaks
+from common.peaks import PeakSpan, rescale_peaks
+from common.span_peaks import RangeFile, span_peaks
 from web.inputs import positive_int_setting
 
 DEFAULT_PEAKS_CACHE_BYTES = 64 * 1024 * 1024
 
+#: Span decodes running at once in one web process; more wait their turn.
+SPAN_DECODES_AT_ONCE = 2
+
 CacheKey = tuple[str, str | None, int, int]
+SpanKey = tuple[str, int, int, int]
 
 
 def peaks_cache_bytes() -> int:
@@ -34,12 +45,14 @@ def _rescaled_peaks_json(document: bytes, samples_per_pixel: int) -> bytes:
 
 
 class RescaledPeaksCache:
-    """Encoded rescaled peaks by object identity and zoom level; used from the event loop only."""
+    """Encoded rescaled peaks by object identity and zoom level, and span peaks by master and span; used from the
+    event loop only."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.held_bytes = 0
-        self.entries: OrderedDict[CacheKey, bytes] = OrderedDict()
+        self.entries: OrderedDict[CacheKey | SpanKey, bytes] = OrderedDict()
+        self.span_decodes = anyio.CapacityLimiter(SPAN_DECODES_AT_ONCE)
 
     async def get(self, store: MediaStore, media_key: str, samples_per_pixel: int) -> bytes:
         """The JSON of the peaks object ``media_key`` at ``samples_per_pixel``; ``ValueError`` when that zoom level
@@ -55,7 +68,27 @@ class RescaledPeaksCache:
         self._keep(key, encoded)
         return encoded
 
-    def _keep(self, key: CacheKey, encoded: bytes) -> None:
+    async def get_span(self, store: MediaStore, master_key: str, span: PeakSpan) -> bytes:
+        """The JSON of ``span``'s peaks, decoded from the FLAC master ``master_key``; ``MediaNotFound`` when there
+        is no such object, ``MediaError`` when it cannot be decoded there."""
+        key = (master_key, span.start_frame, span.end_frame, span.samples_per_pixel)
+        cached = self.entries.get(key)
+        if cached is not None:
+            self.entries.move_to_end(key)
+            return cached
+        info = await store.head(master_key)
+
+        def fetch(start: int, end: int) -> bytes:
+            return anyio.from_thread.run(lambda: store.get_bytes(master_key, start=start, end=end))
+
+        def decode() -> bytes:
+            return orjson.dumps(span_peaks(RangeFile(fetch, info.size_bytes), span))
+
+        encoded = await anyio.to_thread.run_sync(decode, limiter=self.span_decodes)
+        self._keep(key, encoded)
+        return encoded
+
+    def _keep(self, key: CacheKey | SpanKey, encoded: bytes) -> None:
         if len(encoded) > self.max_bytes or key in self.entries:
             return
         self.entries[key] = encoded

@@ -75,10 +75,11 @@ async def find_version(asset_id: str, number: int) -> AssetVersion:
     raise AppError(f"asset {asset_id} has no version {number}", code="version_not_found")
 
 
-async def payload_master(job: Job, folder: Path) -> tuple[AssetVersion, MasterAudio]:
-    """The asset version the payload names (``assetId``, ``version``) and its master, fetched into ``folder``."""
+async def payload_master(job: Job, folder: Path, *, in_place: bool = False) -> tuple[AssetVersion, MasterAudio]:
+    """The asset version the payload names (``assetId``, ``version``) and its master, fetched into ``folder`` (see
+    ``fetch_master`` for ``in_place``)."""
     version = await find_version(payload_id(job, "assetId"), payload_version(job))
-    return version, await fetch_master(version, folder)
+    return version, await fetch_master(version, folder, in_place=in_place)
 
 
 def payload_edits(job: Job, master: MasterAudio) -> list[Edit]:
@@ -86,17 +87,22 @@ def payload_edits(job: Job, master: MasterAudio) -> list[Edit]:
     return parse_edit_list(job.payload.get("edits"), master.frames / master.sample_rate)
 
 
-async def fetch_master(version: AssetVersion, folder: Path) -> MasterAudio:
+async def fetch_master(version: AssetVersion, folder: Path, *, in_place: bool = False) -> MasterAudio:
     """The master of ``version``, copied from the media store into ``folder``, with the format recorded when it
-    was made."""
+    was made. With ``in_place``, a store that keeps its objects as files (local) gives its own file instead, read
+    where it lies: a context preview reads a few excerpts of it, not worth a copy of the whole. Masters are never
+    rewritten, and a deleted one stays readable while open."""
     info = version.info
     url = info.get("audioUrl")
     key = key_of_media_url(url) if isinstance(url, str) else None
     if key is None:
         raise AppError(f"version {version.version} of asset {version.asset_id} has no master", code="version_not_found")
-    path = folder / "master" / file_name(key)
+    store = await get_media_store()
     try:
-        await (await get_media_store()).get_file(key, path)
+        path = await store.local_path(key) if in_place else None
+        if path is None:
+            path = folder / "master" / file_name(key)
+            await store.get_file(key, path)
     except MediaNotFound as exc:
         raise MediaError(f"the master of version {version.version} is missing", code="media_missing") from exc
     loudness = info.get("loudness")

@@ -30,7 +30,10 @@ class WorkerSettings:
         2.0, "WORKER_HEARTBEAT_S", "how often a running job's lease is renewed; also bounds how fast a cancel lands"
     )
     poll_min_s: float = _setting(
-        0.04, "WORKER_POLL_MIN_S", "first idle poll interval; also how often an idle worker checks the change signal"
+        0.04,
+        "WORKER_POLL_MIN_S",
+        "first idle poll interval; also how often an idle worker checks the change signal when the store "
+        "gives no commit hint",
     )
     poll_max_s: float = _setting(
         0.15,

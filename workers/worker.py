@@ -10,10 +10,11 @@ free again as soon as its handler (and its threads) ended, so the next claim ove
 a server store (sqld, Turso) the claim rides in the same request as that group (``Settler.claim``).
 
 Idle cost: on the local store ``commit_token()`` (SQLite's ``data_version``, read without a thread hand-off) says
-whether anything was committed, so an idle worker checks that cheap value every ``poll_min_s`` and claims only
-when it moved (or at least every ``poll_max_s``, for retries whose back-off ends without a commit). Without that
-signal (Turso, sqld) the poll interval doubles from ``poll_min_s`` up to ``poll_max_s`` while nothing is found,
-which bounds the pickup delay of an idle worker there.
+whether anything was committed, and ``watch_commits()`` (inotify on the WAL file) wakes the worker when a commit may
+have landed, so an idle worker sleeps in ``epoll`` until then, reads that cheap value and claims only when it moved
+(or at least every ``poll_max_s``, for retries and delayed jobs whose time comes without a commit). Without the hint
+it reads the value every ``poll_min_s``. Without either signal (Turso, sqld) the poll interval doubles from
+``poll_min_s`` up to ``poll_max_s`` while nothing is found, which bounds the pickup delay of an idle worker there.
 """
 
 from __future__ import annotations
@@ -170,11 +171,24 @@ class Worker:
             await self._sleep(min(settings.poll_max_s, settings.poll_min_s * 2**empty_polls))
             return None
         deadline = time.monotonic() + settings.poll_max_s
-        while time.monotonic() < deadline and not self._stopping.is_set():
-            await self._sleep(settings.poll_min_s)
-            current = await self._read_commit_token(store, token)
-            if current != token:
-                return current
+        stop_watching = store.watch_commits(self._wake.set)
+        woken = False
+        try:
+            while not self._stopping.is_set():
+                current = await self._read_commit_token(store, token)
+                if current != token:
+                    return current
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                # With the store's commit hint the token is read when a commit may have landed, otherwise on a
+                # timer. A hint comes with the commit's writes to the WAL file, a moment before the commit shows in
+                # the token, so a hint that found no change is followed by one more look ``poll_min_s`` later.
+                interval = settings.poll_min_s if stop_watching is None or woken else settings.poll_max_s
+                woken = await self._sleep(min(interval, remaining))
+        finally:
+            if stop_watching is not None:
+                stop_watching()
         return token
 
     async def _read_commit_token(self, store: JobStore, fallback: int | None) -> int | None:
@@ -184,16 +198,18 @@ class Worker:
             logger.debug("worker %s: change signal unavailable: %s", self.worker_id, exc.message)
             return fallback
 
-    async def _sleep(self, seconds: float | None) -> None:
-        """Sleep ``seconds`` (``None``: without limit), ending early when a job ends or the worker stops."""
+    async def _sleep(self, seconds: float | None) -> bool:
+        """Sleep ``seconds`` (``None``: without limit), ending early when a job ends, the store reports a commit or
+        the worker stops; whether it ended early."""
         if self._stopping.is_set():
-            return
+            return True
         try:
             async with asyncio.timeout(seconds):
                 await self._wake.wait()
         except TimeoutError:
-            return
+            return False
         self._wake.clear()
+        return True
 
     # -- running ---------------------------------------------------------------------------------------------
 

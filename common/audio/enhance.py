@@ -275,6 +275,10 @@ class LevelFilter:
     def flush(self) -> np.ndarray:
         return np.zeros((0, self._channels), dtype=np.float32)
 
+    def start_at(self, frame: int) -> None:
+        """Take the stream as starting at source frame ``frame`` (a reading that began with a seek)."""
+        self._position = frame
+
 
 def plan_level(levels_db: np.ndarray, block_frames: int, rate: int, max_gain_db: float) -> LevelPlan:
     """The level filter's gains from the recording's block levels (see the module docstring)."""
@@ -502,6 +506,15 @@ class RepairChain:
         end_graph()
         return filters
 
+    def filters_at(self, frame: int) -> list[StreamFilter]:
+        """A fresh set of filters for a stream starting at source frame ``frame``: the level plan's position is
+        taken from it, the other filters start from silence (a context preview reads them in with a pre-roll)."""
+        filters = self.filters()
+        for stream_filter in filters:
+            if isinstance(stream_filter, LevelFilter):
+                stream_filter.start_at(frame)
+        return filters
+
 
 def learn_source(
     chain: RepairChain, path: Path, *, check_cancel: CancelCheck, progress: Callable[[float], None], frames: int
@@ -522,3 +535,57 @@ def learn_source(
             chain.learn(chunks, check_cancel, advance)
         finally:
             chunks.close()
+
+
+def learn_windows(
+    chain: RepairChain,
+    path: Path,
+    windows: list[tuple[int, int]],
+    *,
+    frames: int,
+    check_cancel: CancelCheck,
+    levels_only: bool = False,
+) -> None:
+    """``learn_source`` over the source frames ``windows`` (start, end) of a ``frames``-long source only, each read
+    by seeking: what a context preview learns from a bounded sample instead of the whole recording. ``windows`` are
+    sorted whole seconds, so the hum's one-second segments and the level blocks start with each window; a noise
+    block may straddle two windows. A level block outside every window measured so far is unknown, ``-inf``, which
+    ``plan_level`` takes as silence. ``levels_only`` measures more windows' levels into what an earlier call
+    learned."""
+    collector = _Collector(
+        chain.rate,
+        chain.channels,
+        hum=not levels_only and any(isinstance(r, Dehum) and r.frequency == DETECT_HUM for r in chain.repairs),
+        noise=not levels_only and any(isinstance(r, Denoise) for r in chain.repairs),
+        levels=any(isinstance(r, Level) for r in chain.repairs),
+    )
+    block = max(1, round(LEVEL_BLOCK_S * chain.rate))
+    with open_source(path) as source:
+        for start, end in windows:
+            source.seek(start / chain.rate)
+            position = None
+            for chunk in source.decode_chunks(rate=chain.rate, channels=chain.channels):
+                if position is None:
+                    position = round(source.decoded_from_s * chain.rate)
+                piece = chunk[max(start - position, 0) : max(end - position, 0)]
+                position += len(chunk)
+                if len(piece):
+                    collector.consume(piece)
+                check_cancel()
+                if position >= end:
+                    break
+    learned = collector.finish()
+    previous = chain.learned or Learned()
+    if levels_only:
+        learned.hum_hz, learned.noise_power = previous.hum_hz, previous.noise_power
+    if learned.levels_db is not None:
+        levels = previous.levels_db
+        if levels is None or not levels_only:
+            levels = np.full(math.ceil(frames / block), -np.inf)
+        measured = iter(learned.levels_db)
+        for start, end in windows:
+            first = start // block
+            count = math.ceil((min(end, frames) - start) / block)
+            levels[first : first + count] = [next(measured, -np.inf) for _ in range(count)]
+        learned.levels_db = levels
+    chain.learned = learned

@@ -31,6 +31,8 @@ from common.stages import JobStage
 # Half the length of the crossfade at each cut.
 CROSSFADE_HALF_S = 0.005
 PLAY_CHUNK_FRAMES = 1 << 15
+# trimSilence on a program that seeks reads each end inwards, in windows doubling from this long.
+EDGE_SCAN_S = 10.0
 
 Sink = Callable[[np.ndarray], None]
 
@@ -95,6 +97,9 @@ class Program:
     progress: PassProgress | None = None
     # The edit list's repairs: every pass reads the source through a fresh set of their filters.
     repairs: RepairChain | None = None
+    # When set, a span of a program with repairs is read by seeking, the filters restarted this many frames before
+    # it (a context preview's approximation, see ``common.audio.reader``); otherwise they read through.
+    repair_preroll: int | None = None
     stages: list[Stage] = field(default_factory=list)
     curves: list[tuple[int, GainCurve]] = field(default_factory=list)
     # Frames shortenPauses took out.
@@ -142,15 +147,14 @@ class Program:
     def play(self, sink: Sink, span: tuple[int, int] | None = None, stage: JobStage = JobStage.EDITING) -> int:
         """Stream the program, or only its frames ``span`` (start, end), to ``sink`` in chunks; returns the number
         of frames played. A span is read by seeking in the master, so its cost does not grow with the position (unless
-        the program has repairs, whose filters read through: see ``common.audio.reader``).
+        the program has repairs without ``repair_preroll``, whose filters read through: see ``common.audio.reader``).
         ``stage`` names the pass to whoever follows the progress."""
         if self.progress is not None:
             self.progress.start_pass(stage)
         start, end = (0, self.frames) if span is None else span
         total = max(end - start, 1)
         played = 0
-        filters = None if self.repairs is None else self.repairs.filters()
-        with RangeReader(self.master, rate=self.rate, channels=self.channels, filters=filters) as reader:
+        with self._reader() as reader:
             for chunk in self._chunks(reader, start, end):
                 sink(chunk)
                 played += len(chunk)
@@ -158,6 +162,28 @@ class Program:
                     self.progress(played / total)
                 self.check_cancel()
         return played
+
+    @property
+    def seeks(self) -> bool:
+        """Whether reading a span costs that span only (no repairs, or repairs restarted with a pre-roll)."""
+        return self.repairs is None or self.repair_preroll is not None
+
+    def source_spans(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The source frames that timeline frames ``start`` .. ``end`` play (crossfades aside)."""
+        return [(piece.source_start, piece.source_end) for piece in self.stage.keep(start, end)]
+
+    def _reader(self) -> RangeReader:
+        if self.repairs is None:
+            return RangeReader(self.master, rate=self.rate, channels=self.channels)
+        if self.repair_preroll is None:
+            return RangeReader(self.master, rate=self.rate, channels=self.channels, filters=self.repairs.filters())
+        return RangeReader(
+            self.master,
+            rate=self.rate,
+            channels=self.channels,
+            filters_at=self.repairs.filters_at,
+            preroll=self.repair_preroll,
+        )
 
     def timeline_position(self, stage_index: int, position: int) -> int:
         """Where ``position`` on stage ``stage_index`` lies on the program's final timeline: a frame later cut
@@ -261,7 +287,10 @@ def apply_edits(program: Program, edits: list[NumberedEdit], leveler: Leveler | 
         elif isinstance(edit, Normalize):
             (leveler or level)(program, LevelTarget(integrated_lufs=edit.target_lufs, ceiling_db=edit.true_peak_db))
         elif isinstance(edit, TrimSilence):
-            _trim_silence(program, edit, analyse(program, with_loudness=False), where)
+            analysis = (
+                analyse_edges(program, edit.threshold_db) if program.seeks else analyse(program, with_loudness=False)
+            )
+            _trim_silence(program, edit, analysis, where)
         elif isinstance(edit, ShortenPauses):
             _shorten_pauses(program, edit, analyse(program, with_loudness=False), where)
 
@@ -302,6 +331,46 @@ def analyse(program: Program, *, with_loudness: bool, extra: GainCurve | None = 
         return AnalysisResult(peaks.finish())
     loudness = meter.finish()
     return AnalysisResult(peaks.finish(), loudness.integrated_lufs, loudness.true_peak_dbtp, loudness.rms_db)
+
+
+def analyse_edges(program: Program, threshold_db: float) -> AnalysisResult:
+    """The block peaks trimSilence needs, read only from each end of the program inwards until a block reaches
+    ``threshold_db`` (windows doubling from ``EDGE_SCAN_S``); blocks not read are ``-inf``. It finds the same first
+    and last loud blocks as ``analyse`` at the cost of the silence at the ends, for a program that ``seeks``."""
+    blocks = -(-program.frames // PEAK_BLOCK_FRAMES)
+    peaks_db = np.full(blocks, -np.inf, dtype=np.float32)
+    progress, program.progress = program.progress, None
+    if progress is not None:
+        progress.start_pass(JobStage.MEASURING)
+    try:
+        first_window = -(-round(EDGE_SCAN_S * program.rate) // PEAK_BLOCK_FRAMES)
+        first, window = 0, first_window
+        while first < blocks:
+            last = min(first + window, blocks)
+            found = _scan(program, peaks_db, first, last, threshold_db)
+            first, window = last, window * 2
+            if found:
+                break
+        scanned, last, window = first, blocks, first_window
+        while last > scanned:
+            first = max(last - window, scanned)
+            if _scan(program, peaks_db, first, last, threshold_db):
+                break
+            last, window = first, window * 2
+    finally:
+        program.progress = progress
+    if progress is not None:
+        progress(1.0)
+    return AnalysisResult(peaks_db)
+
+
+def _scan(program: Program, peaks_db: np.ndarray, first: int, last: int, threshold_db: float) -> bool:
+    """Measure blocks ``first`` .. ``last`` into ``peaks_db``; whether one of them reaches ``threshold_db``."""
+    peaks = BlockPeaks()
+    program.play(peaks.consume, (first * PEAK_BLOCK_FRAMES, min(last * PEAK_BLOCK_FRAMES, program.frames)))
+    measured = peaks.finish()
+    peaks_db[first : first + len(measured)] = measured
+    return bool(np.any(measured >= threshold_db))
 
 
 class BlockPeaks:

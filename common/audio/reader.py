@@ -6,18 +6,21 @@ cut), so the reader decodes front to back and keeps a short history to serve tho
 span is decoded and dropped; a jump of more than ``SEEK_AHEAD_S`` seeks in the master instead (a long cut, or a
 context preview's next excerpt), taking its position from the first decoded frame's timestamp, which a FLAC master
 gives exactly, so positions stay exact to the sample when the reader keeps the master's rate. Decoding runs on its
-own thread (``BackgroundIterator``), a few chunks ahead of the reads, and so does each repair filter, a pipeline
-whose stages (FFmpeg decoding and filters, NumPy FFTs) release the GIL and share the cores; a seek stops those
-threads first, since they read the same container.
+own thread (``BackgroundIterator``), a few chunks ahead of the reads, and so does each of a fixed list of repair
+filters, a pipeline whose stages (FFmpeg decoding and filters, NumPy FFTs) release the GIL and share the cores; a
+seek stops those threads first, since they read the same container.
 
-A reader with repair filters never seeks: the filters carry state from everything before (IIR and de-esser
-memory, the denoiser's overlap and a-priori SNR, the level plan's position), so a frame after a seek would not be
-the frame a reading through gives. It decodes and filters the skipped span instead, and a context preview of a
-repaired recording costs a reading of the source up to its last excerpt.
+Repair filters carry state from everything before (IIR and de-esser memory, the denoiser's overlap and a-priori
+SNR), so a frame after a seek is not quite the frame a reading through gives. A reader given a fixed list of filters
+never seeks: it decodes and filters the skipped span instead (a saved version is exact). A reader given
+``filters_at`` (a context preview) may seek: it lands ``preroll`` frames before the frame asked for, starts a fresh
+set of filters there (``filters_at(frame)``, placed at that source frame) and drops what they give before the frame
+asked for, by when they have settled (see ``common.audio.editing``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -34,10 +37,21 @@ SEEK_AHEAD_S = 10.0
 class RangeReader:
     """Use as a context manager; ``read(start, count)`` returns float32 (count, channels) frames."""
 
-    def __init__(self, path: Path, *, rate: int, channels: int, filters: list[StreamFilter] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        rate: int,
+        channels: int,
+        filters: list[StreamFilter] | None = None,
+        filters_at: Callable[[int], list[StreamFilter]] | None = None,
+        preroll: int = 0,
+    ) -> None:
         self.rate = rate
         self.channels = channels
         self._filters = filters or []
+        self._filters_at = filters_at
+        self._preroll = preroll
         self._source: OpenedSource = open_source(path)
         self._chunks: BackgroundIterator[np.ndarray] | None = None
         # The decoder's thread, then each filter's: ``_chunks`` is the last.
@@ -53,11 +67,17 @@ class RangeReader:
         return self
 
     def _start_decoding(self) -> BackgroundIterator[np.ndarray]:
-        chunks = BackgroundIterator(self._source.decode_chunks(rate=self.rate, channels=self.channels), "decoder")
-        self._stages = [chunks]
-        for stream_filter in self._filters:
-            chunks = BackgroundIterator(aligned(chunks, stream_filter), "repair")
-            self._stages.append(chunks)
+        decoded = self._source.decode_chunks(rate=self.rate, channels=self.channels)
+        if self._filters_at is not None:
+            # Which filters run is known only once decoding has started: they stay on the decoder's thread.
+            chunks = BackgroundIterator(self._refiltered(decoded), "decoder")
+            self._stages = [chunks]
+        else:
+            chunks = BackgroundIterator(decoded, "decoder")
+            self._stages = [chunks]
+            for stream_filter in self._filters:
+                chunks = BackgroundIterator(aligned(chunks, stream_filter), "repair")
+                self._stages.append(chunks)
         self._chunks = chunks
         return chunks
 
@@ -66,6 +86,24 @@ class RangeReader:
         for stage in reversed(self._stages):
             stage.close()
         self._stages = []
+
+    def _refiltered(self, decoded: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        """``decoded`` through filters from ``filters_at``, made once the first chunk says where decoding started."""
+        if self._filters_at is None:
+            raise RuntimeError("the reader has no filters to restart")
+        first = next(decoded, None)
+        if first is None:
+            return
+        filters = self._filters_at(round(self._source.decoded_from_s * self.rate))
+
+        def chunks() -> Iterator[np.ndarray]:
+            yield first
+            yield from decoded
+
+        stream = chunks()
+        for stream_filter in filters:
+            stream = aligned(stream, stream_filter)
+        yield from stream
 
     def __exit__(self, *exc_info: object) -> None:
         self._stop_decoding()
@@ -77,7 +115,7 @@ class RangeReader:
             raise ValueError(f"frame {start} was read too long ago (history starts at {self._buffer_start})")
         end = start + count
         if not self._filters and start - (self._buffer_start + len(self._buffer)) > SEEK_AHEAD_S * self.rate:
-            self._seek(start)
+            self._seek(max(start - self._preroll, 0))
         while self._buffer_start + len(self._buffer) < end and not self._exhausted:
             self._decode_more(keep_from=start)
         offset = start - self._buffer_start

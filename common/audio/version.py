@@ -19,6 +19,7 @@ from common.audio.background import BackgroundConsumer
 from common.audio.encode import AudioWriter
 from common.audio.loudness import Loudness, LoudnessMeter
 from common.audio.peaks import PeaksBuilder
+from common.audio.repair_notes import RepairNote
 from common.peaks import SHORT_TERM_KEY, short_term_document
 
 MASTER_FILENAME = "master.flac"
@@ -35,6 +36,8 @@ class VersionFiles:
     loudness: Loudness
     # What shortenPauses took out of an edited version, in seconds.
     time_saved_s: float = 0.0
+    # What its repairs did (dehum's hum, or that it found none).
+    repair_notes: tuple[RepairNote, ...] = ()
 
     @property
     def duration_s(self) -> float:

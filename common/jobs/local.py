@@ -10,6 +10,9 @@ reader never waits for writers, and the lookup costs far less than a thread hand
 (claims and group settles, ``DIRECT_WRITES``) likewise run on the caller's thread, on a third connection that waits
 at most ``DIRECT_WRITE_BUSY_TIMEOUT_MS`` for the write lock; when another writer holds it longer they take the
 aiosqlite path (a statement refused for a busy lock applied nothing, so it may be sent again).
+
+``watch_commits`` watches the WAL file with inotify (``FileWatch``): every commit on this host appends to it, so an
+idle worker sleeps until one may have happened instead of reading ``data_version`` on a timer.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import aiosqlite
 
 from common.errors import StoreError
 from common.jobs import sql
+from common.jobs.file_watch import FileWatch
 from common.jobs.sql_store import Params, Row, SqlJobStore, Statement
 
 logger = logging.getLogger(__name__)
@@ -116,6 +120,10 @@ class LocalJobStore(SqlJobStore):
         self._connection = connection
         self._reader: sqlite3.Connection | None = None
         self._direct_writer: sqlite3.Connection | None = None
+        #: The WAL file's inotify watch, made on first use (``None`` if that failed: callers then poll).
+        self._wal_watch: FileWatch | None = None
+        self._wal_watch_tried = False
+        self._commit_listeners: dict[object, Callable[[], None]] = {}
         # One connection serves every coroutine of the process; a batch's statements must not interleave with
         # another coroutine's, so batches and single statements take turns.
         self._lock = asyncio.Lock()
@@ -216,7 +224,40 @@ class LocalJobStore(SqlJobStore):
         except sqlite3.Error as exc:
             raise StoreError(f"job store {self._path}: {exc}") from exc
 
+    def watch_commits(self, on_commit: Callable[[], None]) -> Callable[[], None] | None:
+        if not self._wal_watch_tried:
+            # WAL mode keeps the file while any connection is open, and this store holds three.
+            self._wal_watch = FileWatch.open(self._path.with_name(self._path.name + "-wal"))
+            self._wal_watch_tried = True
+        watch = self._wal_watch
+        if watch is None:
+            return None
+        loop = asyncio.get_running_loop()
+        listeners = self._commit_listeners
+        if not listeners:
+            loop.add_reader(watch.fileno(), self._notify_commit, watch)
+        token = object()
+        listeners[token] = on_commit
+
+        def stop() -> None:
+            if listeners.pop(token, None) is not None and not listeners:
+                loop.remove_reader(watch.fileno())
+
+        return stop
+
+    def _notify_commit(self, watch: FileWatch) -> None:
+        watch.drain()
+        for on_commit in list(self._commit_listeners.values()):
+            on_commit()
+
     async def _close(self) -> None:
+        if self._wal_watch is not None:
+            if self._commit_listeners:
+                # A watcher that never stopped: the descriptor must leave the event loop before it is closed.
+                asyncio.get_running_loop().remove_reader(self._wal_watch.fileno())
+                self._commit_listeners.clear()
+            self._wal_watch.close()
+        self._wal_watch = None
         for direct in (self._reader, self._direct_writer):
             if direct is not None:
                 direct.close()

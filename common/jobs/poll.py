@@ -28,6 +28,9 @@ def iso_utc(moment: datetime) -> str:
 
 
 def to_poll_body(job: Job | JobSnapshot) -> dict[str, Any]:
+    created_at = iso_utc(job.created_at)
+    # A job nothing has touched since it was queued (most of those polled) has one time for both.
+    updated_at = created_at if job.updated_at == job.created_at else iso_utc(job.updated_at)
     return {
         "jobId": job.id,
         "type": job.type,
@@ -36,6 +39,6 @@ def to_poll_body(job: Job | JobSnapshot) -> dict[str, Any]:
         "stage": job.stage,
         "result": job.result,
         "error": job.error.to_dict() if job.error else None,
-        "createdAt": iso_utc(job.created_at),
-        "updatedAt": iso_utc(job.updated_at),
+        "createdAt": created_at,
+        "updatedAt": updated_at,
     }

@@ -282,6 +282,10 @@ def _record_settled(applied: list[bool], members: _SettleMembers, rows: list[Row
 class SqlJobStore(JobStore):
     def __init__(self) -> None:
         self._store_id = ""
+        #: The previous ``get_changed_job_snapshots`` read's snapshots by row: a follower reading often gets many
+        #: of the same rows again (its look by time overlaps the last), and a row is far cheaper to look up than
+        #: to convert.
+        self._changed_snapshots: dict[tuple[Any, ...], JobSnapshot] = {}
 
     # -- what a backend provides ----------------------------------------------------------------------------
 
@@ -398,7 +402,19 @@ class SqlJobStore(JobStore):
         known_ms = _dump({job_id: to_ms(updated_at) for job_id, updated_at in known.items()})
         since_ms = None if since is None else to_ms(since)
         rows = await self._execute(sql.SELECT_CHANGED_JOB_SNAPSHOTS, {"known": known_ms, "since": since_ms})
-        return {row[0]: None if row[1] is None else job_snapshot_from_row(row[1:]) for row in rows}
+        previous, converted = self._changed_snapshots, {}
+        changed: dict[str, JobSnapshot | None] = {}
+        for row in rows:
+            if row[1] is None:
+                changed[row[0]] = None
+                continue
+            key = tuple(row[1:])
+            snapshot = previous.get(key)
+            if snapshot is None:
+                snapshot = job_snapshot_from_row(key)
+            converted[key] = changed[row[0]] = snapshot
+        self._changed_snapshots = converted
+        return changed
 
     async def newest_job_update(self) -> datetime | None:
         rows = await self._execute(sql.SELECT_NEWEST_JOB_UPDATE, {})

@@ -10,7 +10,7 @@ own lease, so one refused settlement is refused alone and the others in the grou
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -217,6 +217,13 @@ class JobStore(ABC):
         """A cheap value that changes whenever anything is committed to the store, by any process (this one's own
         writes included), so a reader waiting for a change (a long-poll, an idle worker) can skip its read while
         it stays put. ``None`` when the backend has no such signal (poll instead)."""
+
+    def watch_commits(self, on_commit: Callable[[], None]) -> Callable[[], None] | None:
+        """Call ``on_commit`` on the running event loop soon after anything may have been committed, by any process
+        on this host, until the returned function is called; ``None`` when the backend cannot (read
+        ``commit_token()`` on a timer instead). A hint: it may come without a change, so ``commit_token()`` decides;
+        a commit made before the call may or may not be reported, so read the token once after it."""
+        return None
 
     # -- assets ---------------------------------------------------------------------------------------------
 

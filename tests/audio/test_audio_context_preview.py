@@ -182,7 +182,7 @@ def test_a_context_preview_of_shortened_pauses_plays_each_join_and_reports_the_t
     assert joins == pytest.approx([40.25, 100.25 - 3.5], abs=0.05)
 
 
-def test_a_context_preview_with_a_repair_is_played_whole(tmp_path: Path) -> None:
+def test_a_context_preview_with_a_repair_plays_excerpts(tmp_path: Path) -> None:
     master = _write_master(tmp_path / "master.flac", 150)
     edits = parse_edit_list([{"op": "level"}, {"op": "cut", "start": 20, "end": 60}], 150)
     progress: list[float] = []
@@ -198,9 +198,10 @@ def test_a_context_preview_with_a_repair_is_played_whole(tmp_path: Path) -> None
         on_stage=stages.append,
     )
 
-    assert preview.mode == "whole"
-    assert [(s.start, s.end, s.at) for s in preview.segments] == [(0, 110 * RATE, 0)]
-    assert preview.frames == 110 * RATE
-    # The level's learning pass measures the source, then the preview is written.
-    assert stages == ["measuring", "editing"]
+    assert preview.mode == "context"
+    context = round(PREVIEW_CONTEXT_S * RATE)
+    assert [(s.start, s.end, s.at) for s in preview.segments] == [(20 * RATE - context, 20 * RATE + context, 0)]
+    assert preview.frames == 2 * context
+    assert preview.timeline_frames == 110 * RATE
+    assert stages == ["editing"]
     assert progress == sorted(progress)

@@ -148,8 +148,9 @@ async def test_edit_save_adds_a_version_and_keeps_the_old_one() -> None:
 
     result, _ = await _run("edit.save", {"assetId": asset_id, "version": 1, "edits": edits})
 
-    assert set(result) == VERSION_RESULT_KEYS | {"timeSavedSec"}
+    assert set(result) == VERSION_RESULT_KEYS | {"timeSavedSec", "repairNotes"}
     assert result["timeSavedSec"] == 0.0
+    assert result["repairNotes"] == []
     assert result["version"] == 2
     assert result["durationSec"] == pytest.approx(4.5, abs=1e-9)
     versions = await (await get_job_store()).get_asset_versions(asset_id)
@@ -182,7 +183,7 @@ async def test_edit_preview_writes_a_preview_and_records_nothing() -> None:
 
     assert set(result) == {
         "assetId", "version", "previewUrl", "durationSec", "format", "loudness", "mode", "segments",
-        "timelineDurationSec", "timeSavedSec",
+        "timelineDurationSec", "timeSavedSec", "repairNotes",
     }  # fmt: skip
     # A job queued before the preview field existed is previewed whole, as it asked.
     assert result["mode"] == "whole"

@@ -1,5 +1,6 @@
 """Memory: ingest and render stream, so a fresh process's peak RSS stays bounded and does not grow with the
-duration. (The 3-hour figure is in ``bench/ingest_bench.py``; this is the quick check.)"""
+duration. (The 3-hour figures are in ``bench/ingest_bench.py`` and, with every enhancement on, through the web
+and worker processes, ``bench/chain_memory_bench.py``; this is the quick check.)"""
 
 from __future__ import annotations
 

@@ -65,3 +65,28 @@ async def test_enhance_operations_come_with_their_defaults_and_preview(
     report = page.locator("#render-compliance li")
     await expect(report.filter(has_text="Integrated loudness")).to_contain_text("(-18.5 to -17.5) ✓ pass")
     await expect(report.filter(has_text="True peak")).to_contain_text("(at most -2) ✓ pass")
+
+
+async def test_a_dehum_that_finds_no_hum_says_so_beside_the_preview_and_the_saved_version(
+    app: RunningApp, page: Page, tmp_path: Path
+) -> None:
+    await page.goto(app.url)
+    await open_file(page, noisy_talk(tmp_path))
+    await wait_for_version(page, 1)
+    await expect(page.locator("#repair-notes")).to_be_hidden()
+    await page.click("#enhance-panel summary")
+    await page.click("#enhance-dehum-button")
+
+    await page.click("#preview-button")
+    preview_note = page.locator("#preview-note-list li")
+    await expect(preview_note).to_have_attribute("data-code", "no_hum_found", timeout=JOB_TIMEOUT_MS)
+    await expect(preview_note).to_contain_text("No 50 Hz or 60 Hz mains hum was found")
+
+    await page.click("#save-button")
+    await wait_for_version(page, 2)
+    version_note = page.locator("#repair-note-list li")
+    await expect(version_note).to_have_attribute("data-code", "no_hum_found")
+    await expect(page.locator("#repair-notes")).to_be_visible()
+    # The imported version had no repairs: its notes go when it is shown again.
+    await page.select_option("#version-select", "1")
+    await expect(page.locator("#repair-notes")).to_be_hidden()

@@ -350,3 +350,48 @@ async def test_a_followed_job_is_asked_at_most_once_a_second_however_often_it_ch
     gaps = [later - earlier for earlier, later in itertools.pairwise(asked_at)]
     assert len(gaps) == 3
     assert min(gaps) >= 0.9, gaps
+
+
+async def test_a_progress_estimate_moves_at_the_measured_rate_up_to_where_the_next_update_should_land(
+    page: Page, web: WebServer
+) -> None:
+    # (progress, seconds of updatedAt, page clock in ms when it arrived): one update a second, 10% a second.
+    values = await run_in_page(
+        page,
+        web,
+        "smooth-progress.js",
+        """const estimate = new m.ProgressEstimate();
+        const report = (progress, second, now, status = "running") => estimate.report(
+            {status, progress, updatedAt: new Date(Date.UTC(2026, 11, 1, 0, 0, second)).toISOString()}, now);
+        const at = (now) => Math.round(estimate.valueAt(now) * 1000) / 1000;
+        report(0.2, 0, 0);
+        const first = [at(0), at(900)];
+        report(0.3, 1, 1000);
+        const moving = [at(1000), at(1500), at(2000), at(9000), estimate.movingAt(1500), estimate.movingAt(2000)];
+        report(0.38, 2, 2100);
+        const behind = [at(2100), at(2600)];
+        report(0.38, 3, 3100);
+        const stalled = [at(3600), at(9000), estimate.movingAt(3600)];
+        report(0.9, 4, 4100);
+        report(0.98, 5, 5100);
+        const nearTheEnd = [at(5600), at(60000)];
+        report(0.05, 6, 6100);
+        const startedOver = [at(6100), at(6600)];
+        report(0, 7, 7100, "queued");
+        return {first, moving, behind, stalled, nearTheEnd, startedOver, queued: at(8000)};""",
+    )
+    assert values == {
+        # One update gives no rate: the bar shows it and waits.
+        "first": [0.2, 0.2],
+        # 10% a second from when the update arrived, for the second the update took to come, then it waits.
+        "moving": [0.3, 0.35, 0.4, 0.4, True, False],
+        # An update behind the bar does not pull it back; the bar moves on once the estimate passes it again.
+        "behind": [0.4, 0.42],
+        # The same figure written again: the job is not moving, so neither is the bar.
+        "stalled": [0.42, 0.42, False],
+        # However fast the job went, the estimate stops short of the end.
+        "nearTheEnd": [0.99, 0.99],
+        # A new attempt starts over from its own figure, as does a job sent back to the queue.
+        "startedOver": [0.05, 0.05],
+        "queued": 0.0,
+    }

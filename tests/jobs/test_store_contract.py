@@ -708,6 +708,29 @@ async def test_commit_token_moves_with_another_processs_commit(store: JobStore, 
     assert await store.commit_token() == after
 
 
+async def test_watch_commits_wakes_a_waiter_for_another_connections_commit(store: JobStore, store_env: str) -> None:
+    if store_env != "local":
+        assert store.watch_commits(lambda: None) is None
+        return
+    from common.config import local_store_path
+    from common.jobs.local import LocalJobStore
+
+    other = await LocalJobStore.open(local_store_path())
+    woken = asyncio.Event()
+    stop = store.watch_commits(woken.set)
+    assert stop is not None
+    try:
+        await other.create_job("ingest", {})
+        await asyncio.wait_for(woken.wait(), timeout=30)
+        stop()
+        woken.clear()
+        await other.create_job("ingest", {})
+        await asyncio.sleep(0.05)
+        assert not woken.is_set()
+    finally:
+        await other.close()
+
+
 # -- reads for long-polling, operators and metrics ----------------------------------------------------------------
 
 
@@ -748,6 +771,18 @@ async def test_changed_snapshots_since_a_time_are_every_job_updated_after_it(sto
     assert cancelled is not None
     changed = await store.get_changed_job_snapshots({untouched.id: untouched.updated_at}, running.updated_at)
     assert changed == {untouched.id: await store.get_job_snapshot(untouched.id), running.id: progressed}
+
+
+async def test_changed_snapshots_read_again_are_the_rows_as_they_are_now(store: JobStore) -> None:
+    running = await claimed_job(store, job_type="render")
+    since = running.updated_at - timedelta(seconds=1)
+    first = await store.get_changed_job_snapshots({}, since)
+    assert await store.get_changed_job_snapshots({}, since) == first
+    assert await store.set_progress(running.id, running.lease_token or "", 0.25)
+    progressed = await store.get_job_snapshot(running.id)
+    assert progressed is not None
+    assert progressed.progress == 0.25
+    assert await store.get_changed_job_snapshots({}, since) == {running.id: progressed}
 
 
 async def test_commit_token_moves_with_this_stores_own_writes(store: JobStore, store_env: str) -> None:

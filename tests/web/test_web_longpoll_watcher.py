@@ -179,3 +179,64 @@ async def test_what_the_look_by_time_misses_the_full_check_finds(monkeypatch: py
     assert any(known == {job.id, other.id, deleted.id} for known, _ in store.reads[1:])
     watcher.close()
     assert await watching_other is other
+
+
+async def test_the_state_a_wait_was_answered_with_is_kept_while_it_is_the_newest() -> None:
+    job = snapshot(START)
+    store = DictStore(job)
+    watcher = JobChangeWatcher(cast(JobStore, store))
+    waiting = asyncio.create_task(watcher.wait(job, waiting_for(job), never_disconnects))
+    await reads_after(store, 1)
+    assert watcher.answered_state(job.id, iso_utc(job.updated_at)) is None
+    progressed = replace(job, updated_at=START + timedelta(seconds=1), progress=0.5)
+    store.jobs[job.id] = progressed
+    assert await waiting == progressed
+    assert watcher.answered_state(job.id, iso_utc(progressed.updated_at)) == progressed
+    assert watcher.answered_state(job.id, iso_utc(job.updated_at)) is None
+    # A later change the ticks read replaces it, though nobody waits on the job: an older state is never handed out.
+    finished = replace(progressed, updated_at=START + timedelta(seconds=2), status=JobStatus.COMPLETED, progress=1.0)
+    store.jobs[job.id] = finished
+    reads = len(store.reads)
+    await reads_after(store, reads + 2)
+    assert watcher.answered_state(job.id, iso_utc(progressed.updated_at)) is None
+    assert watcher.answered_state(job.id, iso_utc(finished.updated_at)) == finished
+    watcher.close()
+    assert watcher.answered_state(job.id, iso_utc(finished.updated_at)) is None
+
+
+async def test_a_wait_from_an_answered_state_is_checked_by_id_at_the_next_tick() -> None:
+    job = snapshot(START)
+    store = DictStore(job)
+    watcher = JobChangeWatcher(cast(JobStore, store))
+    waiting = asyncio.create_task(watcher.wait(job, waiting_for(job), never_disconnects))
+    await reads_after(store, 1)
+    progressed = replace(job, updated_at=START + timedelta(seconds=20), progress=0.5)
+    store.jobs[job.id] = progressed
+    assert await waiting == progressed
+    # Another job's later change moves the look by time past what the job's next change will be stamped with.
+    store.jobs["b" * 32] = snapshot(START + timedelta(seconds=30), job_id="b" * 32)
+    await reads_after(store, len(store.reads) + 2)
+    behind = replace(progressed, updated_at=START + timedelta(seconds=25), progress=0.75)
+    store.jobs[job.id] = behind
+    kept = watcher.answered_state(job.id, iso_utc(progressed.updated_at))
+    assert kept == progressed
+    reads = len(store.reads)
+    assert await watcher.wait(progressed, waiting_for(progressed), never_disconnects) == behind
+    assert any(job.id in known for known, _ in store.reads[reads:])
+    watcher.close()
+
+
+async def test_answered_states_are_forgotten_after_their_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(longpoll, "ANSWERED_KEEP_S", 0.2)
+    job = snapshot(START)
+    store = DictStore(job)
+    watcher = JobChangeWatcher(cast(JobStore, store))
+    waiting = asyncio.create_task(watcher.wait(job, waiting_for(job), never_disconnects))
+    await reads_after(store, 1)
+    progressed = replace(job, updated_at=START + timedelta(seconds=1), progress=0.5)
+    store.jobs[job.id] = progressed
+    assert await waiting == progressed
+    assert watcher.answered_state(job.id, iso_utc(progressed.updated_at)) == progressed
+    await asyncio.sleep(0.5)
+    assert watcher.answered_state(job.id, iso_utc(progressed.updated_at)) is None
+    watcher.close()

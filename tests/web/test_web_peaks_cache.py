@@ -6,12 +6,19 @@ import asyncio
 import json
 import os
 import threading
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+import orjson
 import pytest
 
 import web.peaks_cache
+from common import media
 from common.ids import new_id
+from common.media_store import get_media_store
+from common.peaks import PeakSpan
+from tests.support.audio_samples import write_audio
 from tests.support.media_files import asset_job_dir, media_url
 from tests.web.conftest import in_process_client
 
@@ -83,3 +90,38 @@ def test_the_cache_stays_within_its_bytes() -> None:
         cache._keep(("p", index, 0, 0, 512), b"x" * 30)
     assert cache.held_bytes <= 100
     assert list(cache.entries) == [("p", index, 0, 0, 512) for index in (7, 8, 9)]
+
+
+async def test_span_decoding_runs_off_the_loop_and_is_cached(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    calls: list[threading.Thread] = []
+    started, release = threading.Event(), threading.Event()
+    real = web.peaks_cache.span_peaks
+
+    def held_span_peaks(master: Any, span: PeakSpan) -> dict[str, Any]:
+        calls.append(threading.current_thread())
+        started.set()
+        if not release.wait(WAIT_S):
+            raise RuntimeError("never released")
+        return real(master, span)
+
+    monkeypatch.setattr(web.peaks_cache, "span_peaks", held_span_peaks)
+    rate = 8000
+    master = write_audio(tmp_path / "m.flac", np.full((rate, 1), 0.25, dtype=np.float32), rate=rate, kind="flac")
+    key = f"{media.asset_run_prefix(new_id(), new_id(), new_id())}/master.flac"
+    store = await get_media_store()
+    await store.put_file(key, master)
+    cache = web.peaks_cache.RescaledPeaksCache(max_bytes=1 << 20)
+    span = PeakSpan(0, 800, 100)
+    async with in_process_client() as client:
+        decoding = asyncio.create_task(cache.get_span(store, key, span))
+        assert await asyncio.to_thread(started.wait, WAIT_S)
+        # The decode is holding its thread: the loop must still answer.
+        assert (await client.get("/healthz")).status_code == 200
+        assert not decoding.done()
+        release.set()
+        first = json.loads(await decoding)
+    assert calls[0] is not threading.current_thread()
+    assert (first["start_frame"], first["length"], first["bits"]) == (0, 8, 16)
+    assert first["data"][:2] == [8192, 8192]
+    assert await cache.get_span(store, key, span) == orjson.dumps(first)
+    assert len(calls) == 1

@@ -194,3 +194,17 @@ async def test_a_handler_thread_that_ignores_cancellation_does_not_keep_the_work
     assert failed.status is JobStatus.FAILED
     assert failed.error is not None
     assert failed.error.code == "timeout"
+
+
+@pytest.mark.slow
+async def test_an_idle_worker_on_the_local_store_wakes_for_another_processs_commit(start_worker: WorkerStarter) -> None:
+    # Looking on a timer, this worker would first look again after a minute: only the commit hint starts it sooner.
+    store = await get_job_store()
+    worker = start_worker("--poll-min-s", "60", "--poll-max-s", "60")
+    first, _ = await store.create_job("noop", {})
+    await wait_for_job(store, first.id, is_finished, timeout_s=30)
+    # Long enough for the worker to find the queue empty and settle into its wait.
+    await asyncio.sleep(0.5)
+    second, _ = await store.create_job("noop", {})
+    done = await wait_for_job(store, second.id, is_finished, timeout_s=30)
+    assert done.status is JobStatus.COMPLETED, worker.log()

@@ -6,9 +6,9 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from web.api_docs import PathItems
-from web.routes import assets, edits, health, ingest, jobs, library, media, render, session
+from web.routes import assets, edits, health, ingest, jobs, library, media, peaks, render, session
 
-_MODULES = (jobs, ingest, edits, render, library, assets, media, health, session)
+_MODULES = (jobs, ingest, edits, render, library, assets, peaks, media, health, session)
 
 ROUTES: list[BaseRoute] = [route for module in _MODULES for route in module.ROUTES]
 PATHS: PathItems = {path: item for module in _MODULES for path, item in module.PATHS.items()}

@@ -123,7 +123,7 @@ async def asset(request: Request) -> Response:
     return await get_asset(request)
 
 
-def _path_version(request: Request) -> int:
+def path_version(request: Request) -> int:
     value = request.path_params["version"]
     if not (value.isascii() and value.isdigit() and len(value) <= _MAX_VERSION_DIGITS and int(value) >= 1):
         raise not_found(f"No version {value[:64]!r}.")
@@ -133,7 +133,7 @@ def _path_version(request: Request) -> int:
 async def delete_version(request: Request) -> Response:
     check_query(request)
     asset_id = path_id(request, "assetId", "asset")
-    number = _path_version(request)
+    number = path_version(request)
     store = await request_job_store()
     deleted = await store.delete_asset_version(asset_id, number)
     if deleted is None:

@@ -16,6 +16,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from common.jobs import Job, JobSnapshot, JobStatus, JobType, to_poll_body
 from common.media_cleanup import remove_upload
@@ -35,11 +36,22 @@ DEFAULT_LIST_LIMIT = 50
 MAX_LIST_LIMIT = 500
 # A poll must never be answered from a browser or proxy cache: the store is the only source of job state.
 _NO_STORE_HEADER = (b"cache-control", b"no-store")
+_JSON_CONTENT_TYPE = (b"content-type", JSONResponse.media_type.encode("latin-1"))
 
 
 class PollResponse(JSONResponse):
     """A JSON answer marked ``no-store``, built for the poll path: orjson encodes the body in a tenth of the time
-    ``json.dumps`` takes, and the header goes in as raw bytes rather than through a dict Starlette re-encodes."""
+    ``json.dumps`` takes, and without extra headers the header list is built from constant bytes rather than
+    through ``Response.init_headers``, which encodes the content type again on every response."""
+
+    def __init__(self, content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None) -> None:
+        if headers is not None:
+            super().__init__(content, status_code=status_code, headers=headers)
+            return
+        self.status_code = status_code
+        self.background = None
+        self.body = self.render(content)
+        self.raw_headers = [(b"content-length", b"%d" % len(self.body)), _JSON_CONTENT_TYPE, _NO_STORE_HEADER]
 
     def render(self, content: Any) -> bytes:
         try:
@@ -82,10 +94,13 @@ async def poll_job(request: Request, job_type: str | None = None) -> JobSnapshot
     check_query(request, QUERY_PARAMETERS)
     wait = wait_request(request)
     count_poll(waited=wait is not None)
-    job = await get_job_snapshot(request, job_type)
     if wait is None:
-        return job
+        return await get_job_snapshot(request, job_type)
     watcher: JobChangeWatcher = request.app.state.job_watcher
+    # A client following a job asks again at once with the state it was just answered: the watcher still has it.
+    job = watcher.answered_state(path_id(request, "jobId", "job"), wait.updated_at)
+    if job is None or (job_type is not None and job.type != job_type):
+        job = await get_job_snapshot(request, job_type)
     changed = await watcher.wait(job, wait, request.receive)
     if changed is None:
         raise _missing(job.id)
@@ -112,17 +127,28 @@ async def cancel_job(request: Request, job_type: str | None = None) -> Job:
     return job
 
 
+class _PollEndpoint:
+    """``GET`` (poll) and ``DELETE`` (cancel) of one job, as an ASGI app rather than a request handler: Starlette
+    wraps a handler in a second layer of exception handling per request, which the app's own exception middleware
+    already gives (same handlers, same answers), and the poll is the request a web process answers most."""
+
+    def __init__(self, job_type: str | None) -> None:
+        self.job_type = job_type
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+        if request.method == "DELETE":
+            response = poll_response(await cancel_job(request, self.job_type))
+        else:
+            response = poll_response(await poll_job(request, self.job_type))
+        await response(scope, receive, send)
+
+
 def poll_routes(prefix: str, job_type: str | None) -> list[Route]:
     """``GET`` (poll) and ``DELETE`` (cancel) at ``{prefix}/{jobId}``, bound to ``job_type`` (``None``: any).
 
     One route for both methods, so a 405 names both in its ``Allow`` header."""
-
-    async def poll_or_cancel(request: Request) -> Response:
-        if request.method == "DELETE":
-            return poll_response(await cancel_job(request, job_type))
-        return poll_response(await poll_job(request, job_type))
-
-    return [Route(prefix + "/{jobId}", poll_or_cancel, methods=["GET", "DELETE"])]
+    return [Route(prefix + "/{jobId}", _PollEndpoint(job_type), methods=["GET", "DELETE"])]
 
 
 def poll_paths(prefix: str, tag: str, what: str) -> PathItems:

@@ -32,8 +32,8 @@ function parseJson(text) {
   }
 }
 
-export async function request(method, path, body) {
-  const init = { method, headers: { Accept: "application/json" } };
+export async function request(method, path, body, signal) {
+  const init = { method, headers: { Accept: "application/json" }, signal };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -41,7 +41,8 @@ export async function request(method, path, body) {
   let response;
   try {
     response = await fetch(path, init);
-  } catch {
+  } catch (error) {
+    if (signal?.aborted) throw error;
     throw new ApiError("unreachable", UNREACHABLE_MESSAGE, 0);
   }
   const data = parseJson(await response.text());
@@ -93,6 +94,15 @@ export const getEditOperations = () => request("GET", "/api/audio/edit/operation
 
 export function getPeaks(peaksUrl) {
   return request("GET", peaksUrl);
+}
+
+export const getPeakSpanLimits = () => request("GET", "/api/audio/peak-spans");
+
+// Peaks of a span of a version decoded by the server; `signal` abandons the request when the view moves on.
+export function getSpanPeaks(assetId, version, { start, end, samplesPerPixel }, signal) {
+  const query = new URLSearchParams({ start: String(start), end: String(end), samplesPerPixel: String(samplesPerPixel) });
+  const path = `/api/audio/assets/${encodeURIComponent(assetId)}/versions/${version}/peaks?${query}`;
+  return request("GET", path, undefined, signal);
 }
 
 export function startPreview(assetId, version, edits, preview) {

@@ -7,7 +7,7 @@ import { followJob, progressView } from "./jobs.js";
 import { normalizeTargetLufs } from "./loudness.js";
 import { UndoHistory } from "./history.js";
 import { loadPendingEdits, rememberJob, savePendingEdits } from "./memory.js";
-import { SELECT_FIRST, hideNotice, showBeside } from "./notice.js";
+import { SELECT_FIRST, hideNotice, showBeside, showNoteList } from "./notice.js";
 import { ProgressBlock } from "./progress.js";
 
 const SPAN_OPS = new Set(["trim", "cut", "gain"]);
@@ -382,7 +382,7 @@ export class EditPanel {
       const last = await followJob(job, (update) => {
         this.jobsPanel.track(update);
         const { text, fraction } = progressView(label, update);
-        this.jobProgress.show(text, fraction, { cancellable: true });
+        this.jobProgress.show(text, fraction, { cancellable: true, job: update });
       });
       this.finish(kind, last, edits.length);
     } catch (error) {
@@ -430,6 +430,7 @@ export class EditPanel {
         `at ${formatTime(segment.previewStart)} in the preview`;
       return item;
     }));
+    showNoteList("preview-notes", "preview-note-list", result.repairNotes || []);
     this.previewPlayer.hidden = false;
     this.previewAudio.src = result.previewUrl;
     this.recording.player.pause();

@@ -3,6 +3,7 @@
 import { cancelJob, getJob, listJobs, waitForJobChange } from "./api.js";
 import { formatClock, formatPercent } from "./format.js";
 import { knownJobs, openedRecordings, readSetting, writeSetting } from "./memory.js";
+import { SmoothProgress } from "./smooth-progress.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const RETRY_DELAY_MS = 1000;
@@ -155,6 +156,8 @@ export class JobsPanel {
     this.timer = 0;
     this.lastErrorMessage = null;
     this.followed = new Set();
+    // jobId -> the running job's bar, which outlives the list's re-rendering.
+    this.bars = new Map();
   }
 
   start() {
@@ -200,7 +203,15 @@ export class JobsPanel {
   // Answers can arrive out of order (a list started before a cancel answers after it): keep the newest state.
   remember(job) {
     const known = this.jobs.get(job.jobId);
-    if (!known || known.updatedAt <= job.updatedAt) this.jobs.set(job.jobId, job);
+    if (known && known.updatedAt > job.updatedAt) return;
+    this.jobs.set(job.jobId, job);
+    if (job.status !== "running") {
+      this.bars.get(job.jobId)?.detach();
+      this.bars.delete(job.jobId);
+      return;
+    }
+    if (!this.bars.has(job.jobId)) this.bars.set(job.jobId, new SmoothProgress());
+    this.bars.get(job.jobId).report(job);
   }
 
   schedule(delayMs) {
@@ -250,6 +261,7 @@ export class JobsPanel {
     const focusedJobId = this.list.contains(document.activeElement)
       ? document.activeElement.closest("li")?.dataset.jobId
       : null;
+    for (const bar of this.bars.values()) bar.detach();
     this.list.replaceChildren(...jobs.map((job) => this.renderJob(job, memory)));
     if (focusedJobId) {
       const item = this.list.querySelector(`li[data-job-id="${CSS.escape(focusedJobId)}"]`);
@@ -314,8 +326,12 @@ export class JobsPanel {
       row.className = "progress-row";
       const progress = document.createElement("progress");
       progress.max = 1;
-      if (job.status !== "queued") progress.value = job.progress || 0;
       progress.setAttribute("aria-label", `${name.textContent} progress`);
+      if (job.status === "running") {
+        // The bar moves on between updates; what it reads out is the figure the job reported.
+        progress.setAttribute("aria-valuetext", formatPercent(job.progress));
+        this.bars.get(job.jobId)?.attach(progress);
+      }
       const cancel = document.createElement("button");
       cancel.type = "button";
       cancel.className = "button subtle job-cancel";

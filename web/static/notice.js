@@ -38,6 +38,19 @@ export function showBeside(slotId, message, kind = "error") {
   slot.hidden = false;
 }
 
+// Fill the list `listId` with one item per `{code, message}` note and show `boxId` only when there are any.
+export function showNoteList(boxId, listId, notes) {
+  document.getElementById(listId).replaceChildren(
+    ...notes.map((note) => {
+      const item = document.createElement("li");
+      item.textContent = note.message;
+      item.dataset.code = note.code;
+      return item;
+    }),
+  );
+  document.getElementById(boxId).hidden = notes.length === 0;
+}
+
 export function bindNotice() {
   document.getElementById("notice-close").addEventListener("click", () => {
     box().hidden = true;

@@ -1,11 +1,12 @@
 // The recording on screen: its versions, figures, waveform, playback and the selected span.
 
-import { getAsset, getPeaks } from "./api.js";
+import { getAsset, getPeakSpanLimits, getPeaks, getSpanPeaks } from "./api.js";
+import { FinePeaks } from "./fine-peaks.js";
 import { formatNumber, formatTime, parseTime } from "./format.js";
 import { LoudnessStrip } from "./loudness-strip.js";
 import { targetNote } from "./loudness.js";
 import { rememberRecording } from "./memory.js";
-import { SELECT_FIRST, showBeside } from "./notice.js";
+import { SELECT_FIRST, showBeside, showNoteList } from "./notice.js";
 import { coarsePeaksUrl, parsePeaks } from "./peaks.js";
 import { Player } from "./player.js";
 import { levelMarks } from "./timeline.js";
@@ -57,9 +58,16 @@ export class RecordingView {
       onSelect: (range) => this.showSelection(range),
       onViewChange: () => this.showScrollPosition(),
       onNeedDetail: () => this.loadDetail(),
+      onViewSpan: (view) => this.finePeaks.viewChanged(view),
       onPaint: (view) => this.loudnessStrip.draw(view),
     });
     this.detailUrl = null;
+    this.finePeaks = new FinePeaks({
+      fetchSpan: (span, signal) => getSpanPeaks(this.asset.assetId, this.version.version, span, signal),
+      fetchLimits: getPeakSpanLimits,
+      onReady: (detail) => this.waveform.setFine(detail),
+      onError: (error) => this.onError(error),
+    });
     this.player = new Player(document.getElementById("audio"), {
       onTime: (seconds, playing) => {
         if (playing && this.playingSpan && seconds >= this.playingSpan[1]) {
@@ -187,6 +195,7 @@ export class RecordingView {
   async showVersion(number) {
     const version = this.asset.versions.find((candidate) => candidate.version === number);
     const token = ++this.loadToken;
+    this.finePeaks.reset();
     this.version = version;
     this.versionSelect.value = String(number);
     this.showFacts(version);
@@ -228,6 +237,8 @@ export class RecordingView {
     set("fact-lra", formatNumber(loudness.loudnessRangeLu, "LU"));
     this.showUnmeasured(loudness.unmeasured || {});
     this.showSourceWarnings();
+    // What this version's repairs did (e.g. that dehum found no hum) belongs to the version shown.
+    showNoteList("repair-notes", "repair-note-list", version.repairNotes || []);
     this.showTargetNote();
   }
 
@@ -244,17 +255,7 @@ export class RecordingView {
   // Damage found when the recording was imported belongs to the asset: every later version is made from it.
   showSourceWarnings() {
     const imported = this.asset.versions.reduce((first, v) => (v.version < first.version ? v : first));
-    const warnings = imported.warnings || [];
-    const list = document.getElementById("source-warning-list");
-    list.replaceChildren(
-      ...warnings.map((warning) => {
-        const item = document.createElement("li");
-        item.textContent = warning.message;
-        item.dataset.code = warning.code;
-        return item;
-      }),
-    );
-    document.getElementById("source-warnings").hidden = warnings.length === 0;
+    showNoteList("source-warnings", "source-warning-list", imported.warnings || []);
   }
 
   setPreset(preset) {

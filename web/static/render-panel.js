@@ -174,7 +174,7 @@ export class RenderPanel {
       const last = await followJob(job, (update) => {
         this.jobsPanel.track(update);
         const { text, fraction } = progressView("Exporting", update);
-        this.progress.show(text, fraction, { cancellable: true });
+        this.progress.show(text, fraction, { cancellable: true, job: update });
       });
       this.finish(last);
     } catch (error) {

@@ -63,7 +63,7 @@ export class UploadPanel {
         this.jobsPanel.track(update);
         const text = update.status === "queued" ? `Waiting to import “${name}”` : `Importing “${name}”`;
         const fraction = update.status === "queued" ? null : update.progress || 0;
-        this.ingestProgress.show(text, fraction, { cancellable: true });
+        this.ingestProgress.show(text, fraction, { cancellable: true, job: update });
       });
       this.finish(last, name);
     } catch (error) {

@@ -19,12 +19,12 @@ const TICK_STEPS = [
   0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,
 ];
 const MIN_TICK_SPACING_PX = 80;
-// Finest zoom: this many screen pixels per peaks bin.
-const MAX_PX_PER_BIN = 8;
+// Finest zoom: this many screen pixels per sample, where finer peaks of the span on screen show each cycle.
+const MAX_PX_PER_SAMPLE = 1;
 const WHEEL_ZOOM_PER_PX = 0.002;
 
 export class WaveformView {
-  constructor({ scroller, track, canvas, onSeek, onSelect, onViewChange, onNeedDetail, onPaint }) {
+  constructor({ scroller, track, canvas, onSeek, onSelect, onViewChange, onNeedDetail, onViewSpan, onPaint }) {
     this.scroller = scroller;
     this.track = track;
     this.canvas = canvas;
@@ -32,11 +32,18 @@ export class WaveformView {
     this.onSelect = onSelect;
     this.onViewChange = onViewChange ?? (() => {});
     this.onNeedDetail = onNeedDetail ?? (() => {});
+    // Told the span shown and its resolution after every zoom or scroll, to fetch finer peaks for it.
+    this.onViewSpan = onViewSpan ?? (() => {});
     // Told the span shown after every paint, so what is drawn under the waveform follows it.
     this.onPaint = onPaint ?? (() => {});
     this.peaks = null;
+    // Finer peaks of a span ({ peaks, samplesPerPixel, startSec, endSec }), drawn where they reach.
+    this.fine = null;
     this.durationSec = 0;
     this.pxPerSec = 1;
+    // The view's left edge in timeline pixels (seconds × pxPerSec). The scroller's track is at most
+    // MAX_TRACK_WIDTH_PX wide, so when the timeline is wider its scroll position stands for a proportional place.
+    this.offsetPx = 0;
     // While fitted, the whole recording stays in view as the page is resized.
     this.fitted = true;
     this.playhead = 0;
@@ -69,6 +76,7 @@ export class WaveformView {
 
   setAudio(peaks, durationSec) {
     this.peaks = peaks;
+    this.fine = null;
     this.durationSec = durationSec;
     this.playhead = 0;
     this.selection = null;
@@ -84,6 +92,27 @@ export class WaveformView {
   setDetail(peaks) {
     this.peaks = peaks;
     this.draw();
+    this.viewSpanChanged();
+  }
+
+  // Finer peaks of a span (or null when the view needs none); the coarse ones stay for everything outside it.
+  setFine(detail) {
+    if (detail === this.fine) return;
+    this.fine = detail;
+    this.draw();
+  }
+
+  viewSpanChanged() {
+    if (!this.peaks) return;
+    const [start, end] = this.view;
+    this.onViewSpan({
+      start,
+      end,
+      devicePxPerSec: this.pxPerSec * (window.devicePixelRatio || 1),
+      sampleRate: this.peaks.sampleRate,
+      durationSec: this.durationSec,
+      heldSamplesPerPixel: this.peaks.samplesPerPixel,
+    });
   }
 
   fitPxPerSec() {
@@ -91,21 +120,33 @@ export class WaveformView {
   }
 
   maxPxPerSec() {
-    const finest = this.peaks ? binsPerSecond(this.peaks) * MAX_PX_PER_BIN : 1000;
-    return Math.max(this.fitPxPerSec(), Math.min(finest, MAX_TRACK_WIDTH_PX / Math.max(this.durationSec, 1e-3)));
+    const finest = this.peaks ? this.peaks.sampleRate * MAX_PX_PER_SAMPLE : 1000;
+    return Math.max(this.fitPxPerSec(), finest);
+  }
+
+  contentWidth() {
+    return Math.max(this.scroller.clientWidth, Math.ceil(this.durationSec * this.pxPerSec));
+  }
+
+  // Timeline pixels per pixel of the scroller's track: 1 unless the timeline is wider than the widest track.
+  scrollScale() {
+    const width = this.scroller.clientWidth;
+    const content = this.contentWidth();
+    const track = Math.min(content, MAX_TRACK_WIDTH_PX);
+    return track > width ? (content - width) / (track - width) : 1;
   }
 
   // Zoom by `factor`, keeping the playhead in place on screen when it is visible, else the middle of the view.
   zoom(factor) {
     const width = this.scroller.clientWidth;
-    const playheadX = this.playhead * this.pxPerSec - this.scroller.scrollLeft;
+    const playheadX = this.playhead * this.pxPerSec - this.offsetPx;
     this.zoomAround(factor, playheadX >= 0 && playheadX <= width ? playheadX : width / 2);
   }
 
   // Zoom by `factor` keeping the moment under `anchorX` (CSS pixels from the view's left edge) where it is.
   zoomAround(factor, anchorX) {
     if (!this.peaks) return;
-    const anchorTime = (this.scroller.scrollLeft + anchorX) / this.pxPerSec;
+    const anchorTime = (this.offsetPx + anchorX) / this.pxPerSec;
     this.pxPerSec = clamp(this.pxPerSec * factor, this.fitPxPerSec(), this.maxPxPerSec());
     this.fitted = this.pxPerSec <= this.fitPxPerSec();
     this.layout();
@@ -134,7 +175,8 @@ export class WaveformView {
   layout() {
     const width = this.scroller.clientWidth;
     if (this.fitted || this.pxPerSec < this.fitPxPerSec()) this.pxPerSec = this.fitPxPerSec();
-    this.track.style.width = `${Math.max(width, Math.ceil(this.durationSec * this.pxPerSec))}px`;
+    this.track.style.width = `${Math.min(this.contentWidth(), MAX_TRACK_WIDTH_PX)}px`;
+    this.offsetPx = clamp(this.offsetPx, 0, this.contentWidth() - width);
     if (this.peaks && this.pxPerSec > binsPerSecond(this.peaks)) this.onNeedDetail();
     const ratio = window.devicePixelRatio || 1;
     const height = this.canvas.clientHeight;
@@ -142,18 +184,25 @@ export class WaveformView {
     this.canvas.width = Math.max(1, Math.round(width * ratio));
     this.canvas.height = Math.max(1, Math.round(height * ratio));
     this.draw();
+    this.viewSpanChanged();
   }
 
   // The visible span in seconds.
   get view() {
-    const start = this.scroller.scrollLeft / this.pxPerSec;
+    const start = this.offsetPx / this.pxPerSec;
     return [start, Math.min(this.durationSec, start + this.scroller.clientWidth / this.pxPerSec)];
   }
 
+  // Show the timeline from `left` (timeline pixels). A move smaller than a step of a scaled track leaves the
+  // scroller where it is and fires no scroll event, so the view is redrawn here.
   scrollTo(left) {
-    const max = Math.max(0, this.scroller.scrollWidth - this.scroller.clientWidth);
-    this.expectedScrollLeft = clamp(Math.round(left), 0, max);
+    const width = this.scroller.clientWidth;
+    this.offsetPx = clamp(Math.round(left), 0, Math.max(0, this.contentWidth() - width));
+    const max = Math.max(0, this.scroller.scrollWidth - width);
+    this.expectedScrollLeft = clamp(Math.round(this.offsetPx / this.scrollScale()), 0, max);
     this.scroller.scrollLeft = this.expectedScrollLeft;
+    this.draw();
+    this.viewSpanChanged();
   }
 
   // Scrolls the page did not make itself are the user's: while playing, the view then stops following.
@@ -162,11 +211,17 @@ export class WaveformView {
       this.expectedScrollLeft === null || Math.abs(this.scroller.scrollLeft - this.expectedScrollLeft) > 1;
     this.expectedScrollLeft = null;
     if (byUser) {
-      const x = this.playhead * this.pxPerSec - this.scroller.scrollLeft;
-      this.followPaused = x < 0 || x > this.scroller.clientWidth;
+      this.offsetPx = this.scroller.scrollLeft * this.scrollScale();
+      this.userScrolled();
     }
     this.draw();
     this.onViewChange();
+    this.viewSpanChanged();
+  }
+
+  userScrolled() {
+    const x = this.playhead * this.pxPerSec - this.offsetPx;
+    this.followPaused = x < 0 || x > this.scroller.clientWidth;
   }
 
   setPlayhead(seconds, { follow = false } = {}) {
@@ -194,14 +249,14 @@ export class WaveformView {
 
   keepInView(seconds) {
     const x = seconds * this.pxPerSec;
-    const start = this.scroller.scrollLeft;
+    const start = this.offsetPx;
     const width = this.scroller.clientWidth;
     if (x < start || x > start + width - 8) this.scrollTo(x - width * 0.1);
   }
 
   timeAtClientX(clientX) {
     const rect = this.scroller.getBoundingClientRect();
-    const x = clientX - rect.left + this.scroller.scrollLeft;
+    const x = clientX - rect.left + this.offsetPx;
     return clamp(x / this.pxPerSec, 0, this.durationSec);
   }
 
@@ -211,7 +266,7 @@ export class WaveformView {
     const reach = HANDLE_REACH_PX[pointerType] ?? HANDLE_REACH_PX.mouse;
     const rect = this.scroller.getBoundingClientRect();
     const distances = this.selection.map((edge) =>
-      Math.abs(edge * this.pxPerSec - this.scroller.scrollLeft + rect.left - clientX),
+      Math.abs(edge * this.pxPerSec - this.offsetPx + rect.left - clientX),
     );
     const nearest = distances[0] <= distances[1] ? 0 : 1;
     return distances[nearest] <= reach ? nearest : null;
@@ -318,7 +373,9 @@ export class WaveformView {
     if (Math.abs(event.deltaX) >= Math.abs(event.deltaY) || event.shiftKey || this.fitted) return;
     // An upright wheel scrolls in time when there is time to scroll to.
     event.preventDefault();
-    this.scroller.scrollLeft += delta;
+    this.scrollTo(this.offsetPx + delta);
+    this.userScrolled();
+    this.onViewChange();
   }
 
   keyDown(event) {
@@ -360,7 +417,7 @@ export class WaveformView {
     context.fillRect(0, 0, width, height);
     if (!this.peaks) return;
 
-    const viewStartSec = this.scroller.scrollLeft / this.pxPerSec;
+    const viewStartSec = this.offsetPx / this.pxPerSec;
     const secPerDevicePx = 1 / (this.pxPerSec * ratio);
     const toX = (seconds) => (seconds - viewStartSec) / secPerDevicePx;
     const rulerHeight = RULER_HEIGHT * ratio;
@@ -380,15 +437,35 @@ export class WaveformView {
     context.fillRect(0, Math.round(middle), width, Math.max(1, Math.round(ratio / 2)));
 
     const bins = binsPerSecond(this.peaks);
+    const fine = this.fine && this.fine.samplesPerPixel < this.peaks.samplesPerPixel ? this.fine : null;
+    const fineBins = fine ? binsPerSecond(fine.peaks) : 0;
     const lastX = Math.min(width, Math.ceil(toX(this.durationSec)));
     const inner = [];
+    let fineColumns = 0;
+    let previous = null;
     context.fillStyle = colors.wave;
     for (let x = 0; x < lastX; x += 1) {
       const t0 = viewStartSec + x * secPerDevicePx;
-      const envelope = envelopeAt(this.peaks, Math.floor(t0 * bins), Math.ceil((t0 + secPerDevicePx) * bins));
-      if (!envelope) continue;
-      const top = middle - envelope[1] * halfHeight;
-      const bottom = middle - envelope[0] * halfHeight;
+      const t1 = t0 + secPerDevicePx;
+      let envelope;
+      if (fine && t0 >= fine.startSec && t1 <= fine.endSec) {
+        const from = (t0 - fine.startSec) * fineBins;
+        envelope = envelopeAt(fine.peaks, Math.floor(from), Math.ceil((t1 - fine.startSec) * fineBins));
+        fineColumns += 1;
+      } else {
+        envelope = envelopeAt(this.peaks, Math.floor(t0 * bins), Math.ceil(t1 * bins));
+      }
+      if (!envelope) {
+        previous = null;
+        continue;
+      }
+      // Where a column holds less than a bin, join it to its neighbour so the samples read as one line.
+      const low = previous ? Math.min(envelope[0], previous[1]) : envelope[0];
+      const high = previous ? Math.max(envelope[1], previous[0]) : envelope[1];
+      previous = envelope;
+      // Whole rows: a thin line at a fractional height would blur into two pale ones.
+      const top = Math.floor(middle - high * halfHeight);
+      const bottom = Math.ceil(middle - low * halfHeight);
       context.fillRect(x, top, 1, Math.max(1, bottom - top));
       inner.push(x, Math.min(envelope[2], (envelope[1] - envelope[0]) / 2));
     }
@@ -409,7 +486,9 @@ export class WaveformView {
     const [shownStart, shownEnd] = this.view;
     this.canvas.dataset.view = `${shownStart.toFixed(3)} ${shownEnd.toFixed(3)}`;
     this.canvas.dataset.ruler = this.rulerLabels().join(" ");
-    this.canvas.dataset.samplesPerPixel = String(this.peaks.samplesPerPixel);
+    // The finest peaks drawn: a span's, when they reach every column shown.
+    const finestDrawn = fine && fineColumns >= lastX ? fine.samplesPerPixel : this.peaks.samplesPerPixel;
+    this.canvas.dataset.samplesPerPixel = String(finestDrawn);
     this.onPaint(this.view);
   }
 

@@ -21,12 +21,12 @@ logger = logging.getLogger(__name__)
 
 async def handle_edit_preview(job: Job, ctx: JobContext) -> dict[str, Any]:
     async with scratch_folder(job.id) as folder:
-        base, master = await payload_master(job, folder)
-        asset_id = base.asset_id
-        edits = payload_edits(job, master)
         # Jobs queued before the field existed asked for the whole recording.
         raw_mode = job.payload.get(PREVIEW_RULE.name)
         mode = PREVIEW_WHOLE if raw_mode is None else parse_preview_mode(raw_mode)
+        base, master = await payload_master(job, folder, in_place=mode != PREVIEW_WHOLE)
+        asset_id = base.asset_id
+        edits = payload_edits(job, master)
         preview = await in_thread(
             ctx,
             preview_edits,
@@ -61,4 +61,5 @@ async def handle_edit_preview(job: Job, ctx: JobContext) -> dict[str, Any]:
         "segments": preview.segments_json(),
         "timelineDurationSec": preview.timeline_frames / preview.sample_rate,
         "timeSavedSec": preview.time_saved_s,
+        "repairNotes": [note.to_json() for note in preview.repair_notes],
     }

@@ -42,6 +42,7 @@ async def handle_edit_save(job: Job, ctx: JobContext) -> NewAssetVersion:
             baseVersion=base.version,
             edits=edit_list_to_json(edits),
             timeSavedSec=files.time_saved_s,
+            repairNotes=[note.to_json() for note in files.repair_notes],
         )
     logger.info("job %s: edits to asset %s version %d saved, recorded on completion", job.id, asset_id, base.version)
     return NewAssetVersion(asset_id, info)
