@@ -38,17 +38,30 @@ class NoiseFloorMeter:
         self._quietest: float | None = None
 
     def consume(self, chunk: np.ndarray) -> None:
+        if len(chunk) == 0:
+            return
+        # Sums of squares per frame, then per window, in float64 with ufuncs: ``np.dot`` hands float64 vectors to
+        # OpenBLAS, whose thread pool wakes for every call and fights the render's threads for the cores.
+        energy = np.square(chunk, dtype=np.float64).sum(axis=1)
+        channels = chunk.shape[1]
         position = 0
-        while position < len(chunk):
-            take = min(self._window - self._filled, len(chunk) - position)
-            part = chunk[position : position + take]
-            flat = part.reshape(-1).astype(np.float64)
-            self._sum += float(np.dot(flat, flat))
-            self._values += flat.size
-            self._filled += take
-            position += take
-            if self._filled == self._window:
-                self._close_window()
+        if self._filled:
+            position = min(self._window - self._filled, len(energy))
+            self._add(float(energy[:position].sum()), position, channels)
+        whole = (len(energy) - position) // self._window * self._window
+        if whole:
+            for total in energy[position : position + whole].reshape(-1, self._window).sum(axis=1).tolist():
+                self._add(total, self._window, channels)
+            position += whole
+        if position < len(energy):
+            self._add(float(energy[position:].sum()), len(energy) - position, channels)
+
+    def _add(self, total: float, frames: int, channels: int) -> None:
+        self._sum += total
+        self._values += frames * channels
+        self._filled += frames
+        if self._filled == self._window:
+            self._close_window()
 
     def finish(self) -> float | None:
         if self._quietest is None and self._filled:

@@ -5,9 +5,10 @@ Edits read the source forwards with small steps back (a crossfade reads a few mi
 cut), so the reader decodes front to back and keeps a short history to serve those steps back. A short skipped
 span is decoded and dropped; a jump of more than ``SEEK_AHEAD_S`` seeks in the master instead (a long cut, or a
 context preview's next excerpt), taking its position from the first decoded frame's timestamp, which a FLAC master
-gives exactly, so positions stay exact to the sample when the reader keeps the master's rate. Decoding (and the
-repair filters) runs on its own thread (``BackgroundIterator``), a few chunks ahead of the reads; a seek stops that
-thread first, since it reads the same container.
+gives exactly, so positions stay exact to the sample when the reader keeps the master's rate. Decoding runs on its
+own thread (``BackgroundIterator``), a few chunks ahead of the reads, and so does each of a fixed list of repair
+filters, a pipeline whose stages (FFmpeg decoding and filters, NumPy FFTs) release the GIL and share the cores; a
+seek stops those threads first, since they read the same container.
 
 Repair filters carry state from everything before (IIR and de-esser memory, the denoiser's overlap and a-priori
 SNR), so a frame after a seek is not quite the frame a reading through gives. A reader given a fixed list of filters
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from common.audio.background import BackgroundIterator
-from common.audio.enhance import StreamFilter, filtered
+from common.audio.enhance import StreamFilter, aligned
 from common.audio.source import OpenedSource, open_source
 
 HISTORY_FRAMES = 1 << 16
@@ -53,6 +54,8 @@ class RangeReader:
         self._preroll = preroll
         self._source: OpenedSource = open_source(path)
         self._chunks: BackgroundIterator[np.ndarray] | None = None
+        # The decoder's thread, then each filter's: ``_chunks`` is the last.
+        self._stages: list[BackgroundIterator[np.ndarray]] = []
         # Decoded frames [self._buffer_start, self._buffer_start + len(self._buffer)) kept in memory.
         self._buffer = np.zeros((0, channels), dtype=np.float32)
         self._buffer_start = 0
@@ -65,9 +68,24 @@ class RangeReader:
 
     def _start_decoding(self) -> BackgroundIterator[np.ndarray]:
         decoded = self._source.decode_chunks(rate=self.rate, channels=self.channels)
-        chunks = filtered(decoded, self._filters) if self._filters_at is None else self._refiltered(decoded)
-        self._chunks = BackgroundIterator(chunks, "decoder")
-        return self._chunks
+        if self._filters_at is not None:
+            # Which filters run is known only once decoding has started: they stay on the decoder's thread.
+            chunks = BackgroundIterator(self._refiltered(decoded), "decoder")
+            self._stages = [chunks]
+        else:
+            chunks = BackgroundIterator(decoded, "decoder")
+            self._stages = [chunks]
+            for stream_filter in self._filters:
+                chunks = BackgroundIterator(aligned(chunks, stream_filter), "repair")
+                self._stages.append(chunks)
+        self._chunks = chunks
+        return chunks
+
+    def _stop_decoding(self) -> None:
+        # The last stage first: each stage's thread reads the one before it.
+        for stage in reversed(self._stages):
+            stage.close()
+        self._stages = []
 
     def _refiltered(self, decoded: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         """``decoded`` through filters from ``filters_at``, made once the first chunk says where decoding started."""
@@ -82,11 +100,13 @@ class RangeReader:
             yield first
             yield from decoded
 
-        yield from filtered(chunks(), filters)
+        stream = chunks()
+        for stream_filter in filters:
+            stream = aligned(stream, stream_filter)
+        yield from stream
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._chunks is not None:
-            self._chunks.close()
+        self._stop_decoding()
         self._source.close()
 
     def read(self, start: int, count: int) -> np.ndarray:
@@ -108,8 +128,7 @@ class RangeReader:
         # Decoding must start at or before ``frame``; should a demuxer land after it, step further back.
         for target_s in (frame / self.rate, max(frame / self.rate - SEEK_AHEAD_S, 0.0), 0.0):
             # The decoding thread reads the same container: stop it before moving the container's position.
-            if self._chunks is not None:
-                self._chunks.close()
+            self._stop_decoding()
             self._source.seek(target_s)
             try:
                 chunk = next(self._start_decoding())
