@@ -5,6 +5,7 @@ and never to the end before the job ends, while the figure in words stays the on
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,8 @@ async def follow_a_running_job(page: Page, web: WebServer) -> tuple[str, list[li
 
 
 def percent(fraction: float) -> int:
-    return round(fraction * 100)
+    """The page's `Math.round` (halves up), not Python's `round` (halves to even: 0.785 would read 78, not 79)."""
+    return math.floor(fraction * 100 + 0.5)
 
 
 async def test_a_running_jobs_bar_moves_between_updates_and_never_back(page: Page, web: WebServer) -> None:
