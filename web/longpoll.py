@@ -11,14 +11,16 @@ updated since the newest change it has seen (at first the store's newest, ``newe
 started waiting since the last tick. Every ``FULL_CHECK_S`` all the jobs waited on are read by id, which also finds
 what a look by time cannot (a deleted job, a change stamped behind the newest one by more than ``SINCE_MARGIN``).
 Everyone waiting on one job shares one watch. When the store has a commit signal (the local store's
-``PRAGMA data_version``) the read is skipped while nothing at all was committed, so idle waiters cost a few
-microseconds a tick. A client that goes away frees its waiter at once; at shutdown every waiter is answered with
-what it last saw.
+``PRAGMA data_version``) the read is skipped while nothing at all was committed, and when it also reports commits
+as they happen (``watch_commits``: the local store's inotify watch on its WAL file) a tick that found nothing
+committed is followed by a sleep until something may have been, so idle waiters cost nothing between commits. A
+client that goes away frees its waiter at once; at shutdown every waiter is answered with what it last saw.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import re
@@ -154,6 +156,8 @@ class JobChangeWatcher:
         #: Job id -> the state its waiters were last answered with (or a newer one a tick read since) and when it
         #: was answered, oldest first.
         self._answered: dict[str, tuple[JobSnapshot, float]] = {}
+        #: Set while the loop sleeps until a commit, to wake it: by the store's commit report or a new watch.
+        self._wake = asyncio.Event()
 
     @property
     def waiting(self) -> int:
@@ -219,17 +223,23 @@ class JobChangeWatcher:
         watch = _JobWatch(snapshot)
         self._watches[snapshot.id] = watch
         self._new.add(snapshot.id)
+        self._wake.set()
         return watch
 
     async def _watch_loop(self) -> None:
-        """Runs while anyone waits: one commit-signal check and at most one read per tick."""
+        """Runs while anyone waits: one commit-signal check and at most one read per tick. Where the store reports
+        commits (``watch_commits``), a tick that found nothing committed is followed by a sleep until something
+        may have been, instead of the next tick."""
         loop = asyncio.get_running_loop()
         token: int | None = None
         tick_s = TICK_WITH_COMMIT_SIGNAL_S
         full_check_at = loop.time() + FULL_CHECK_S
+        idle = False
         # Runs on while answered states are kept, so that they stay current.
         while (self._watches or self._answered) and not self._closing:
-            await asyncio.sleep(tick_s)
+            # After a read the next one waits a tick all the same: commits that come quickly are read in batches.
+            if not (idle and await self._until_commit(token, self._idle_deadline(full_check_at))):
+                await asyncio.sleep(tick_s)
             self._forget_answered(loop.time() - ANSWERED_KEEP_S)
             full_check = loop.time() >= full_check_at
             by_id, self._new = (set(self._watches) if full_check else self._new), set()
@@ -237,7 +247,8 @@ class JobChangeWatcher:
                 # Read before the snapshots: a commit landing in between is caught by the next tick.
                 current = await self._store.commit_token()
                 tick_s = TICK_WITHOUT_COMMIT_SIGNAL_S if current is None else TICK_WITH_COMMIT_SIGNAL_S
-                if current is not None and current == token and not by_id:
+                idle = current is not None and current == token and not by_id
+                if idle:
                     continue
                 if self._newest is None:
                     # Once per process, read before the jobs by id: whatever changes after them is stamped later.
@@ -248,6 +259,7 @@ class JobChangeWatcher:
                 changed = await self._store.get_changed_job_snapshots(known, since)
             except StoreError as exc:
                 self._new |= by_id
+                idle = False
                 logger.warning("long-poll check failed, will retry: %s", exc.message)
                 continue
             token = current
@@ -255,6 +267,34 @@ class JobChangeWatcher:
                 full_check_at = loop.time() + FULL_CHECK_S
             self._answer(changed, loop.time())
         self._answered.clear()
+
+    def _idle_deadline(self, full_check_at: float) -> float:
+        """When a sleep until a commit must end all the same: the full check is due, or the oldest answered state
+        is to be forgotten."""
+        if not self._answered:
+            return full_check_at
+        return min(full_check_at, next(iter(self._answered.values()))[1] + ANSWERED_KEEP_S)
+
+    async def _until_commit(self, token: int | None, deadline: float) -> bool:
+        """Sleep until something may have been committed since ``token``, a new watch began or ``deadline`` (event
+        loop time) came. ``False`` at once when the store cannot report commits: the caller ticks instead."""
+        wake = self._wake
+        wake.clear()
+        stop_watching = self._store.watch_commits(wake.set)
+        if stop_watching is None:
+            return False
+        try:
+            # A commit made just before the watch began may go unreported: the token says whether there was one.
+            if self._new or await self._store.commit_token() != token:
+                return True
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(deadline):
+                    await wake.wait()
+        except StoreError:
+            pass  # The check that follows reads the token again, and reports the failure.
+        finally:
+            stop_watching()
+        return True
 
     def _answer(self, changed: dict[str, JobSnapshot | None], now: float) -> None:
         # The watches as they are now, not as they were when the read began: one that began while the store was

@@ -5,7 +5,7 @@ one holding jobs in a dict that records how each tick asked for them (by id or b
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -240,3 +240,63 @@ async def test_answered_states_are_forgotten_after_their_time(monkeypatch: pytes
     await asyncio.sleep(0.5)
     assert watcher.answered_state(job.id, iso_utc(progressed.updated_at)) is None
     watcher.close()
+
+
+class CommitReportingStore(DictStore):
+    """A ``DictStore`` with a commit signal that reports commits as they happen (as the local store does): ``commit``
+    changes a job, moves the token and calls the listeners. Counts the token reads."""
+
+    def __init__(self, *jobs: JobSnapshot) -> None:
+        super().__init__(*jobs)
+        self.token = 0
+        self.token_reads = 0
+        self.listeners: list[Callable[[], None]] = []
+        #: Set when a listener is added.
+        self.watched = asyncio.Event()
+
+    async def commit_token(self) -> int | None:
+        self.token_reads += 1
+        return self.token
+
+    def watch_commits(self, on_commit: Callable[[], None]) -> Callable[[], None] | None:
+        self.listeners.append(on_commit)
+        self.watched.set()
+        return lambda: self.listeners.remove(on_commit)
+
+    def commit(self, job: JobSnapshot) -> None:
+        self.jobs[job.id] = job
+        self.token += 1
+        for on_commit in list(self.listeners):
+            on_commit()
+
+
+async def test_with_commits_reported_the_watcher_sleeps_until_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Nothing but a commit or a new wait may end the sleep here.
+    monkeypatch.setattr(longpoll, "FULL_CHECK_S", 60.0)
+    monkeypatch.setattr(longpoll, "ANSWERED_KEEP_S", 60.0)
+    job = snapshot(START)
+    store = CommitReportingStore(job)
+    watcher = JobChangeWatcher(cast(JobStore, store))
+    waiting = asyncio.create_task(watcher.wait(job, waiting_for(job), never_disconnects))
+    await reads_after(store, 1)
+    await asyncio.wait_for(store.watched.wait(), 5)
+    token_reads = store.token_reads
+    # Ticking would read the token about 12 times here; a sleep until a commit, never.
+    await asyncio.sleep(0.5)
+    assert store.token_reads == token_reads
+    assert store.listeners
+    progressed = replace(job, updated_at=START + timedelta(seconds=1), progress=0.5)
+    store.commit(progressed)
+    assert await asyncio.wait_for(waiting, 5) == progressed
+    # A wait that begins while the watcher sleeps wakes it: the new watch's job is read by id.
+    other = snapshot(START, job_id="b" * 32)
+    store.jobs[other.id] = other
+    await asyncio.sleep(0.2)
+    reads = len(store.reads)
+    other_waiting = asyncio.create_task(watcher.wait(other, waiting_for(other), never_disconnects))
+    await asyncio.wait_for(reads_after(store, reads + 1), 5)
+    assert other.id in store.reads[reads][0]
+    watcher.close()
+    assert await other_waiting is other
+    await asyncio.sleep(0.05)
+    assert not store.listeners
