@@ -98,14 +98,24 @@ class MasterAudio:
 
 @dataclass(frozen=True, slots=True)
 class PreviewSegment:
-    """Frames ``start`` .. ``end`` of the edited timeline, played from frame ``at`` of the preview file."""
+    """Frames ``start`` .. ``end`` of the edited timeline, played from frame ``at`` of the preview file; they come
+    from source frames ``source_start`` .. ``source_end`` (what was cut between them included), which is what the
+    page plays as the excerpt's "before"."""
 
     start: int
     end: int
     at: int
+    source_start: int
+    source_end: int
 
     def to_json(self, rate: int) -> dict[str, float]:
-        return {"start": self.start / rate, "end": self.end / rate, "previewStart": self.at / rate}
+        return {
+            "start": self.start / rate,
+            "end": self.end / rate,
+            "previewStart": self.at / rate,
+            "sourceStart": self.source_start / rate,
+            "sourceEnd": self.source_end / rate,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +219,10 @@ def preview_edits(
                 if segments:
                     sink(gap)
                     frames += len(gap)
-                segments.append(PreviewSegment(start, end, frames))
+                sources = program.source_spans(start, end)
+                source_start = min((low for low, _ in sources), default=0)
+                source_end = max((high for _, high in sources), default=0)
+                segments.append(PreviewSegment(start, end, frames, source_start, source_end))
                 ramp = 0 if len(spans) == 1 else round(EXCERPT_RAMP_S * program.rate)
                 frames += program.play(_Ramped(sink, end - start, ramp), (start, end))
     except BaseException:

@@ -132,6 +132,9 @@ def test_a_context_preview_of_an_hour_plays_only_the_excerpts(hour_master: Maste
         "start": (join - context) / RATE,
         "end": (join + context) / RATE,
         "previewStart": (context + gap) / RATE,
+        # The excerpt's "before": the source around the cut, the 600 s cut away included.
+        "sourceStart": 600 - PREVIEW_CONTEXT_S,
+        "sourceEnd": 1200 + PREVIEW_CONTEXT_S,
     }
 
 

@@ -48,7 +48,7 @@ async def test_a_preview_of_an_hour_long_recording_plays_each_edit_in_context(
 
     await expect(page.locator("#preview-player")).to_be_visible(timeout=JOB_TIMEOUT_MS)
     await expect(page.locator("#preview-text")).to_contain_text("1 excerpt around the edits of the 50:00.0 edited")
-    await expect(page.locator("#preview-segments li")).to_have_text(
+    await expect(page.locator("#preview-segments li span")).to_have_text(
         ["9:57.0 to 10:03.0 of the edited recording, at 0:00.0 in the preview"]
     )
     # The player holds the excerpt (6 s), not the edited hour.
@@ -57,4 +57,32 @@ async def test_a_preview_of_an_hour_long_recording_plays_each_edit_in_context(
         " : audio.addEventListener('loadedmetadata', () => done(audio.duration)))"
     )
     assert duration == pytest.approx(6.0, abs=0.1)
+    assert await axe_violations(page) == []
+
+
+async def test_each_excerpt_plays_before_and_after_its_edits(app: RunningApp, page: Page, tmp_path: Path) -> None:
+    await page.goto(app.url)
+    await open_file(page, hour_wav(tmp_path / "episode.wav"))
+    await wait_for_version(page, 1)
+    await type_selection(page, 600, 1200)
+    await page.click("#cut-button")
+    await page.click("#preview-button")
+    await expect(page.locator("#preview-segments li")).to_have_count(1, timeout=JOB_TIMEOUT_MS)
+    recording, preview = page.locator("#audio"), page.locator("#preview-audio")
+
+    # "Before" plays the recording where the excerpt comes from: 3 s ahead of the cut, the cut minutes included.
+    await page.get_by_role("button", name="Play excerpt 1 as the recording has it now, 9:57.0 to 20:03.0").click()
+    await page.wait_for_function(
+        "() => { const audio = document.getElementById('audio');"
+        " return !audio.paused && audio.currentTime >= 596.9 && audio.currentTime < 603; }"
+    )
+    assert await preview.evaluate("(audio) => audio.paused")
+
+    # "After" plays the excerpt in the preview, and the recording stops.
+    await page.get_by_role("button", name="Play excerpt 1 of the preview, with the edits").click()
+    await page.wait_for_function(
+        "() => { const audio = document.getElementById('preview-audio');"
+        " return !audio.paused && audio.currentTime > 0 && audio.currentTime < 6; }"
+    )
+    assert await recording.evaluate("(audio) => audio.paused")
     assert await axe_violations(page) == []

@@ -78,6 +78,9 @@ async def test_a_repair_lists_context_preview_runs_as_a_context_preview(
             "start": pytest.approx(60 - PREVIEW_CONTEXT_S),
             "end": pytest.approx(60 + PREVIEW_CONTEXT_S),
             "previewStart": 0,
+            # What the page plays as this excerpt's "before": the cut 60-70 s included.
+            "sourceStart": pytest.approx(60 - PREVIEW_CONTEXT_S),
+            "sourceEnd": pytest.approx(70 + PREVIEW_CONTEXT_S),
         }
     ]
     assert cut_preview["durationSec"] == pytest.approx(2 * PREVIEW_CONTEXT_S, abs=0.05)

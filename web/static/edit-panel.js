@@ -53,6 +53,16 @@ export class EditPanel {
     this.previewAudio = document.getElementById("preview-audio");
     this.previewText = document.getElementById("preview-text");
     this.previewSegments = document.getElementById("preview-segments");
+    // While set, the preview stops at this second: an excerpt's "after" plays that excerpt alone.
+    this.previewStopAt = null;
+    this.previewAudio.addEventListener("timeupdate", () => {
+      if (this.previewStopAt !== null && this.previewAudio.currentTime >= this.previewStopAt) {
+        this.previewAudio.pause();
+      }
+    });
+    this.previewAudio.addEventListener("pause", () => {
+      this.previewStopAt = null;
+    });
     this.previewWhole = document.getElementById("preview-whole");
     this.previewHelp = document.getElementById("preview-whole-help");
     // The preview request's choices as the server declares them (GET /api/audio/edit/operations).
@@ -424,10 +434,16 @@ export class EditPanel {
     const saved = result.timeSavedSec > 0 ? ` Shorter pauses saved ${formatTime(result.timeSavedSec, 1)}.` : "";
     this.previewText.textContent =
       `Preview of ${edits} (${what}): ${formatTime(result.durationSec)}, ${lufs}.${saved}`;
-    this.previewSegments.replaceChildren(...(inContext ? segments : []).map((segment) => {
+    this.previewSegments.replaceChildren(...(inContext ? segments : []).map((segment, index) => {
       const item = document.createElement("li");
-      item.textContent = `${formatTime(segment.start)} to ${formatTime(segment.end)} of the edited recording, ` +
+      const text = document.createElement("span");
+      text.textContent = `${formatTime(segment.start)} to ${formatTime(segment.end)} of the edited recording, ` +
         `at ${formatTime(segment.previewStart)} in the preview`;
+      const before = excerptButton("Before", `Play excerpt ${index + 1} as the recording has it now, ` +
+        `${formatTime(segment.sourceStart)} to ${formatTime(segment.sourceEnd)}`, () => this.playBefore(segment));
+      const after = excerptButton("After", `Play excerpt ${index + 1} of the preview, with the edits`,
+        () => this.playAfter(segment));
+      item.append(text, " ", before, " ", after);
       return item;
     }));
     showNoteList("preview-notes", "preview-note-list", result.repairNotes || []);
@@ -439,7 +455,31 @@ export class EditPanel {
     });
   }
 
+  // An excerpt's "before": the same moment of the recording on screen, through its own player.
+  playBefore(segment) {
+    this.previewAudio.pause();
+    this.recording.playSpan([segment.sourceStart, segment.sourceEnd]).catch(() => {});
+  }
+
+  // An excerpt's "after": its span of the preview, stopped at its end (the silence between excerpts follows).
+  playAfter(segment) {
+    this.recording.player.pause();
+    this.previewAudio.currentTime = segment.previewStart;
+    this.previewStopAt = segment.previewStart + (segment.end - segment.start);
+    this.previewAudio.play().catch(() => {});
+  }
+
   cancel() {
     if (this.jobId) this.jobsPanel.cancel(this.jobId, this.jobProgress.cancelButton);
   }
+}
+
+function excerptButton(text, label, onClick) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "button subtle excerpt-play";
+  button.textContent = text;
+  button.setAttribute("aria-label", label);
+  button.addEventListener("click", onClick);
+  return button;
 }

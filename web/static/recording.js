@@ -119,7 +119,11 @@ export class RecordingView {
       showBeside("selection-message", SELECT_FIRST, "info");
       return;
     }
-    const span = [...this.selection];
+    await this.playSpan([...this.selection]);
+  }
+
+  // Play seconds `span[0]` to `span[1]` of the version on screen (a preview excerpt's "before", too).
+  async playSpan(span) {
     this.player.seek(span[0]);
     this.waveform.resumeFollowing();
     this.playingSpan = span;
