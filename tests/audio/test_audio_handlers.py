@@ -187,9 +187,7 @@ async def test_edit_preview_writes_a_preview_and_records_nothing() -> None:
     }  # fmt: skip
     # A job queued before the preview field existed is previewed whole, as it asked.
     assert result["mode"] == "whole"
-    assert result["segments"] == [
-        {"start": 0.0, "end": 3.0, "previewStart": 0.0, "sourceStart": 1.0, "sourceEnd": 4.0}
-    ]
+    assert result["segments"] == [{"start": 0.0, "end": 3.0, "previewStart": 0.0, "sourceStart": 1.0, "sourceEnd": 4.0}]
     assert result["timelineDurationSec"] == 3.0
     assert result["timeSavedSec"] == 0.0
     assert result["previewUrl"].startswith(MEDIA_URL_PREFIX + "previews/")
