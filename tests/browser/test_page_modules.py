@@ -381,7 +381,8 @@ async def test_a_progress_estimate_moves_at_the_measured_rate_until_the_next_upd
         report(0.05, 84, 84000);
         const startedOver = [at(84000), at(86000)];
         report(0, 86, 86000, "queued");
-        return {claimed, moving, stillMoving, behind, longerGap, stalled, nearTheEnd, startedOver, queued: at(90000)};""",
+        const queued = at(90000);
+        return {claimed, moving, stillMoving, behind, longerGap, stalled, nearTheEnd, startedOver, queued};""",
     )
     assert values == {
         # The claim gives no rate: the bar shows its figure and waits.
