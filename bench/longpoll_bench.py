@@ -1,18 +1,16 @@
 """Following running jobs: plain 1 s polling against long-polling, in the same run, on real processes.
 
-    .venv/bin/python -m bench.longpoll_bench [--clients 500] [--job-seconds 30] [--progress-interval-s 5]
-                                             [--waiters 1000] [--backend local|sqld]
+    .venv/bin/python -m bench.longpoll_bench [--clients 500] [--job-seconds 60] [--waiters 1000]
+                                             [--backend local|sqld] [--progress-first-s S] [--progress-interval-s S]
 
 One ``python -m web`` and one ``python -m workers`` (``--concurrency`` = clients, handlers from this module) on a
 fresh store. Each phase queues one job per client; every job runs ``--job-seconds`` on the worker's event loop and
-reports progress continuously, which the worker writes at most every ``--progress-interval-s`` (its own setting).
-Each client follows its job until it ends, either with a ``GET`` every second (plain) or with
-``?waitForChange=<updatedAt>`` (long); a request that fails (a 503, a connection reset) counts as a request and
-an error, and the client tries again a second later. A long-poll answers every change, so it saves requests only
-while a job changes less often than once a second: the ratio of requests is about the job's seconds over its
-changes. The scenario's 5 s between progress writes is not the worker's default (``WORKER_PROGRESS_INTERVAL_S``,
-0.25 s, a smooth progress bar): with the default a long-poll is answered about four times a second, more requests
-than polling once a second (``--progress-interval-s 0.25`` measures it).
+reports progress continuously, which the worker writes on its own schedule: by default its first write
+``WORKER_PROGRESS_FIRST_S`` after the claim, then at most every ``WORKER_PROGRESS_INTERVAL_S`` (the options set
+them for the bench's worker). Each client follows its job until it ends, either with a ``GET`` every second
+(plain) or with ``?waitForChange=<updatedAt>`` (long); a request that fails (a 503, a connection reset) counts as
+a request and an error, and the client tries again a second later. A long-poll answers every change, so the ratio
+of requests is about the job's seconds over its changes: the worker's schedule decides it.
 
 Reported per phase: requests per job, the web process's CPU time per job (user + system, from ``psutil``), and the
 delay from a worker's write to the client seeing it (the client's clock at the answer minus the body's
@@ -180,7 +178,10 @@ async def run(args: argparse.Namespace) -> list[Phase]:
         folder = Path(tmp)
         with store_environment(args.backend, folder) as env:
             os.environ.update(env)
-            worker_flags = ["--concurrency", str(args.clients), "--progress-interval-s", str(args.progress_interval_s)]
+            worker_flags = ["--concurrency", str(args.clients)]
+            for option in ("progress_first_s", "progress_interval_s"):
+                if getattr(args, option) is not None:
+                    worker_flags += ["--" + option.replace("_", "-"), str(getattr(args, option))]
             with running_web_server(env) as web, worker_processes(folder, env) as start_worker:
                 start_worker(*worker_flags, handlers="bench.longpoll_bench")
                 # Warm-up: a few jobs followed each way, unmeasured.
@@ -202,10 +203,15 @@ def fields_by_name(cls: type) -> dict[str, Field[Any]]:
 
 
 def print_report(args: argparse.Namespace, plain: Phase, long: Phase, rss_before: float, rss_waiting: float) -> None:
-    default_interval_s = fields_by_name(WorkerSettings)["progress_interval_s"].default
+    defaults = fields_by_name(WorkerSettings)
+    first_s, interval_s = (
+        defaults[option].default if getattr(args, option) is None else getattr(args, option)
+        for option in ("progress_first_s", "progress_interval_s")
+    )
+    schedule = "the worker's default" if args.progress_first_s is None and args.progress_interval_s is None else "set"
     print(
-        f"\n{args.clients} clients, jobs of {args.job_seconds:g} s, progress written every "
-        f"{args.progress_interval_s:g} s (the worker's default: {default_interval_s:g} s), backend {args.backend}, "
+        f"\n{args.clients} clients, jobs of {args.job_seconds:g} s, progress first written {first_s:g} s after the "
+        f"claim, then every {interval_s:g} s ({schedule}), backend {args.backend}, "
         f"load average {os.getloadavg()[0]:.2f}"
     )
     print("| mode | requests/job | web CPU ms/job | delay p50 ms | delay p90 ms | changes seen/job | errors |")
@@ -226,8 +232,9 @@ def print_report(args: argparse.Namespace, plain: Phase, long: Phase, rss_before
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=500)
-    parser.add_argument("--job-seconds", type=float, default=30.0)
-    parser.add_argument("--progress-interval-s", type=float, default=5.0)
+    parser.add_argument("--job-seconds", type=float, default=60.0)
+    parser.add_argument("--progress-first-s", type=float, help="the worker's WORKER_PROGRESS_FIRST_S")
+    parser.add_argument("--progress-interval-s", type=float, help="the worker's WORKER_PROGRESS_INTERVAL_S")
     parser.add_argument("--waiters", type=int, default=1000)
     parser.add_argument("--backend", choices=("local", "sqld"), default="local")
     args = parser.parse_args()

@@ -17,7 +17,7 @@ from typing import Any
 import uvicorn
 
 from common.logs import configure_logging
-from web.http_limits import BoundedHttpToolsProtocol, ServerLimits
+from web.http_limits import BoundedHttpToolsProtocol, ServerLimits, raise_open_file_limit
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -52,6 +52,7 @@ def tune_garbage_collector() -> None:
 
 def main() -> None:
     configure_logging()
+    raise_open_file_limit(ServerLimits.from_env().max_connections)
     tune_garbage_collector()
     uvicorn.run(
         "web.app:create_app",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import resource
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,10 @@ DEFAULT_MAX_HEADER_BYTES = 64 * 1024
 DEFAULT_MAX_HEADER_COUNT = 100
 DEFAULT_HEADER_TIMEOUT_S = 10
 DEFAULT_KEEP_ALIVE_TIMEOUT_S = 5
-DEFAULT_MAX_CONNECTIONS = 1000
+# Room for the 1,000 waiting long-polls one web process is built to hold, and the page's other requests beside them.
+DEFAULT_MAX_CONNECTIONS = 2000
+# Files a web process holds besides its connections: stores, media files being served or written, libraries.
+OTHER_OPEN_FILES = 256
 # Per header in the head: ": " between name and value and the CRLF after it.
 _HEADER_FRAMING_BYTES = 4
 
@@ -89,6 +93,26 @@ class ServerLimits:
             ),
             max_connections=positive_int_setting("MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, unit="connections"),
         )
+
+
+def raise_open_file_limit(max_connections: int) -> int:
+    """Raise this process's soft limit on open files to hold ``max_connections`` and the rest, within the hard
+    limit. Many systems start processes at a soft limit of 1,024, below the default ``MAX_CONNECTIONS``: past it
+    uvicorn cannot accept connections at all rather than answering 503. Returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max_connections + OTHER_OPEN_FILES
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        soft = wanted
+    if soft != resource.RLIM_INFINITY and soft < max_connections + OTHER_OPEN_FILES:
+        logger.warning(
+            "open files limited to %d (hard limit): fewer than MAX_CONNECTIONS=%d connections may be accepted",
+            soft,
+            max_connections,
+        )
+    return soft
 
 
 class _HeadRefused(Exception):

@@ -115,7 +115,7 @@ class JobRun:
                 self._settings.heartbeat_s, lambda: keepers.append(asyncio.create_task(self._keep_lease()))
             ),
             loop.call_later(
-                self._settings.progress_interval_s, lambda: keepers.append(asyncio.create_task(self._write_progress()))
+                self._settings.progress_first_s, lambda: keepers.append(asyncio.create_task(self._write_progress()))
             ),
             loop.call_later(self._settings.timeout_for(job.type), self.stop, StopReason.TIMEOUT),
         ]
@@ -159,10 +159,11 @@ class JobRun:
             await asyncio.sleep(settings.heartbeat_s)
 
     async def _write_progress(self) -> None:
-        """Write the latest progress and stage when the handler reported any, at most every
-        ``progress_interval_s``. Started that long after the claim: the claim has just written the job (and
-        ``progress = 0``), so a write at once would tell a follower nothing new, and every write is a change each
-        long-poll is answered for."""
+        """Write the latest progress and stage when the handler reported any: once ``progress_first_s`` after the
+        claim (when this task starts), then at most every ``progress_interval_s``. The claim has just written the
+        job (``progress = 0``), so a write at once would tell a follower nothing new. The first write gives a
+        follower the job's pace, from which the page moves its bar between writes; later writes only correct it,
+        and each one answers every long-poll on the job, so they are rare."""
         written: tuple[float, str | None] = (self.job.progress, None)
         quarter = 0
         while True:

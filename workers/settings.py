@@ -54,14 +54,30 @@ class WorkerSettings:
         5.0, "WORKER_REQUEUE_INTERVAL_S", "how often jobs of dead workers (lapsed leases) are queued again"
     )
     grace_s: float = _setting(25.0, "WORKER_GRACE_S", "on SIGTERM/SIGINT, time running jobs get before release")
+    progress_first_s: float = _setting(
+        2.0,
+        "WORKER_PROGRESS_FIRST_S",
+        "time from a job's claim to its first progress write: followers learn its pace from it",
+    )
     progress_interval_s: float = _setting(
-        0.25, "WORKER_PROGRESS_INTERVAL_S", "least time between two progress writes of one job"
+        20.0,
+        "WORKER_PROGRESS_INTERVAL_S",
+        "least time between two later progress writes of one job: each write answers every long-poll on the job",
     )
     handlers: str = _setting("workers.handlers", "WORKER_HANDLERS", "module whose HANDLERS dict maps job types")
     burst: bool = _setting(False, "WORKER_BURST", "run what is runnable now, then exit")
 
     def __post_init__(self) -> None:
-        positive = ("concurrency", "lease_s", "heartbeat_s", "poll_min_s", "poll_max_s", "timeout_s")
+        positive = (
+            "concurrency",
+            "lease_s",
+            "heartbeat_s",
+            "poll_min_s",
+            "poll_max_s",
+            "timeout_s",
+            "progress_first_s",
+            "progress_interval_s",
+        )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"worker setting {name} must be positive, got {getattr(self, name)}")

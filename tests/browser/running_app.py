@@ -15,7 +15,16 @@ from tests.support.web_server import WebServer, running_web_server
 from tests.support.worker_process import WorkerProcess, worker_processes
 
 # Quick cancels and claims keep the tests short; everything else is the worker's default.
-WORKER_ARGS = ("--heartbeat-s", "0.3", "--poll-max-s", "0.2", "--progress-interval-s", "0.2")
+WORKER_ARGS = (
+    "--heartbeat-s",
+    "0.3",
+    "--poll-max-s",
+    "0.2",
+    "--progress-first-s",
+    "0.2",
+    "--progress-interval-s",
+    "0.2",
+)
 
 
 @dataclass(frozen=True)

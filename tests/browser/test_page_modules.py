@@ -352,10 +352,11 @@ async def test_a_followed_job_is_asked_at_most_once_a_second_however_often_it_ch
     assert min(gaps) >= 0.9, gaps
 
 
-async def test_a_progress_estimate_moves_at_the_measured_rate_up_to_where_the_next_update_should_land(
+async def test_a_progress_estimate_moves_at_the_measured_rate_until_the_next_update_is_due(
     page: Page, web: WebServer
 ) -> None:
-    # (progress, seconds of updatedAt, page clock in ms when it arrived): one update a second, 10% a second.
+    # (progress, seconds of updatedAt, page clock in ms when it arrived). As a worker writes by default: the claim
+    # (0), a first figure 2 s later, then one about every 20 s.
     values = await run_in_page(
         page,
         web,
@@ -364,31 +365,38 @@ async def test_a_progress_estimate_moves_at_the_measured_rate_up_to_where_the_ne
         const report = (progress, second, now, status = "running") => estimate.report(
             {status, progress, updatedAt: new Date(Date.UTC(2026, 11, 1, 0, 0, second)).toISOString()}, now);
         const at = (now) => Math.round(estimate.valueAt(now) * 1000) / 1000;
-        report(0.2, 0, 0);
-        const first = [at(0), at(900)];
-        report(0.3, 1, 1000);
-        const moving = [at(1000), at(1500), at(2000), at(9000), estimate.movingAt(1500), estimate.movingAt(2000)];
-        report(0.38, 2, 2100);
-        const behind = [at(2100), at(2600)];
-        report(0.38, 3, 3100);
-        const stalled = [at(3600), at(9000), estimate.movingAt(3600)];
-        report(0.9, 4, 4100);
-        report(0.98, 5, 5100);
-        const nearTheEnd = [at(5600), at(60000)];
-        report(0.05, 6, 6100);
-        const startedOver = [at(6100), at(6600)];
-        report(0, 7, 7100, "queued");
-        return {first, moving, behind, stalled, nearTheEnd, startedOver, queued: at(8000)};""",
+        report(0, 0, 0);
+        const claimed = [at(0), at(1900)];
+        report(0.02, 2, 2000);
+        const moving = [at(2000), at(12000), at(22000), at(27000), at(29000)];
+        const stillMoving = [estimate.movingAt(26000), estimate.movingAt(27100)];
+        report(0.22, 22, 30000);
+        const behind = [at(30000), at(40000)];
+        const longerGap = [at(58000), at(60000), estimate.movingAt(57900), estimate.movingAt(58100)];
+        report(0.22, 42, 60000);
+        const stalled = [at(60000), at(90000), estimate.movingAt(60500)];
+        report(0.9, 62, 62000);
+        report(0.98, 82, 82000);
+        const nearTheEnd = [at(92000), at(200000)];
+        report(0.05, 84, 84000);
+        const startedOver = [at(84000), at(86000)];
+        report(0, 86, 86000, "queued");
+        const queued = at(90000);
+        return {claimed, moving, stillMoving, behind, longerGap, stalled, nearTheEnd, startedOver, queued};""",
     )
     assert values == {
-        # One update gives no rate: the bar shows it and waits.
-        "first": [0.2, 0.2],
-        # 10% a second from when the update arrived, for the second the update took to come, then it waits.
-        "moving": [0.3, 0.35, 0.4, 0.4, True, False],
-        # An update behind the bar does not pull it back; the bar moves on once the estimate passes it again.
-        "behind": [0.4, 0.42],
+        # The claim gives no rate: the bar shows its figure and waits.
+        "claimed": [0.0, 0.0],
+        # 1% a second from when the first figure arrived, on through the 20 s until the next write is due (not only
+        # for the 2 s the first figure took to come), for 25 s at most.
+        "moving": [0.02, 0.12, 0.22, 0.27, 0.27],
+        "stillMoving": [True, False],
+        # A figure behind the bar does not pull it back; the bar moves on once the estimate passes it again.
+        "behind": [0.27, 0.32],
+        # That figure came 28 s after the one before: the bar moves on for as long.
+        "longerGap": [0.5, 0.5, True, False],
         # The same figure written again: the job is not moving, so neither is the bar.
-        "stalled": [0.42, 0.42, False],
+        "stalled": [0.5, 0.5, False],
         # However fast the job went, the estimate stops short of the end.
         "nearTheEnd": [0.99, 0.99],
         # A new attempt starts over from its own figure, as does a job sent back to the queue.

@@ -17,7 +17,8 @@ WAIT_S = 30
 
 async def test_a_client_follows_a_running_job_by_long_polling(store_env: str, tmp_path: Path) -> None:
     store = await get_job_store()
-    job, _ = await store.create_job("sleep", {"seconds": 2.0})
+    # Longer than the worker's first progress write (2 s after the claim), shorter than its second.
+    job, _ = await store.create_job("sleep", {"seconds": 3.0})
     with running_web_server() as server, worker_processes(tmp_path) as start_worker:
         async with httpx.AsyncClient(base_url=server.base_url, timeout=WAIT_S + 10) as client:
             seen = [(await client.get(f"/api/audio/jobs/{job.id}")).json()]

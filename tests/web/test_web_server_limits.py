@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import socket
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import httpx
 import psutil
 
 from tests.support.web_server import WebServer, running_web_server
+from web.http_limits import DEFAULT_MAX_CONNECTIONS, OTHER_OPEN_FILES
 
 HEAD_START = b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Filler: "
 FILLER_CHUNK = b"a" * (256 * 1024)
@@ -123,6 +125,19 @@ def test_connections_above_the_limit_get_503() -> None:
             for sock in idle:
                 sock.close()
         assert server.health()["status"] == "ok"
+
+
+def test_the_web_process_raises_its_open_files_limit_to_hold_its_connections() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # Many systems start processes at 1,024 open files, under the default MAX_CONNECTIONS.
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, soft), hard))
+    try:
+        with running_web_server() as server:
+            raised, _ = psutil.Process(server.process.pid).rlimit(psutil.RLIMIT_NOFILE)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    wanted = DEFAULT_MAX_CONNECTIONS + OTHER_OPEN_FILES
+    assert raised == (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard))
 
 
 def wait_for_connections(server: WebServer, count: int) -> None:

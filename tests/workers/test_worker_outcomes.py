@@ -110,7 +110,8 @@ async def test_a_job_past_its_timeout_fails_with_timeout(store_env: str, record_
 async def test_progress_reaches_the_store_while_the_job_runs(store_env: str) -> None:
     store = await get_job_store()
     job, _ = await store.create_job("sleep", {"seconds": 1.0})
-    task = asyncio.create_task(Worker(SETTINGS, HANDLERS).run(burst=True))
+    settings = replace(SETTINGS, progress_first_s=0.1, progress_interval_s=0.2)
+    task = asyncio.create_task(Worker(settings, HANDLERS).run(burst=True))
     seen: list[float] = []
     while not task.done():
         current = await store.get_job(job.id)
@@ -123,10 +124,11 @@ async def test_progress_reaches_the_store_while_the_job_runs(store_env: str) -> 
     assert seen == sorted(seen)
 
 
-async def test_progress_is_first_written_an_interval_after_the_claim() -> None:
+async def progress_seen_while_running(settings: WorkerSettings, seconds: float) -> list[float]:
+    """Run a ``sleep`` job of ``seconds`` (reporting progress all along) with ``settings``; the progress the store
+    showed each time it was read while the job ran."""
     store = await get_job_store()
-    job, _ = await store.create_job("sleep", {"seconds": 0.5})
-    settings = replace(SETTINGS, progress_interval_s=30)
+    job, _ = await store.create_job("sleep", {"seconds": seconds})
     task = asyncio.create_task(Worker(settings, HANDLERS).run(burst=True))
     seen: list[float] = []
     while not task.done():
@@ -136,9 +138,22 @@ async def test_progress_is_first_written_an_interval_after_the_claim() -> None:
             seen.append(current.progress)
         await asyncio.sleep(0.05)
     await task
-    # The handler reported progress all along; the job ran for less than one interval, so none was written.
+    return seen
+
+
+async def test_no_progress_is_written_before_the_first_write_is_due() -> None:
+    seen = await progress_seen_while_running(replace(SETTINGS, progress_first_s=30), 0.5)
+    # The claim wrote 0; the job ended before its first progress write was due, so nothing else was written.
     assert seen
     assert set(seen) == {0.0}
+
+
+async def test_after_the_first_progress_write_the_next_waits_a_whole_interval() -> None:
+    seen = await progress_seen_while_running(replace(SETTINGS, progress_first_s=0.2, progress_interval_s=30), 1.2)
+    # One write, about 0.2 s in (a sixth of the job); the job ended long before the next one was due.
+    written = sorted(set(seen) - {0.0})
+    assert len(written) == 1, seen
+    assert 0.1 < written[0] < 0.5, seen
 
 
 async def test_a_job_whose_earlier_runs_were_lost_fails_with_worker_lost(store_env: str) -> None:

@@ -11,9 +11,10 @@ const RETRY_DELAY_MS = 1000;
 // other request (uploads, waveforms, audio), so jobs beyond them are polled once a second instead.
 const MAX_LONG_POLLS = 4;
 const PLAIN_POLL_MS = 1000;
-// A long-poll is answered at every change, and a running job writes its progress several times a second: asking
-// again at once would make more requests than polling. So a follower asks at most once per this interval; a change
-// made while it waits is in the next answer, which comes at once.
+// A long-poll is answered at every change. A worker writes a running job's progress rarely by default, but may be
+// set to write it several times a second (`WORKER_PROGRESS_INTERVAL_S`): asking again at once would then make more
+// requests than polling. So a follower asks at most once per this interval; a change made while it waits is in the
+// next answer, which comes at once.
 const MIN_LONG_POLL_GAP_MS = 1000;
 let longPolls = 0;
 const MAX_FAILURES = 10;

@@ -1,16 +1,19 @@
-// A running job's progress bar that moves between the job's updates (about one a second) instead of jumping.
+// A running job's progress bar that moves between the job's updates instead of jumping.
 //
-// The bar moves at the rate the job's last two reported values show (their difference over the time between
-// their `updatedAt`), from when the newer one arrived, and for at most as long as it took that one to arrive after
-// the one before: that is where the next update lands if the rate holds, so the bar never runs past it by more
-// than the rate's error. It never moves backwards, stays below the end until the job has ended, and a job whose
-// value stops changing stops the bar. The percentage in words and the bar's `aria-valuetext` always say the
-// reported value; with `prefers-reduced-motion` the bar shows only the reported value too.
+// A worker writes a running job's progress rarely (`WORKER_PROGRESS_INTERVAL_S`, 20 s by default, the first write
+// `WORKER_PROGRESS_FIRST_S` after the claim): every write answers every long-poll on the job. Between two writes the
+// bar moves at the rate the job's last two reported values show (their difference over the time between their
+// `updatedAt`), from when the newer one arrived, for as long as the next write may take: the time the newer one
+// took to come after the one before, and at least `CARRY_MS`. It never moves backwards (a write behind the bar holds
+// it until the estimate passes it again), stays below the end until the job has ended, and a job whose value stops
+// changing stops the bar. The percentage in words and the bar's `aria-valuetext` always say the reported value;
+// with `prefers-reduced-motion` the bar shows only the reported value too.
 
 // Below the figure at which the page says "finishing": an estimate never fills the bar.
 const ESTIMATE_CEILING = 0.99;
-// However slowly updates came, the bar is never carried further ahead than this.
-const MAX_AHEAD_MS = 3000;
+// Longer than the worker's default time between two progress writes (20 s), with room for a late one: the first
+// two values of a job come only `WORKER_PROGRESS_FIRST_S` apart, and the bar must not wait out the rest of the gap.
+const CARRY_MS = 25000;
 
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
 
@@ -54,7 +57,7 @@ export class ProgressEstimate {
     }
     return {
       rate: (latest.value - previous.value) / (latest.writtenAt - previous.writtenAt),
-      forMs: Math.min(Math.max(latest.seenAt - previous.seenAt, 0), MAX_AHEAD_MS),
+      forMs: Math.max(latest.seenAt - previous.seenAt, CARRY_MS),
     };
   }
 
