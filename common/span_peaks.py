@@ -5,6 +5,8 @@ This is the web's one read of audio, kept small enough to answer at once: the ma
 ``RangeFile`` (a seekable file over ranged reads, so only the span's part of the object is fetched), the demuxer
 seeks to the FLAC frame holding the span's start, and decoding stops at its end. The span is at most
 ``common.peaks.MAX_SPAN_S`` long, so one request decodes at most that much audio, whatever the recording's length.
+A decode whose answer nobody waits for any more (the page scrolled on) is stopped through a ``threading.Event``
+checked before reading and between decoded frames, so it gives its thread back within a frame.
 It uses PyAV directly and loads no module of the audio engine (``common.audio``): a decoded FLAC frame needs no
 resampling, mixing or filtering here.
 """
@@ -12,6 +14,7 @@ resampling, mixing or filtering here.
 from __future__ import annotations
 
 import io
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +35,14 @@ _FULL_SCALE = 1 << (SPAN_PEAKS_BITS - 1)
 
 #: Reads bytes ``start`` to ``end`` (exclusive) of the object.
 FetchRange = Callable[[int, int], bytes]
+
+
+class SpanAbandoned(Exception):
+    """The decode was stopped because its answer is no longer wanted, after ``decoded_frames`` frames of the span."""
+
+    def __init__(self, decoded_frames: int) -> None:
+        super().__init__(f"stopped after decoding {decoded_frames} frames of the span")
+        self.decoded_frames = decoded_frames
 
 
 class RangeFile(io.RawIOBase):
@@ -86,9 +97,12 @@ class RangeFile(io.RawIOBase):
         return block
 
 
-def span_peaks(master: io.RawIOBase, span: PeakSpan) -> dict[str, Any]:
+def span_peaks(master: io.RawIOBase, span: PeakSpan, *, stop: threading.Event | None = None) -> dict[str, Any]:
     """The 16-bit v2 peaks document of ``span`` of the FLAC ``master``, with ``SPAN_START_KEY``. Raises
-    ``MediaError`` (``corrupt_media``) when the master cannot be read there."""
+    ``MediaError`` (``corrupt_media``) when the master cannot be read there, ``SpanAbandoned`` once ``stop`` is
+    set (looked at before the master is opened and between decoded frames)."""
+    if stop is not None and stop.is_set():
+        raise SpanAbandoned(0)
     try:
         with av.open(master, mode="r", format="flac") as container:
             if not container.streams.audio:
@@ -98,7 +112,7 @@ def span_peaks(master: io.RawIOBase, span: PeakSpan) -> dict[str, Any]:
             channels = stream.codec_context.channels
             if not rate or not channels:
                 raise MediaError("The version's master declares no sample rate or channels.", code="corrupt_media")
-            pixels = _span_pixels(container, stream, rate, channels, span)
+            pixels = _span_pixels(container, stream, rate, channels, span, stop)
     # A damaged file can also give frames whose size does not match the declared channels (``ValueError``).
     except (av.FFmpegError, ValueError) as exc:
         raise MediaError(f"The version's audio could not be read: {exc}", code="corrupt_media") from exc
@@ -110,14 +124,19 @@ def span_peaks(master: io.RawIOBase, span: PeakSpan) -> dict[str, Any]:
     }
 
 
-def _span_pixels(container: Any, stream: av.AudioStream, rate: int, channels: int, span: PeakSpan) -> np.ndarray:
+def _span_pixels(
+    container: Any, stream: av.AudioStream, rate: int, channels: int, span: PeakSpan, stop: threading.Event | None
+) -> np.ndarray:
     time_base = stream.time_base
     if time_base is None:
         raise MediaError("The version's audio has no time base to seek on.", code="corrupt_media")
     container.seek(int(span.start_frame / rate / time_base), stream=stream, backward=True)
     reducer = _PixelReducer(span.samples_per_pixel, channels)
     position: int | None = None
+    decoded = 0
     for frame in container.decode(stream):
+        if stop is not None and stop.is_set():
+            raise SpanAbandoned(decoded)
         if position is None:
             position = round(float((frame.pts or 0) * time_base) * rate)
             if position > span.start_frame or span.start_frame - position > MAX_SEEK_SLACK_S * rate:
@@ -127,6 +146,7 @@ def _span_pixels(container: Any, stream: av.AudioStream, rate: int, channels: in
         end = min(span.end_frame - position, len(samples))
         if end > begin:
             reducer.consume(samples[begin:end])
+            decoded += end - begin
         position += len(samples)
         if position >= span.end_frame:
             break

@@ -39,6 +39,7 @@ from starlette.types import Receive
 from common.errors import StoreError
 from common.jobs import JobSnapshot, JobStore
 from common.jobs.poll import iso_utc
+from web.disconnect import client_gone
 from web.errors import ApiError
 
 logger = logging.getLogger(__name__)
@@ -195,7 +196,7 @@ class JobChangeWatcher:
 
         watch.changed.add_done_callback(end)
         timer = loop.call_later(wait.timeout_s, end)
-        disconnected = asyncio.ensure_future(_client_gone(receive))
+        disconnected = asyncio.ensure_future(client_gone(receive))
         disconnected.add_done_callback(end)
         try:
             await ended
@@ -341,12 +342,6 @@ class JobChangeWatcher:
             logger.info("shutting down: answered %d waiting long-poll request(s)", count)
         if self._task is not None:
             self._task.cancel()
-
-
-async def _client_gone(receive: Receive) -> None:
-    """Returns when the client disconnects (a GET's body, already complete, is read and ignored first)."""
-    while (await receive())["type"] != "http.disconnect":
-        pass
 
 
 @contextmanager

@@ -9,12 +9,15 @@ of answers, dropping the least recently used.
 
 A span's peaks are decoded on a thread too, at most ``SPAN_DECODES_AT_ONCE`` at a time per process, so a burst of
 zooming cannot take every thread the loop hands work to. The master is read in ranges through the media store from
-that thread; a version's master never changes, so its key and the span are the cache key.
+that thread; a version's master never changes, so its key and the span are the cache key. A decode is given an
+event that stops it between frames (``common.span_peaks.SpanAbandoned``) when its client has gone; what it decoded
+is dropped, never cached.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 
 import anyio
@@ -68,9 +71,12 @@ class RescaledPeaksCache:
         self._keep(key, encoded)
         return encoded
 
-    async def get_span(self, store: MediaStore, master_key: str, span: PeakSpan) -> bytes:
+    async def get_span(
+        self, store: MediaStore, master_key: str, span: PeakSpan, *, stop: threading.Event | None = None
+    ) -> bytes:
         """The JSON of ``span``'s peaks, decoded from the FLAC master ``master_key``; ``MediaNotFound`` when there
-        is no such object, ``MediaError`` when it cannot be decoded there."""
+        is no such object, ``MediaError`` when it cannot be decoded there, ``SpanAbandoned`` when ``stop`` is set
+        before the decode ends."""
         key = (master_key, span.start_frame, span.end_frame, span.samples_per_pixel)
         cached = self.entries.get(key)
         if cached is not None:
@@ -82,7 +88,7 @@ class RescaledPeaksCache:
             return anyio.from_thread.run(lambda: store.get_bytes(master_key, start=start, end=end))
 
         def decode() -> bytes:
-            return orjson.dumps(span_peaks(RangeFile(fetch, info.size_bytes), span))
+            return orjson.dumps(span_peaks(RangeFile(fetch, info.size_bytes), span, stop=stop))
 
         encoded = await anyio.to_thread.run_sync(decode, limiter=self.span_decodes)
         self._keep(key, encoded)

@@ -1,4 +1,5 @@
-"""Peaks at a coarser zoom level are rescaled on a worker thread (the loop keeps answering) and cached."""
+"""Peaks at a coarser zoom level are rescaled on a worker thread (the loop keeps answering) and cached; span peaks
+are decoded on a thread too, and a decode told to stop ends between frames, frees its slot and caches nothing."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import orjson
@@ -16,8 +17,9 @@ import pytest
 import web.peaks_cache
 from common import media
 from common.ids import new_id
-from common.media_store import get_media_store
+from common.media_store import MediaStore, get_media_store
 from common.peaks import PeakSpan
+from common.span_peaks import RangeFile, SpanAbandoned, span_peaks
 from tests.support.audio_samples import write_audio
 from tests.support.media_files import asset_job_dir, media_url
 from tests.web.conftest import in_process_client
@@ -97,12 +99,12 @@ async def test_span_decoding_runs_off_the_loop_and_is_cached(monkeypatch: pytest
     started, release = threading.Event(), threading.Event()
     real = web.peaks_cache.span_peaks
 
-    def held_span_peaks(master: Any, span: PeakSpan) -> dict[str, Any]:
+    def held_span_peaks(master: Any, span: PeakSpan, *, stop: threading.Event | None) -> dict[str, Any]:
         calls.append(threading.current_thread())
         started.set()
         if not release.wait(WAIT_S):
             raise RuntimeError("never released")
-        return real(master, span)
+        return real(master, span, stop=stop)
 
     monkeypatch.setattr(web.peaks_cache, "span_peaks", held_span_peaks)
     rate = 8000
@@ -125,3 +127,91 @@ async def test_span_decoding_runs_off_the_loop_and_is_cached(monkeypatch: pytest
     assert first["data"][:2] == [8192, 8192]
     assert await cache.get_span(store, key, span) == orjson.dumps(first)
     assert len(calls) == 1
+
+
+NOISE_RATE = 48000
+
+
+def noise_master(path: Path, seconds: int) -> Path:
+    """A mono FLAC of white noise: it hardly compresses, so a minute of it is many ranged reads."""
+    noise = np.random.default_rng(5).uniform(-0.5, 0.5, (seconds * NOISE_RATE, 1)).astype(np.float32)
+    return write_audio(path, noise, rate=NOISE_RATE, kind="flac")
+
+
+class CountingReads:
+    """The ranged reads of a master held in memory, counted; sets ``stop`` at read number ``stop_at``."""
+
+    def __init__(self, master: bytes, stop_at: int | None = None) -> None:
+        self.master = master
+        self.stop_at = stop_at
+        self.reads = 0
+        self.stop = threading.Event()
+
+    def __call__(self, start: int, end: int) -> bytes:
+        self.reads += 1
+        if self.reads == self.stop_at:
+            self.stop.set()
+        return self.master[start:end]
+
+
+def test_a_span_decode_told_to_stop_ends_at_the_next_frame(tmp_path: Path) -> None:
+    master = noise_master(tmp_path / "noise.flac", 65).read_bytes()
+    span = PeakSpan(2 * NOISE_RATE, 62 * NOISE_RATE, 64)
+    whole = CountingReads(master)
+    document = span_peaks(RangeFile(whole, len(master)), span, stop=whole.stop)
+    assert document == span_peaks(RangeFile(whole, len(master)), span)
+    assert document["length"] == span.pixels
+    stop_at = 8
+    assert whole.reads > 2 * stop_at
+    # Told to stop during the eighth read: the frames that read completes may be decoded, no further read is made.
+    stopped = CountingReads(master, stop_at=stop_at)
+    with pytest.raises(SpanAbandoned) as abandoned:
+        span_peaks(RangeFile(stopped, len(master)), span, stop=stopped.stop)
+    assert stopped.reads == stop_at
+    assert 0 < abandoned.value.decoded_frames < span.end_frame - span.start_frame
+    # Told before it starts: nothing is read at all.
+    early = CountingReads(master, stop_at=0)
+    early.stop.set()
+    with pytest.raises(SpanAbandoned) as before:
+        span_peaks(RangeFile(early, len(master)), span, stop=early.stop)
+    assert (early.reads, before.value.decoded_frames) == (0, 0)
+
+
+class StopAfterReads:
+    """The media store, but ``stop`` is set by the ``stop_at``-th ranged read (as a client leaving would)."""
+
+    def __init__(self, store: MediaStore, stop_at: int) -> None:
+        self.store = store
+        self.stop_at = stop_at
+        self.reads = 0
+        self.stop = threading.Event()
+
+    async def head(self, key: str) -> Any:
+        return await self.store.head(key)
+
+    async def get_bytes(self, key: str, *, start: int, end: int) -> bytes:
+        self.reads += 1
+        if self.reads == self.stop_at:
+            self.stop.set()
+        return await self.store.get_bytes(key, start=start, end=end)
+
+
+async def test_an_abandoned_span_decode_frees_its_slot_and_caches_nothing(tmp_path: Path) -> None:
+    key = f"{media.asset_run_prefix(new_id(), new_id(), new_id())}/master.flac"
+    store = await get_media_store()
+    await store.put_file(key, noise_master(tmp_path / "noise.flac", 30))
+    cache = web.peaks_cache.RescaledPeaksCache(max_bytes=1 << 30)
+    span = PeakSpan(0, 30 * NOISE_RATE, 64)
+    stopping = StopAfterReads(store, stop_at=6)
+    with pytest.raises(SpanAbandoned) as abandoned:
+        await cache.get_span(cast(MediaStore, stopping), key, span, stop=stopping.stop)
+    assert stopping.reads == 6
+    assert abandoned.value.decoded_frames < span.end_frame - span.start_frame
+    assert cache.span_decodes.borrowed_tokens == 0
+    assert not cache.entries
+    # The same span asked again is decoded afresh, to its end, and kept.
+    completing = StopAfterReads(store, stop_at=0)
+    document = json.loads(await cache.get_span(cast(MediaStore, completing), key, span, stop=completing.stop))
+    assert completing.reads > 6
+    assert document["length"] == span.pixels
+    assert len(cache.entries) == 1

@@ -1,9 +1,13 @@
 """``GET /api/audio/assets/{id}/versions/{n}/peaks?start=&end=&samplesPerPixel=``: peaks of a span decoded from
-the version's master by the real web process, on both media stores, and every bad input a 4xx JSON error."""
+the version's master by the real web process, on both media stores, every bad input a 4xx JSON error, and a
+request whose client has gone stops decoding and is logged."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import re
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -215,3 +219,64 @@ async def test_a_master_that_does_not_decode_is_422_and_a_missing_one_404(server
         assert_error(await http.get(span_url(asset_id), params=good), 404, "not_found")
         # The web process is still well.
         assert (await http.get("/healthz")).status_code == 200
+
+
+ABANDONED = re.compile(
+    r"span peaks of asset (\w+) version 1 abandoned, the client went away: frames (\d+)-(\d+) at (\d+) per pixel, "
+    r"stopped after decoding (\d+)"
+)
+LOG_WAIT_S = 60.0
+
+
+def abandon_request(server: WebServer, path: str) -> None:
+    """Sends a GET and closes its side of the connection in the same segment (corked: the request's bytes and the
+    FIN leave together), so the server learns that the client has gone as it reads the request, not at some moment
+    of the decode that a loaded machine would make a race."""
+    with socket.create_connection(("127.0.0.1", server.port)) as connection:
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        connection.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        connection.shutdown(socket.SHUT_WR)
+
+
+async def abandoned_lines(server: WebServer, count: int) -> list[re.Match[str]]:
+    """The first ``count`` abandoned-span lines of the server's log, once there are that many."""
+    loop = asyncio.get_running_loop()
+    give_up_at = loop.time() + LOG_WAIT_S
+    while True:
+        found = list(ABANDONED.finditer(server.log()))
+        if len(found) >= count:
+            return found[:count]
+        if loop.time() > give_up_at:
+            raise AssertionError(f"{len(found)} abandoned span(s) logged, expected {count}:\n{server.log()[-3000:]}")
+        await asyncio.sleep(0.05)
+
+
+async def test_a_span_whose_client_has_gone_stops_decoding_and_is_not_kept(server: WebServer, tmp_path: Path) -> None:
+    asset_id, stored = await stored_version(tmp_path)
+    query = f"start=100&end={100 + MAX_SPAN_S:g}&samplesPerPixel=128"
+    path = f"{span_url(asset_id)}?{query}"
+    span_frames = int(MAX_SPAN_S * RATE)
+    abandon_request(server, path)
+    (first,) = await abandoned_lines(server, 1)
+    assert first.group(1) == asset_id
+    assert (int(first.group(2)), int(first.group(3)), int(first.group(4))) == (
+        100 * RATE,
+        100 * RATE + span_frames,
+        128,
+    )
+    assert int(first.group(5)) < span_frames
+    # Nothing was kept of it: the same span abandoned again is decoded (and stopped) again.
+    abandon_request(server, path)
+    await abandoned_lines(server, 2)
+    # Answered whole once asked for properly, beside another span: the abandoned decodes hold no slot.
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        answers = await asyncio.gather(
+            http.get(path), http.get(f"{span_url(asset_id)}?start=0&end=1&samplesPerPixel=64")
+        )
+    assert [answer.status_code for answer in answers] == [200, 200]
+    document = answers[0].json()
+    assert (document["start_frame"], document["length"]) == (100 * RATE, span_frames // 128)
+    pixels = np.array(document["data"]).reshape(-1, 2, 2)
+    np.testing.assert_allclose(
+        pixels[:, 0, 1], stored[100 * RATE : 100 * RATE + span_frames, 0].reshape(-1, 128).max(axis=1), atol=1
+    )

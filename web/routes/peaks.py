@@ -4,10 +4,14 @@ page zoomed in past the stored peaks. ``GET /api/audio/peak-spans`` gives the li
 
 The web decodes here rather than queueing a job: a span is at most ``MAX_SPAN_S`` of FLAC read with a seek (tens
 of milliseconds), on a thread with a per-process limit, so the request answers at once like any other, where a job
-would wait behind renders in the worker's queue and leave a row in the store for every scroll.
+would wait behind renders in the worker's queue and leave a row in the store for every scroll. The page aborts a
+request when its view moves on: the decode then stops between frames and frees its slot (``web.disconnect``), and
+the abandoned request is logged and answered 499 into the closed connection, which drops it.
 """
 
 from __future__ import annotations
+
+import logging
 
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -17,12 +21,16 @@ from starlette.routing import Route
 from common.media import key_of_media_url
 from common.media_store import MediaNotFound, get_media_store
 from common.peaks import SPAN_RULES, PeakSpanError, parse_peak_span, span_limits_to_json
+from common.span_peaks import SpanAbandoned
 from web.api_docs import COMMON_ERRORS, PathItems, error, json_content
 from web.api_docs import path_id as path_id_doc
 from web.compression import PeaksCompressionMiddleware
-from web.errors import ApiError, not_found
+from web.disconnect import disconnect_event
+from web.errors import ApiError, error_response, not_found
 from web.inputs import check_query, path_id
 from web.routes.assets import asset_versions, path_version
+
+logger = logging.getLogger(__name__)
 
 SPAN_PATH = "/api/audio/assets/{assetId}/versions/{version}/peaks"
 LIMITS_PATH = "/api/audio/peak-spans"
@@ -50,10 +58,24 @@ async def get_span_peaks(request: Request) -> Response:
         span = parse_peak_span(dict(request.query_params), sample_rate=sample_rate, frames=frames)
     except PeakSpanError as exc:
         raise ApiError(400, exc.code, exc.message, field=exc.field) from exc
+    store = await get_media_store()
     try:
-        body = await request.app.state.rescaled_peaks.get_span(await get_media_store(), master_key, span)
+        with disconnect_event(request.receive) as client_gone:
+            body = await request.app.state.rescaled_peaks.get_span(store, master_key, span, stop=client_gone)
     except MediaNotFound as exc:
         raise not_found(f"Version {number} of asset {asset_id!r} has no master to read peaks from.") from exc
+    except SpanAbandoned as exc:
+        logger.info(
+            "span peaks of asset %s version %d abandoned, the client went away: frames %d-%d at %d per pixel, "
+            "stopped after decoding %d",
+            asset_id,
+            number,
+            span.start_frame,
+            span.end_frame,
+            span.samples_per_pixel,
+            exc.decoded_frames,
+        )
+        return error_response(499, "client_closed_request", "The client went away before the span was decoded.")
     return Response(body, media_type="application/json", headers={"Cache-Control": _CACHE_CONTROL})
 
 
