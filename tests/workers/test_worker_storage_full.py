@@ -5,7 +5,6 @@ partial output (its own prefix) and scratch files are removed, and once there is
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,10 +13,10 @@ from common.ids import new_id
 from common.jobs import Job, JobStatus, JobStore, get_job_store
 from common.media import job_prefixes, key_of_media_url, upload_key
 from common.media_store import MediaStore, close_media_store, get_media_store
-from tests.media_store.conftest import new_bucket, use_s3
 from tests.support.audio_samples import speech_like, write_audio
 from tests.support.filesystems import mounted_tmpfs, resize_tmpfs
-from tests.support.seaweedfs import SeaweedFSServer, running_seaweedfs
+from tests.support.s3_media import new_bucket, use_s3
+from tests.support.seaweedfs import SeaweedFSServer
 from tests.support.worker_process import WorkerProcess, WorkerStarter, is_finished, wait_for_job
 
 MIB = 1024 * 1024
@@ -87,12 +86,6 @@ async def test_a_full_media_disk_removes_the_runs_stored_output_and_retries(
 
         resize_tmpfs(media_root, 16 * MIB)
         await assert_completes_with_only_its_output(store, job, worker)
-
-
-@pytest.fixture(scope="module")
-def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFSServer]:
-    with running_seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as server:
-        yield server
 
 
 @pytest.mark.parametrize("backend", ["local", "s3"])
