@@ -21,7 +21,6 @@ from common.jobs import get_job_store
 from common.media import published_keys
 from common.media_store import MediaNotFound, get_media_store
 from tests.browser.running_app import running_app
-from tests.media_store.conftest import media_env, seaweedfs  # noqa: F401 - fixtures
 from tests.support.audio_samples import sine, write_audio
 
 pytestmark = pytest.mark.slow
@@ -56,7 +55,7 @@ def dry_run_media_gc() -> subprocess.CompletedProcess[str]:
 
 
 async def test_after_every_flow_media_gc_finds_nothing_and_every_named_file_exists(
-    media_env: str,  # noqa: F811
+    media_env: str,
     tmp_path: Path,
 ) -> None:
     audio = write_audio(tmp_path / "take.wav", sine(2.0, rate=22050, channels=1), rate=22050).read_bytes()

@@ -12,7 +12,7 @@ import pytest
 from common.errors import ConfigurationError
 from common.media_store import get_media_store
 from common.media_store.factory import selected_backend
-from tests.media_store.conftest import new_bucket, use_s3
+from tests.support.s3_media import new_bucket, use_s3
 from tests.support.seaweedfs import SeaweedFSServer
 
 S3_VARIABLES = ("S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")

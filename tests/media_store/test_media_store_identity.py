@@ -16,7 +16,7 @@ from common.errors import ConfigurationError
 from common.jobs import JobStore, get_job_store
 from common.media_store import check_media_identity, close_media_store, get_media_store
 from common.media_store.local import LocalMediaStore
-from tests.media_store.conftest import new_bucket, use_s3
+from tests.support.s3_media import new_bucket, use_s3
 from tests.support.seaweedfs import SeaweedFSServer
 
 

@@ -14,8 +14,8 @@ import pytest
 from common.config import media_max_bytes
 from common.errors import ConfigurationError
 from common.media_store import MediaStore, MediaStoreError, MediaStoreFull, close_media_store, get_media_store
-from tests.media_store.conftest import new_bucket, use_s3
 from tests.support.filesystems import mounted_tmpfs
+from tests.support.s3_media import new_bucket, use_s3
 from tests.support.seaweedfs import running_seaweedfs
 
 LIMIT = 3 * 1024 * 1024

@@ -8,7 +8,7 @@ import asyncio
 import gzip
 import re
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +19,9 @@ import pytest
 from common import media
 from common.ids import new_id
 from common.jobs import JobType, get_job_store
-from common.media_store import close_media_store, get_media_store
+from common.media_store import get_media_store
 from common.peaks import MAX_SPAN_PIXELS, MAX_SPAN_S
-from tests.media_store.conftest import new_bucket, use_s3
 from tests.support.audio_samples import write_audio
-from tests.support.seaweedfs import SeaweedFSServer, running_seaweedfs
 from tests.support.web_server import WebServer, running_web_server
 from tests.web.helpers import assert_error
 
@@ -33,24 +31,6 @@ RATE = 48000
 DURATION_S = 300
 TONE_HZ = 1000.0
 AMPLITUDE = 0.5
-
-
-@pytest.fixture(scope="module")
-def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFSServer]:
-    with running_seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as server:
-        yield server
-
-
-@pytest.fixture(params=["local", "s3"])
-async def media_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
-    backend: str = request.param
-    if backend == "s3":
-        server: SeaweedFSServer = request.getfixturevalue("seaweedfs")
-        use_s3(monkeypatch, server, new_bucket(server))
-    else:
-        monkeypatch.setenv("MEDIA_BACKEND", "local")
-    yield backend
-    await close_media_store()
 
 
 def tone(frames: int) -> np.ndarray:
@@ -94,7 +74,7 @@ def span_url(asset_id: str, version: int = 1) -> str:
 
 
 @pytest.fixture
-def server(media_backend: str) -> Iterator[WebServer]:
+def server(media_env: str) -> Iterator[WebServer]:
     with running_web_server() as web:
         yield web
 

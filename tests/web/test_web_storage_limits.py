@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -17,8 +17,6 @@ import pytest
 from common.config import media_root
 from common.jobs import JobStore
 from common.media_store import MediaStore, get_media_store
-from tests.media_store.conftest import new_bucket, use_s3
-from tests.support.seaweedfs import SeaweedFSServer, running_seaweedfs
 from tests.support.web_server import running_web_server
 from tests.web.helpers import assert_error
 
@@ -26,27 +24,10 @@ LIMIT = 1024 * 1024
 BOUNDARY = "storage-limit-boundary"
 
 
-@pytest.fixture(scope="module")
-def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFSServer]:
-    with running_seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as server:
-        yield server
-
-
-@pytest.fixture(params=["local", "s3"])
-def media_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    backend: str = request.param
-    if backend == "s3":
-        server: SeaweedFSServer = request.getfixturevalue("seaweedfs")
-        use_s3(monkeypatch, server, new_bucket(server))
-    else:
-        monkeypatch.setenv("MEDIA_BACKEND", "local")
-    return backend
-
-
 @pytest.fixture
-def limited(media_backend: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def limited(media_env: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("MEDIA_MAX_BYTES", str(LIMIT))
-    return media_backend
+    return media_env
 
 
 async def chunked_multipart(content: bytes, piece_bytes: int = 64 * 1024) -> AsyncIterator[bytes]:
@@ -118,13 +99,13 @@ def test_a_declared_length_that_does_not_fit_is_refused_before_the_body_is_sent(
     assert json.loads(body)["error"]["code"] == "insufficient_storage"
 
 
-async def test_healthz_reports_storage_used_and_free(media_backend: str, client: httpx.AsyncClient) -> None:
+async def test_healthz_reports_storage_used_and_free(media_env: str, client: httpx.AsyncClient) -> None:
     uploaded = await client.post("/api/audio/ingest", files={"file": ("a.wav", os.urandom(5000))})
     assert uploaded.status_code == 202, uploaded.text
     storage = (await client.get("/healthz")).json()["storage"]
     assert storage["usedBytes"] == 5000
     assert storage["limitBytes"] is None
-    if media_backend == "local":
+    if media_env == "local":
         disk_free = shutil.disk_usage(media_root()).free
         assert abs(storage["freeBytes"] - disk_free) < 64 * 1024 * 1024
     else:

@@ -20,7 +20,6 @@ from common.jobs import Job, JobStatus, get_job_store
 from common.media import asset_run_prefix, key_of_media_url, preview_prefix, upload_key
 from common.media_cleanup import expire_previews
 from common.media_store import MediaStore, get_media_store
-from tests.media_store.conftest import media_env, seaweedfs  # noqa: F401 - fixtures
 from tests.support.audio_samples import sine, write_audio
 from tests.support.worker_process import is_finished, wait_for_job
 from tests.web.conftest import in_process_client
@@ -35,7 +34,7 @@ TERMINAL = {"completed", "failed", "cancelled"}
 
 
 @pytest.fixture
-async def client(media_env: str) -> AsyncIterator[httpx.AsyncClient]:  # noqa: F811 - the imported fixture
+async def client(media_env: str) -> AsyncIterator[httpx.AsyncClient]:
     async with in_process_client() as asgi_client:
         yield asgi_client
 
@@ -280,7 +279,7 @@ async def test_upkeep_expires_previews_and_prunes_jobs_with_their_files(client: 
     assert await no_orphans(media) == []
 
 
-async def test_a_preview_is_expired_only_once_its_job_ended(media_env: str) -> None:  # noqa: F811
+async def test_a_preview_is_expired_only_once_its_job_ended(media_env: str) -> None:
     store = await get_job_store()
     media = await get_media_store()
     job, _ = await store.create_job("edit.preview", {"assetId": "a" * 32, "version": 1, "edits": []})

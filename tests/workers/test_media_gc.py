@@ -14,7 +14,6 @@ from common.config import PROJECT_ROOT
 from common.jobs import JobError, get_job_store
 from common.media import asset_run_prefix, media_url, render_run_prefix, upload_key
 from common.media_store import MediaStore, check_media_identity, close_media_store, get_media_store
-from tests.media_store.conftest import media_env, seaweedfs  # noqa: F401 - fixtures
 from workers import operator_command
 
 
@@ -43,7 +42,7 @@ async def keys(media: MediaStore) -> set[str]:
     return {info.key async for info in media.list_objects("")}
 
 
-async def test_media_gc_lists_then_removes_only_what_nothing_refers_to(media_env: str) -> None:  # noqa: F811
+async def test_media_gc_lists_then_removes_only_what_nothing_refers_to(media_env: str) -> None:
     store = await get_job_store()
     media = await get_media_store()
     await check_media_identity(store, media)
@@ -102,7 +101,7 @@ async def test_media_gc_lists_then_removes_only_what_nothing_refers_to(media_env
 
 
 async def test_media_gc_refuses_another_media_store_and_bad_arguments(
-    media_env: str,  # noqa: F811
+    media_env: str,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: os.PathLike[str],
 ) -> None:

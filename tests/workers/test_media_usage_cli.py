@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import obstore
 import pytest
@@ -14,14 +14,8 @@ import pytest
 from common.config import PROJECT_ROOT, media_root
 from common.jobs import get_job_store
 from common.media_store import MediaStore, close_media_store, get_media_store
-from tests.media_store.conftest import new_bucket, use_s3
-from tests.support.seaweedfs import SeaweedFSServer, running_seaweedfs
-
-
-@pytest.fixture(scope="module")
-def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFSServer]:
-    with running_seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as server:
-        yield server
+from tests.support.s3_media import new_bucket, use_s3
+from tests.support.seaweedfs import SeaweedFSServer
 
 
 def media_usage(*args: str) -> subprocess.CompletedProcess[str]:

@@ -13,9 +13,10 @@ import pytest
 from common.edits import PREVIEW_CONTEXT_S
 from common.ids import new_id
 from common.jobs import AssetVersion, JobStatus, get_job_store
-from common.media import media_url, upload_key
+from common.media import media_url
 from common.media_store import get_media_store
 from tests.support.audio_samples import read_audio, write_audio
+from tests.support.ingest import ingest_recording
 from tests.support.speech_signals import hum, speech_layout, white_noise
 from tests.support.worker_process import WorkerStarter, is_finished, wait_for_job
 from workers.payloads import fetch_master
@@ -44,16 +45,9 @@ async def test_a_repair_lists_context_preview_runs_as_a_context_preview(
     tmp_path: Path, start_worker: WorkerStarter
 ) -> None:
     store = await get_job_store()
-    upload_id, asset_id = new_id(), new_id()
-    await (await get_media_store()).put_file(upload_key(upload_id), _recording(tmp_path / "talk.wav"), consume=True)
-    ingest, _ = await store.create_job(
-        "ingest", {"assetId": asset_id, "uploadId": upload_id, "filename": "talk.wav", "title": "Talk"}
-    )
     worker = start_worker(handlers="workers.handlers")
-    ingested = await wait_for_job(store, ingest.id, is_finished, timeout_s=120)
-    assert ingested.status is JobStatus.COMPLETED, ingested.error
-    assert ingested.result is not None
-    duration = ingested.result["durationSec"]
+    ingested = await ingest_recording(_recording(tmp_path / "talk.wav"))
+    asset_id, duration = ingested["assetId"], ingested["durationSec"]
     assert duration > 120
 
     cut = [{"op": "cut", "start": 60, "end": 70}]

@@ -9,12 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common.ids import new_id
 from common.jobs import JobStatus, get_job_store
-from common.media import upload_key
-from common.media_store import get_media_store
 from common.render_options import PRESET_ENCODINGS, PRESET_REQUIRED_TARGETS, PRESETS
 from tests.support.audio_samples import write_audio
+from tests.support.ingest import ingest_recording
 from tests.support.speech_signals import hum, speech_layout, white_noise
 from tests.support.worker_process import WorkerStarter, is_finished, wait_for_job
 
@@ -43,22 +41,16 @@ async def test_every_preset_passes_its_own_compliance_report_after_the_repairs(
     tmp_path: Path, start_worker: WorkerStarter
 ) -> None:
     store = await get_job_store()
-    upload_id, asset_id = new_id(), new_id()
-    await (await get_media_store()).put_file(upload_key(upload_id), _recording(tmp_path / "talk.wav"), consume=True)
-    ingest, _ = await store.create_job(
-        "ingest", {"assetId": asset_id, "uploadId": upload_id, "filename": "talk.wav", "title": "Talk"}
-    )
     worker = start_worker("--concurrency", "2", handlers="workers.handlers")
-    ingested = await wait_for_job(store, ingest.id, is_finished, timeout_s=120)
-    assert ingested.status is JobStatus.COMPLETED, ingested.error
-    assert ingested.result is not None
+    ingested = await ingest_recording(_recording(tmp_path / "talk.wav"))
+    asset_id = ingested["assetId"]
     edit, _ = await store.create_job("edit.save", {"assetId": asset_id, "version": 1, "edits": REPAIRS})
     saved = await wait_for_job(store, edit.id, is_finished, timeout_s=120)
     assert saved.status is JobStatus.COMPLETED, (saved.error, worker.log())
     assert saved.result is not None
     # Three pauses over a second (2.0, 1.5, 2.5 s) became 0.5 s each.
     assert saved.result["timeSavedSec"] == pytest.approx(4.5, abs=0.05)
-    assert saved.result["durationSec"] == pytest.approx(ingested.result["durationSec"] - 4.5, abs=0.05)
+    assert saved.result["durationSec"] == pytest.approx(ingested["durationSec"] - 4.5, abs=0.05)
 
     renders = {}
     for preset in PRESETS:

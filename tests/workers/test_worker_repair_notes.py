@@ -9,11 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from common.ids import new_id
 from common.jobs import JobStatus, get_job_store
-from common.media import upload_key
-from common.media_store import get_media_store
 from tests.support.audio_samples import write_audio
+from tests.support.ingest import ingest_recording
 from tests.support.speech_signals import hum, speech_layout, white_noise
 from tests.support.worker_process import WorkerStarter, is_finished, wait_for_job
 
@@ -42,9 +40,7 @@ async def _run(job_type: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _notes_after_save_and_preview(source: Path) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    upload_id, asset_id = new_id(), new_id()
-    await (await get_media_store()).put_file(upload_key(upload_id), source, consume=True)
-    await _run("ingest", {"assetId": asset_id, "uploadId": upload_id, "filename": source.name, "title": "Talk"})
+    asset_id = (await ingest_recording(source))["assetId"]
     payload = {"assetId": asset_id, "version": 1, "edits": EDITS}
     saved = await _run("edit.save", payload)
     previewed = await _run("edit.preview", {**payload, "preview": "context"})

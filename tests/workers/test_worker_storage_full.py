@@ -5,19 +5,18 @@ partial output (its own prefix) and scratch files are removed, and once there is
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from common.ids import new_id
 from common.jobs import Job, JobStatus, JobStore, get_job_store
-from common.media import job_prefixes, key_of_media_url, upload_key
+from common.media import job_prefixes, key_of_media_url
 from common.media_store import MediaStore, close_media_store, get_media_store
-from tests.media_store.conftest import new_bucket, use_s3
 from tests.support.audio_samples import speech_like, write_audio
 from tests.support.filesystems import mounted_tmpfs, resize_tmpfs
-from tests.support.seaweedfs import SeaweedFSServer, running_seaweedfs
+from tests.support.ingest import queue_ingest
+from tests.support.s3_media import new_bucket, use_s3
+from tests.support.seaweedfs import SeaweedFSServer
 from tests.support.worker_process import WorkerProcess, WorkerStarter, is_finished, wait_for_job
 
 MIB = 1024 * 1024
@@ -54,10 +53,7 @@ async def test_an_ingest_that_fills_its_scratch_disk_is_retried_once_there_is_ro
         source = write_audio(tmp_path / "take.mp3", speech_like(40.0), rate=44100, kind="mp3", bitrate_kbps=64)
         assert source.stat().st_size < MIB / 2
         store, media = await get_job_store(), await get_media_store()
-        upload_id = new_id()
-        await media.put_file(upload_key(upload_id), source)
-        payload = {"assetId": new_id(), "uploadId": upload_id, "filename": "take.mp3", "title": "Take"}
-        job, _ = await store.create_job("ingest", payload, max_attempts=5)
+        job = await queue_ingest(source, title="Take", max_attempts=5)
         worker = start_worker(env=RETRY_ENV, handlers="workers.handlers")
 
         await assert_retried_for_lack_of_space(store, job, worker)
@@ -87,12 +83,6 @@ async def test_a_full_media_disk_removes_the_runs_stored_output_and_retries(
 
         resize_tmpfs(media_root, 16 * MIB)
         await assert_completes_with_only_its_output(store, job, worker)
-
-
-@pytest.fixture(scope="module")
-def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFSServer]:
-    with running_seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as server:
-        yield server
 
 
 @pytest.mark.parametrize("backend", ["local", "s3"])
