@@ -162,6 +162,15 @@ def denoise_frame_size(rate: int) -> int:
     return 1 << max(8, round(math.log2(DENOISE_FRAME_S * rate)))
 
 
+def noise_level_db(noise_power: np.ndarray) -> float:
+    """The RMS level (dBFS, full-scale square wave at 0) of noise with the learned spectrum ``noise_power``."""
+    size = (len(noise_power) - 1) * 2
+    # Parseval over a one-sided spectrum (the bins between DC and Nyquist stand for two), divided by the mean power
+    # of the analysis window, one half.
+    total = 2.0 * float(np.sum(noise_power, dtype=np.float64)) - float(noise_power[0]) - float(noise_power[-1])
+    return 10.0 * math.log10(total * 2.0 / (size * size))
+
+
 def _analysis_window(size: int) -> np.ndarray:
     # The square root of a periodic Hann window, for analysis and synthesis: at 75 % overlap their products add
     # up to 2 everywhere, so an all-pass gain gives back the input.
@@ -247,10 +256,12 @@ class SpectralDenoiser:
 
 @dataclass(frozen=True, slots=True)
 class LevelPlan:
-    """The level filter's gain (dB) at the middle of each ``block_frames`` block of the source."""
+    """The level filter's gain (dB) at the middle of each ``block_frames`` block of the source, and the mean speech
+    level (dBFS RMS) it brings speech to (``None``: no speech found, every gain is 0)."""
 
     block_frames: int
     gains_db: np.ndarray
+    speech_db: float | None = None
 
 
 class LevelFilter:
@@ -305,15 +316,17 @@ def plan_level(levels_db: np.ndarray, block_frames: int, rate: int, max_gain_db:
     in_phrase = running_mean(speech.astype(np.float64), hangover) > 0
     gains = np.where(in_phrase, gains, np.minimum(gains, 0.0))
     smoothing = max(1, round(LEVEL_SMOOTHING_S * blocks_per_s / 2))
-    return LevelPlan(block_frames, running_mean(gains, smoothing))
+    return LevelPlan(block_frames, running_mean(gains, smoothing), target)
 
 
 @dataclass(slots=True)
 class Learned:
-    """What ``learn`` found: the mains frequency (``None``: no hum), the noise spectrum and the level plan input."""
+    """What ``learn`` found: the mains frequency (``None``: no hum), the noise spectrum (the mean of the quietest
+    ``noise_frames`` frames; ``None``: nothing but silence) and the level plan input."""
 
     hum_hz: int | None = None
     noise_power: np.ndarray | None = None
+    noise_frames: int = 0
     levels_db: np.ndarray | None = None
 
 
@@ -367,6 +380,7 @@ class _Collector:
             learned.hum_hz = _detect_hum(self._hum_power)
         if self.noise and self._quiet:
             learned.noise_power = np.mean([spectrum for _, _, spectrum in self._quiet], axis=0)
+            learned.noise_frames = len(self._quiet) * self._noise_block
         if self.levels:
             if len(self._level_pending):
                 self._level_segments(self._level_pending)
@@ -499,12 +513,18 @@ class RepairChain:
                     filters.append(SpectralDenoiser(self.rate, self.channels, learned.noise_power, repair.reduction_db))
             else:
                 end_graph()
-                if learned.levels_db is not None:
-                    block = max(1, round(LEVEL_BLOCK_S * self.rate))
-                    plan = plan_level(learned.levels_db, block, self.rate, repair.max_gain_db)
+                plan = self.level_plan(repair)
+                if plan is not None:
                     filters.append(LevelFilter(plan, self.channels))
         end_graph()
         return filters
+
+    def level_plan(self, repair: Level) -> LevelPlan | None:
+        """The plan of ``repair`` from what was learned (``None`` before the levels are)."""
+        if self.learned is None or self.learned.levels_db is None:
+            return None
+        block = max(1, round(LEVEL_BLOCK_S * self.rate))
+        return plan_level(self.learned.levels_db, block, self.rate, repair.max_gain_db)
 
     def filters_at(self, frame: int) -> list[StreamFilter]:
         """A fresh set of filters for a stream starting at source frame ``frame``: the level plan's position is
@@ -578,6 +598,7 @@ def learn_windows(
     previous = chain.learned or Learned()
     if levels_only:
         learned.hum_hz, learned.noise_power = previous.hum_hz, previous.noise_power
+        learned.noise_frames = previous.noise_frames
     if learned.levels_db is not None:
         levels = previous.levels_db
         if levels is None or not levels_only:
