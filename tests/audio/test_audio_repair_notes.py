@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common.audio.editing import MasterAudio, save_edited_version
+from common.audio.editing import MasterAudio, preview_edits, save_edited_version
 from common.audio.ingest import ingest_file
 from common.audio.repair_notes import RepairNote
-from common.edits import parse_edit_list
+from common.edits import PREVIEW_CONTEXT, parse_edit_list
 from tests.support.audio_samples import read_audio, write_audio
 from tests.support.speech_signals import level_db, speech_layout, white_noise
 
@@ -121,3 +121,24 @@ def test_level_of_two_speakers_names_the_level_and_the_gains_it_applied(tmp_path
     loud_change = level_db(after[loud, 0]) - level_db(before[loud, 0])
     assert 2.0 < quiet_change <= raised + 0.5
     assert -lowered - 0.5 <= loud_change < -2.0
+
+
+def test_a_context_preview_names_what_it_learned_from_its_sample_as_the_save_does(tmp_path: Path) -> None:
+    # Longer than a minute, so the preview plays excerpts and its repairs learn from a sample of the recording.
+    layout = speech_layout(RATE, [(2.0, -20.0), (2.0, -30.0)] * 7, [3.0] * 15)
+    master = _master(tmp_path, layout.signal + white_noise(len(layout.signal), -60.0))
+    edits = parse_edit_list([{"op": "denoise"}, {"op": "level"}], master.frames / master.sample_rate)
+
+    preview = preview_edits(
+        master, edits, tmp_path / "preview", mode=PREVIEW_CONTEXT, on_progress=lambda _: None, check_cancel=lambda: None
+    )
+    saved = save_edited_version(master, edits, tmp_path / "v2", on_progress=lambda _: None, check_cancel=lambda: None)
+
+    assert preview.mode == PREVIEW_CONTEXT
+    codes = [("denoise", "noise_reduced"), ("level", "speech_leveled")]
+    assert [(note.op, note.code) for note in preview.repair_notes] == codes
+    assert [(note.op, note.code) for note in saved.repair_notes] == codes
+    for notes in (preview.repair_notes, saved.repair_notes):
+        assert abs(_figure(r"\((-?\d+) dBFS RMS\)", notes[0].message) + 60.0) <= 1.0
+        assert _figure(r"quietest (\d+\.\d) s", notes[0].message) > 5.0
+        assert -30.0 < _figure(r"mean level, (-?\d+) dBFS RMS", notes[1].message) < -20.0
