@@ -61,6 +61,17 @@ DENOISE_CLEAR_SNR = 4.0
 NOISE_BLOCK_FRAMES = 8
 NOISE_BLOCKS = 32
 DIGITAL_SILENCE_POWER = 1e-12
+# Of those, only blocks at most this far above the noise floor (the quietest steady block) count: a recording with
+# fewer pauses than the profile is long would otherwise lend it its quietest speech, which denoise then lowers.
+# Measured on generated noise, a floor's blocks stay within 0.3 dB (white), 1.5 dB (pink) and 10 dB (rumble-heavy,
+# 1/f^2, before any highpass) of each other over a minute; the quietest block that holds any speech stood 10-16 dB
+# above the floor of a talk at 15-40 dB SNR. A block let in at the margin carries as much again of other sound as
+# of noise several times over, so it can lift a profile of a few pause blocks by a few dB at most.
+NOISE_FLOOR_MARGIN_DB = 8.0
+# A block is steady when its frames' energies stay this close: noise floors measured within 1 dB (white) and 4 dB
+# (pink) over 8 frames, a block holding any speech 7 dB and more. A block that is partly digital silence or a fade
+# is not steady either, so a recording padded with silence cannot set the floor below its noise.
+NOISE_STEADY_DB = 6.0
 # Level: measurement blocks, the window speech is averaged over, and the gate.
 LEVEL_BLOCK_S = 0.1
 LEVEL_WINDOW_S = 1.5
@@ -347,6 +358,7 @@ class _Collector:
     _noise_block: int = field(init=False, default=0)
     _noise_size: int = field(init=False, default=0)
     _blocks_seen: int = field(init=False, default=0)
+    _steady_floor: float = field(init=False, default=math.inf)
     _hum_pending: np.ndarray = field(init=False)
     _noise_pending: np.ndarray = field(init=False)
     _level_pending: np.ndarray = field(init=False)
@@ -379,8 +391,12 @@ class _Collector:
         if self.hum and self._hum_power is not None:
             learned.hum_hz = _detect_hum(self._hum_power)
         if self.noise and self._quiet:
-            learned.noise_power = np.mean([spectrum for _, _, spectrum in self._quiet], axis=0)
-            learned.noise_frames = len(self._quiet) * self._noise_block
+            # Without a steady block (noise that comes and goes, or no pause), the quietest block is the floor.
+            floor = self._steady_floor if math.isfinite(self._steady_floor) else -max(self._quiet)[0]
+            limit = floor * 10.0 ** (NOISE_FLOOR_MARGIN_DB / 10.0)
+            floor_spectra = [spectrum for negative, _, spectrum in self._quiet if -negative <= limit]
+            learned.noise_power = np.mean(floor_spectra, axis=0)
+            learned.noise_frames = len(floor_spectra) * self._noise_block
         if self.levels:
             if len(self._level_pending):
                 self._level_segments(self._level_pending)
@@ -404,13 +420,18 @@ class _Collector:
     def _noise_segment(self, frames: np.ndarray) -> None:
         blocks = frames.reshape(-1, NOISE_BLOCK_FRAMES, self._noise_size, self.channels).transpose(0, 1, 3, 2)
         spectra = np.fft.rfft(blocks * self._noise_window, axis=-1)
+        frame_power = spectra.real**2 + spectra.imag**2
         # Mean over the block's frames and the channels: each channel carries the noise at its own level.
-        power = (spectra.real**2 + spectra.imag**2).mean(axis=(1, 2))
-        for spectrum in power:
+        power = frame_power.mean(axis=(1, 2))
+        frame_energies = np.maximum(frame_power.mean(axis=(2, 3)), DIGITAL_SILENCE_POWER)
+        steady = frame_energies.max(axis=1) <= frame_energies.min(axis=1) * 10.0 ** (NOISE_STEADY_DB / 10.0)
+        for spectrum, is_steady in zip(power, steady, strict=True):
             energy = float(spectrum.mean())
             self._blocks_seen += 1
             if energy <= DIGITAL_SILENCE_POWER:
                 continue
+            if is_steady:
+                self._steady_floor = min(self._steady_floor, energy)
             entry = (-energy, self._blocks_seen, spectrum)
             if len(self._quiet) < NOISE_BLOCKS:
                 heapq.heappush(self._quiet, entry)

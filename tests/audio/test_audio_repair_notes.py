@@ -62,9 +62,47 @@ def test_denoise_of_talk_names_the_noise_floor_of_its_pauses(tmp_path: Path) -> 
     assert "lowered it by up to 12 dB" in notes[0].message
 
 
+def test_denoise_of_a_short_talk_learns_only_its_pauses_and_keeps_the_speech_level(tmp_path: Path) -> None:
+    # 2 s of pauses in 9.5 s: far less than the quietest passages a profile may take, so the quietest speech is
+    # among them, and must be left out.
+    layout = speech_layout(RATE, [(2.5, -20.0)] * 3, [0.3, 0.7, 0.7, 0.3])
+    noisy = layout.signal + white_noise(len(layout.signal), -60.0)
+    master = _master(tmp_path, noisy)
+    edits = parse_edit_list([{"op": "denoise"}], master.frames / master.sample_rate)
+
+    saved = save_edited_version(master, edits, tmp_path / "v2", on_progress=lambda _: None, check_cancel=lambda: None)
+    preview = preview_edits(
+        master, edits, tmp_path / "preview", mode=PREVIEW_CONTEXT, on_progress=lambda _: None, check_cancel=lambda: None
+    )
+
+    # The context preview learns through its own (windowed) path and names the same profile.
+    assert preview.repair_notes == saved.repair_notes
+    notes = saved.repair_notes
+    assert [(note.op, note.code) for note in notes] == [("denoise", "noise_reduced")]
+    assert abs(_figure(r"\((-?\d+) dBFS RMS\)", notes[0].message) + 60.0) <= 1.0
+    assert _figure(r"quietest (\d+\.\d) s", notes[0].message) <= 2.0
+    before, after = read_audio(master.path)[0][:, 0], read_audio(saved.master_path)[0][:, 0]
+    speech, pauses = layout.speech, layout.pause_mask
+    assert level_db(after[speech]) - level_db(before[speech]) > -1.0
+    assert level_db(after[pauses]) - level_db(before[pauses]) < -10.0
+
+
 def test_denoise_of_steady_noise_without_a_quiet_passage_learns_that_noise(tmp_path: Path) -> None:
-    # There is no threshold for "quiet": the quietest passages are taken whatever their level.
+    # There is no threshold for "quiet": on noise alone every block is the noise floor, whatever its level.
     _, after, notes = _save(tmp_path, white_noise(15 * RATE, -40.0), [{"op": "denoise"}])
+
+    assert [(note.op, note.code) for note in notes] == [("denoise", "noise_reduced")]
+    assert abs(_figure(r"\((-?\d+) dBFS RMS\)", notes[0].message) + 40.0) <= 1.0
+    assert _figure(r"quietest (\d+\.\d) s", notes[0].message) > 10.0
+    assert level_db(after[RATE:-RATE]) < -40.0 - 10.0
+
+
+def test_denoise_of_noise_after_digital_silence_learns_the_noise_not_the_edge(tmp_path: Path) -> None:
+    # The noise starts near the end of the first block, which is then the quietest block that is not silence, 9 dB
+    # under the noise: the floor is the quietest block that is steady.
+    padded = np.concatenate([np.zeros(round(0.3 * RATE)), white_noise(10 * RATE, -40.0)])
+
+    _, after, notes = _save(tmp_path, padded, [{"op": "denoise"}])
 
     assert [(note.op, note.code) for note in notes] == [("denoise", "noise_reduced")]
     assert abs(_figure(r"\((-?\d+) dBFS RMS\)", notes[0].message) + 40.0) <= 1.0
