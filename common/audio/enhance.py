@@ -8,8 +8,8 @@ frames at the start and flushes them at the end.
 
 What a repair needs to know about the recording is learned in one streaming pass over the source before the
 program plays (``learn``): the mains frequency (dehum's default), a noise profile from the quietest passages
-(denoise), and a level per ``LEVEL_BLOCK_S`` block (level). Memory stays bounded: a handful of spectra, and a few
-bytes per tenth of a second for the levels.
+that are the noise floor (denoise), and a level per ``LEVEL_BLOCK_S`` block (level). Memory stays bounded: a
+handful of spectra, and a few bytes per tenth of a second for the levels.
 
 - ``highpass``, ``dehum`` and ``deess`` are FFmpeg filters (``highpass``, ``bandreject`` notches, ``deesser``) in
   a PyAV filter graph.
@@ -62,15 +62,15 @@ NOISE_BLOCK_FRAMES = 8
 NOISE_BLOCKS = 32
 DIGITAL_SILENCE_POWER = 1e-12
 # Of those, only blocks at most this far above the noise floor (the quietest steady block) count: a recording with
-# fewer pauses than the profile is long would otherwise lend it its quietest speech, which denoise then lowers.
-# Measured on generated noise, a floor's blocks stay within 0.3 dB (white), 1.5 dB (pink) and 10 dB (rumble-heavy,
-# 1/f^2, before any highpass) of each other over a minute; the quietest block that holds any speech stood 10-16 dB
-# above the floor of a talk at 15-40 dB SNR. A block let in at the margin carries as much again of other sound as
-# of noise several times over, so it can lift a profile of a few pause blocks by a few dB at most.
+# fewer pauses than the profile is long would otherwise lend it its quietest speech, which denoise then lowers by
+# up to its reduction. Measured on generated noise over a minute, a floor's blocks stay within 0.3 dB (white),
+# 1.5 dB (pink) and 10 dB (rumble-heavy 1/f^2 noise, before any highpass) of each other, while the quietest block
+# holding any speech stood 10-16 dB above the noise of talks at 25-40 dB SNR. A block let in at the margin holds
+# about five times as much other sound as noise, so a few of them lift the profile by a few dB at most.
 NOISE_FLOOR_MARGIN_DB = 8.0
-# A block is steady when its frames' energies stay this close: noise floors measured within 1 dB (white) and 4 dB
-# (pink) over 8 frames, a block holding any speech 7 dB and more. A block that is partly digital silence or a fade
-# is not steady either, so a recording padded with silence cannot set the floor below its noise.
+# A block is steady when its frames' energies stay this close together: noise floors measured within 1 dB (white)
+# and 4 dB (pink), any block holding speech 7 dB and more apart. A block that is partly digital silence or a fade
+# is not steady either, so the silence a recording is padded with cannot set the floor below its noise.
 NOISE_STEADY_DB = 6.0
 # Level: measurement blocks, the window speech is averaged over, and the gate.
 LEVEL_BLOCK_S = 0.1
@@ -332,8 +332,9 @@ def plan_level(levels_db: np.ndarray, block_frames: int, rate: int, max_gain_db:
 
 @dataclass(slots=True)
 class Learned:
-    """What ``learn`` found: the mains frequency (``None``: no hum), the noise spectrum (the mean of the quietest
-    ``noise_frames`` frames; ``None``: nothing but silence) and the level plan input."""
+    """What ``learn`` found: the mains frequency (``None``: no hum), the noise spectrum (the mean of the
+    ``noise_frames`` frames of the noise floor among the quietest; ``None``: nothing but silence) and the level plan
+    input."""
 
     hum_hz: int | None = None
     noise_power: np.ndarray | None = None
