@@ -422,8 +422,10 @@ class _Collector:
         blocks = frames.reshape(-1, NOISE_BLOCK_FRAMES, self._noise_size, self.channels).transpose(0, 1, 3, 2)
         spectra = np.fft.rfft(blocks * self._noise_window, axis=-1)
         frame_power = spectra.real**2 + spectra.imag**2
-        # Mean over the block's frames and the channels: each channel carries the noise at its own level.
-        power = frame_power.mean(axis=(1, 2))
+        # Mean over the block's frames and the channels: each channel carries the noise at its own level. One axis
+        # at a time: the channels interleave in this layout, and one reduction over both strides (about 5x slower).
+        power = frame_power.mean(axis=1).mean(axis=1)
+        # Each frame's energy, for whether the block is steady (see NOISE_STEADY_DB).
         frame_energies = np.maximum(frame_power.mean(axis=(2, 3)), DIGITAL_SILENCE_POWER)
         steady = frame_energies.max(axis=1) <= frame_energies.min(axis=1) * 10.0 ** (NOISE_STEADY_DB / 10.0)
         for spectrum, is_steady in zip(power, steady, strict=True):
