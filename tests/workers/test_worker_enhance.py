@@ -1,6 +1,7 @@
 """Through a real ``python -m workers`` process: a noisy, humming recording of two speakers is ingested, repaired
 (denoise, dehum, highpass, deess, level, shortenPauses) into a new version, and rendered with every preset; each
-render passes its own compliance report, measured on the file as a player decodes it."""
+render passes its own compliance report, measured on the file as a player decodes it, or, for a loudness the
+recording cannot reach without its limiter taking more than ``MAX_LIMITING_DB``, says it missed it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from common.ids import new_id
 from common.jobs import JobStatus, get_job_store
 from common.media import upload_key
 from common.media_store import get_media_store
-from common.render_options import PRESET_ENCODINGS, PRESET_REQUIRED_TARGETS, PRESETS
+from common.render_options import PRESET_ENCODINGS, PRESET_REQUIRED_TARGETS, PRESET_TARGETS, PRESETS
 from tests.support.audio_samples import write_audio
 from tests.support.speech_signals import hum, speech_layout, white_noise
 from tests.support.worker_process import WorkerStarter, is_finished, wait_for_job
@@ -28,6 +29,9 @@ REPAIRS = [
     {"op": "shortenPauses", "minPause": 1.0, "keepPause": 0.5},
 ]
 CUSTOM_TARGETS = {"integratedLufs": -19.0, "truePeakDb": -2.0}
+# The loudest this recording gets under a -1 dBTP ceiling with the limiter taking its most (``MAX_LIMITING_DB``):
+# its synthetic syllables peak about 15 dB over their loudness. Measured -15.4 LUFS for Spotify's MP3.
+LOUDEST_LUFS = -15.0
 
 pytestmark = pytest.mark.slow
 
@@ -79,6 +83,14 @@ async def test_every_preset_passes_its_own_compliance_report_after_the_repairs(
         assert rendered.result is not None
         report = rendered.result["compliance"]
         failed = [check for check in report["checks"] if check["passed"] is False]
+        target_lufs = PRESET_TARGETS[preset].integrated_lufs
+        if target_lufs is not None and target_lufs > LOUDEST_LUFS:
+            # Out of this recording's reach: the render stops at the limiting cap and says it missed the level,
+            # rather than meeting it by raising the pauses' noise.
+            assert [check["name"] for check in failed] == ["integratedLoudness"], (preset, failed)
+            assert LOUDEST_LUFS - 1.0 < failed[0]["measured"] < target_lufs - 0.5, (preset, failed)
+            assert rendered.result["targetsMet"] is False
+            continue
         assert report["passed"] is True, (preset, failed)
         assert rendered.result["targetsMet"] is True
         judged = {check["name"] for check in report["checks"] if check["passed"] is not None}
