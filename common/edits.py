@@ -27,9 +27,21 @@ DEFAULT_HUM_HARMONICS = 8
 # a code starting "no_" says the repair left the recording unchanged (the page shows those as warnings).
 NO_HUM_FOUND = "no_hum_found"
 HUM_REMOVED = "hum_removed"
+NO_NOISE_PROFILE = "no_noise_profile"
+NOISE_REDUCED = "noise_reduced"
+NO_SPEECH_FOUND = "no_speech_found"
+SPEECH_LEVELED = "speech_leveled"
 REPAIR_NOTE_CODES = {
     HUM_REMOVED: "dehum notched out mains hum (found in the recording, or at the frequency asked)",
     NO_HUM_FOUND: "dehum looked for mains hum and found none, so it left the recording unchanged",
+    NOISE_REDUCED: "denoise learned a noise profile from the recording's quietest passages (its level in dBFS) and "
+    "lowered the noise by up to its reduction",
+    NO_NOISE_PROFILE: "denoise found no sound to learn a noise profile from (the recording is silent, or shorter "
+    "than its analysis block of a few tenths of a second), so it left the recording unchanged",
+    SPEECH_LEVELED: "level brought speech to the recording's mean speech level (in dBFS), naming the most it raised "
+    "and lowered it",
+    NO_SPEECH_FOUND: "level found no speech (no passage stands out from the recording's quietest ones, as in steady "
+    "noise or a tone), so it left the recording unchanged",
 }
 DEFAULT_DENOISE_REDUCTION_DB = 18.0
 DEFAULT_DEESS_INTENSITY = 0.5

@@ -30,6 +30,7 @@ from common.audio.chunks import Tee
 from common.audio.compliance import ComplianceReport, Delivered, DeliveryMeter, compliance_report
 from common.audio.editing import MasterAudio
 from common.audio.encode import FILE_EXTENSIONS, open_writer
+from common.audio.gains import MAX_GAIN_DB
 from common.audio.headroom import Headroom
 from common.audio.limiter import HOLDS_PEAKS_AT_DB, TruePeakLimiter
 from common.audio.loudness import Loudness, LoudnessMeter
@@ -47,6 +48,10 @@ MAX_RENDER_ATTEMPTS = 3
 # A file further than this from the level aimed at is rendered again with the gain corrected.
 LEVEL_RETRY_DB = 0.25
 GAIN_SOLVER_STEPS = 20
+# The most loudness a render lets its limiter take off to meet a target (see ``leveling_gain_db``).
+MAX_LIMITING_DB = 20.0
+# Halvings of 0..MAX_GAIN_DB that find the gain at that limit to within a thousandth of a dB.
+GAIN_BISECTION_STEPS = 17
 # The excerpt a lossy encoder's effect on the level is measured on.
 PROBE_S = 30.0
 # Extra room a lossy re-render leaves under the ceiling beyond the overshoot it saw.
@@ -164,7 +169,11 @@ def render_master(
             ceiling -= overshoot + OVERSHOOT_EXTRA_DB
         if aim is not None and level is not None:
             shift -= level_error
-            gain_db = leveling_gain_db(aim - level - shift, headroom, ceiling)
+            corrected = leveling_gain_db(aim - level - shift, headroom, ceiling)
+            if overshoot <= 0 and corrected == gain_db:
+                # Held at the limiting cap: another render would write the same file.
+                break
+            gain_db = corrected
     report = compliance_report(targets, written.delivered, sample_rate=rate, channels=channels)
     return RenderedFile(path, written.frames, rate, channels, bitrate, loudness, targets, report, passes)
 
@@ -270,13 +279,35 @@ def _write(
 
 def leveling_gain_db(level_gap_db: float, headroom: Headroom | None, ceiling_db: float | None) -> float:
     """The gain that moves the program by ``level_gap_db`` once the limiter has taken its share: the fixed point
-    of ``gain = gap + loss(gain)`` (the loss grows more slowly than the gain, so it converges)."""
+    of ``gain = gap + loss(gain)``, but never a gain at which the limiter takes more than ``MAX_LIMITING_DB``.
+
+    The loss grows more slowly than the gain while the limiter only trims peaks. Once every stretch of speech is
+    held at the ceiling it grows as fast: more gain then raises only what lies between the words (room tone,
+    breaths), there is no fixed point, and the iteration ran on to gains of 60 dB and more, meeting a loudness
+    target by lifting the noise floor. Such a target is out of reach of the recording: the render stops at the
+    cap and its compliance report says the level was missed."""
     if headroom is None or ceiling_db is None:
         return level_gap_db
+    limit_at = ceiling_db + HOLDS_PEAKS_AT_DB
     gain = level_gap_db
     for _ in range(GAIN_SOLVER_STEPS):
-        gain = level_gap_db + headroom.loss_db(gain, ceiling_db + HOLDS_PEAKS_AT_DB)
-    return gain
+        gain = level_gap_db + headroom.loss_db(gain, limit_at)
+    if headroom.loss_db(gain, limit_at) <= MAX_LIMITING_DB:
+        return gain
+    return _most_gain_db(headroom, limit_at)
+
+
+def _most_gain_db(headroom: Headroom, limit_at: float) -> float:
+    """The largest gain at which the limiter takes at most ``MAX_LIMITING_DB`` (the loss never falls as the gain
+    grows, so a bisection finds it)."""
+    low, high = 0.0, MAX_GAIN_DB
+    for _ in range(GAIN_BISECTION_STEPS):
+        middle = (low + high) / 2
+        if headroom.loss_db(middle, limit_at) <= MAX_LIMITING_DB:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def _stored_loudness(master: MasterAudio, targets: RenderTargets, channels: int) -> Loudness | None:

@@ -19,7 +19,14 @@ from common.audio.editing import (
     preview_edits,
 )
 from common.audio.encode import AudioWriter
-from common.audio.enhance import LEVEL_BLOCK_S, RepairChain, learn_source, learn_windows, plan_level
+from common.audio.enhance import (
+    LEVEL_BLOCK_S,
+    RepairChain,
+    learn_source,
+    learn_windows,
+    noise_level_db,
+    plan_level,
+)
 from common.audio.loudness import Loudness, LoudnessMeter
 from common.audio.program import Program, analyse, analyse_edges, apply_edits
 from common.edits import PREVIEW_CONTEXT, PREVIEW_WHOLE, merge_edits, parse_edit_list
@@ -130,6 +137,26 @@ def test_what_the_repairs_learn_from_a_sample_is_close_to_what_they_learn_from_t
     sampled_plan = plan_level(sampled.learned.levels_db, block, RATE, 12.0).gains_db
     middle = slice(95 * RATE // block, 105 * RATE // block)
     assert np.max(np.abs(sampled_plan[middle] - whole_plan[middle])) < EXCERPT_LEVEL_BOUND_DB
+
+
+def test_a_sample_with_few_pauses_learns_the_noise_floor_from_them_alone(noisy_talk: MasterAudio) -> None:
+    repairs = parse_edit_list([{"op": "denoise"}], 1e6)
+    whole = RepairChain.of(repairs, RATE, 1)
+    sampled = RepairChain.of(repairs, RATE, 1)
+    assert whole is not None
+    assert sampled is not None
+    learn_source(whole, noisy_talk.path, check_cancel=lambda: None, progress=lambda _: None, frames=noisy_talk.frames)
+    # Twelve one-second windows hold a few seconds of pauses, fewer than the profile may take: the rest of its
+    # quietest blocks are speech, or straddle two windows.
+    windows = [(second * RATE, (second + 1) * RATE) for second in range(0, 24, 2)]
+    learn_windows(sampled, noisy_talk.path, windows, frames=noisy_talk.frames, check_cancel=lambda: None)
+    assert whole.learned is not None
+    assert sampled.learned is not None
+    assert whole.learned.noise_power is not None
+    assert sampled.learned.noise_power is not None
+
+    assert sampled.learned.noise_frames < whole.learned.noise_frames
+    assert abs(noise_level_db(sampled.learned.noise_power) - noise_level_db(whole.learned.noise_power)) < 1.0
 
 
 def _with_silent_ends(path: Path, seconds: int, lead_s: int, tail_s: int) -> MasterAudio:
