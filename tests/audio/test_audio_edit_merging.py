@@ -11,12 +11,12 @@ import pytest
 
 from common.audio.editing import MasterAudio, save_edited_version
 from common.audio.gains import Fade, GainCurve, RegionGain
-from common.audio.ingest import ingest_file
 from common.audio.program import Program, Sink
 from common.edits import Cut, FadeIn, Gain, Normalize, TrimSilence, merge_edits, parse_edit_list
 from common.errors import EditListError
 from tests.audio.bs1770 import integrated_loudness
 from tests.support.audio_samples import read_audio, sine, write_audio
+from tests.support.masters import ingested_master
 
 RATE = 16000
 
@@ -37,10 +37,7 @@ def plays(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def master(tmp_path: Path, seconds: float) -> MasterAudio:
     source = write_audio(tmp_path / "source.wav", sine(seconds, rate=RATE) * 0.03, rate=RATE, kind="wav")
-    files = ingest_file(
-        source, tmp_path / "v1", max_duration_s=600, on_progress=lambda _: None, check_cancel=lambda: None
-    ).files
-    return MasterAudio(files.master_path, files.sample_rate, files.channels, files.frames)
+    return ingested_master(source, tmp_path / "v1")
 
 
 def save(tmp_path: Path, audio: MasterAudio, edits: list[dict], name: str) -> np.ndarray:

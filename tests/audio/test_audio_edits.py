@@ -9,21 +9,18 @@ import numpy as np
 import pytest
 
 from common.audio.editing import MasterAudio, preview_edits, save_edited_version
-from common.audio.ingest import ingest_file
 from common.edits import parse_edit_list
 from common.errors import EditListError, JobCancelled
 from tests.audio.bs1770 import integrated_loudness, true_peak_db
 from tests.support.audio_samples import read_audio, sine, speech_like, write_audio
+from tests.support.masters import ingested_master
 
 RATE = 48000
 
 
 def _master(tmp_path: Path, signal: np.ndarray, rate: int = RATE) -> MasterAudio:
     source = write_audio(tmp_path / "source.wav", signal, rate=rate, kind="wav24")
-    files = ingest_file(
-        source, tmp_path / "v1", max_duration_s=600, on_progress=lambda _: None, check_cancel=lambda: None
-    ).files
-    return MasterAudio(files.master_path, files.sample_rate, files.channels, files.frames)
+    return ingested_master(source, tmp_path / "v1")
 
 
 def _save(tmp_path: Path, master: MasterAudio, edits: list[dict]) -> np.ndarray:

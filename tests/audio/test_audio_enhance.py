@@ -10,11 +10,11 @@ import pytest
 
 from common.audio.editing import MasterAudio, preview_edits, save_edited_version
 from common.audio.enhance import RepairChain, learn_source
-from common.audio.ingest import ingest_file
 from common.audio.program import Program, apply_edits
 from common.edits import merge_edits, parse_edit_list
 from common.errors import EditListError, JobCancelled
 from tests.support.audio_samples import read_audio, write_audio
+from tests.support.masters import ingested_master
 from tests.support.speech_signals import (
     SpeechLayout,
     hum,
@@ -30,10 +30,7 @@ RATE = 48000
 
 def _master(tmp_path: Path, signal: np.ndarray) -> MasterAudio:
     source = write_audio(tmp_path / "source.wav", signal[:, np.newaxis].astype(np.float32), rate=RATE, kind="wav24")
-    files = ingest_file(
-        source, tmp_path / "v1", max_duration_s=600, on_progress=lambda _: None, check_cancel=lambda: None
-    ).files
-    return MasterAudio(files.master_path, files.sample_rate, files.channels, files.frames)
+    return ingested_master(source, tmp_path / "v1")
 
 
 def _edit(tmp_path: Path, signal: np.ndarray, edits: list[dict]) -> tuple[np.ndarray, float]:
