@@ -3,7 +3,8 @@
 A version's ``info`` holds its public URLs (``audioUrl``, ``peaksUrl``); its objects are found again by mapping
 those URLs back to media keys (``common.media``), the one rule for both directions. ``frames`` keeps the exact
 length in samples. Handlers fetch their input from the media store into their scratch folder and store their
-output under their run's prefix; the audio engine only ever sees local files.
+output under their run's prefix. A context preview alone reads its master where it lies: the local store's own
+file, or the S3 object in byte ranges (``common.media_store.range_file``), since it reads a few excerpts only.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from common.audio.editing import MasterAudio
 from common.audio.headroom import headroom_from_json
 from common.audio.loudness import loudness_from_json
-from common.audio.source import MediaWarning
+from common.audio.source import MediaWarning, SourceFile
 from common.audio.version import VersionFiles
 from common.edits import Edit, parse_edit_list
 from common.errors import AppError, ConfigurationError, MediaError
@@ -25,6 +26,7 @@ from common.ids import is_valid_id
 from common.jobs import AssetVersion, Job, get_job_store
 from common.media import content_type, file_name, key_of_media_url, media_url
 from common.media_store import MediaNotFound, get_media_store
+from common.media_store.range_file import RangedObject
 
 DEFAULT_MAX_DURATION_S = 21600.0
 
@@ -89,17 +91,21 @@ def payload_edits(job: Job, master: MasterAudio) -> list[Edit]:
 
 async def fetch_master(version: AssetVersion, folder: Path, *, in_place: bool = False) -> MasterAudio:
     """The master of ``version``, copied from the media store into ``folder``, with the format recorded when it
-    was made. With ``in_place``, a store that keeps its objects as files (local) gives its own file instead, read
-    where it lies: a context preview reads a few excerpts of it, not worth a copy of the whole. Masters are never
-    rewritten, and a deleted one stays readable while open."""
+    was made. With ``in_place``, the master is read where it lies instead: a context preview reads a few excerpts
+    of it, not worth a copy of the whole. A store that keeps its objects as files (local) gives its own file; any
+    other gives a ``RangedObject``, read in byte ranges through this event loop from the handler's threads.
+    Masters are never rewritten, and a deleted local one stays readable while open."""
     info = version.info
     url = info.get("audioUrl")
     key = key_of_media_url(url) if isinstance(url, str) else None
     if key is None:
         raise AppError(f"version {version.version} of asset {version.asset_id} has no master", code="version_not_found")
     store = await get_media_store()
+    path: SourceFile | None
     try:
         path = await store.local_path(key) if in_place else None
+        if path is None and in_place:
+            path = await RangedObject.of(store, key)
         if path is None:
             path = folder / "master" / file_name(key)
             await store.get_file(key, path)

@@ -11,6 +11,7 @@ from common.edits import PREVIEW_RULE, PREVIEW_WHOLE, parse_preview_mode
 from common.jobs import Job
 from common.media import content_type, media_url, preview_run_prefix
 from common.media_store import get_media_store
+from common.media_store.range_file import RangedObject
 from common.stages import JobStage
 from workers.handler_protocol import JobContext
 from workers.payloads import payload_edits, payload_master, run_token
@@ -41,6 +42,14 @@ async def handle_edit_preview(job: Job, ctx: JobContext) -> dict[str, Any]:
         ctx.report_stage(JobStage.STORING)
         key = f"{preview_run_prefix(job.id, run_token(job))}/{preview.path.name}"
         await (await get_media_store()).put_file(key, preview.path, content_type=content_type(key), consume=True)
+    if isinstance(master.path, RangedObject):
+        logger.info(
+            "job %s: read %d of the master's %d bytes in %d ranged reads",
+            job.id,
+            master.path.fetched_bytes,
+            master.path.size_bytes,
+            master.path.fetches,
+        )
     logger.info(
         "job %s: %s preview of asset %s version %d written (%d segments, %.1f s)",
         job.id,
