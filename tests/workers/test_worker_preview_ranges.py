@@ -3,10 +3,11 @@ reads the master where it lies. On S3 it reads the master in byte ranges, never 
 logs the bytes it fetched (for excerpts alone, a small fraction of the master's size), and its result (segments,
 duration, loudness, repair notes) is the one the same preview gives from a downloaded copy of the master. Without
 and with repairs (which learn from windows sampled over the whole recording). A missing master is still
-``media_missing``."""
+``media_missing``, and a preview read in ranges stops at its next ``check_cancel``."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 
 from common.audio.editing import preview_edits
 from common.edits import PREVIEW_CONTEXT, parse_edit_list
-from common.errors import MediaError
+from common.errors import JobCancelled, MediaError
 from common.ids import new_id
 from common.jobs import AssetVersion, JobStatus, get_job_store
 from common.media import key_of_media_url, media_url
@@ -127,3 +128,34 @@ async def test_a_missing_master_is_media_missing_when_read_in_place(media_env: s
         await fetch_master(version, tmp_path / "scratch", in_place=True)
     assert raised.value.code == "media_missing"
     assert not (tmp_path / "scratch").exists()
+
+
+async def test_a_context_preview_read_in_ranges_stops_when_cancelled(media_env: str, tmp_path: Path) -> None:
+    media = await get_media_store()
+    key = f"assets/{new_id()}/v1/{new_id()}/master.flac"
+    seconds = 120
+    master_file = write_audio(tmp_path / "master.flac", speech_like(seconds, rate=16000), rate=16000, kind="flac")
+    await media.put_file(key, master_file)
+    info = {"audioUrl": media_url(key), "sampleRate": 16000, "channels": 1, "frames": seconds * 16000}
+    master = await fetch_master(AssetVersion(new_id(), 1, new_id(), datetime.now(UTC), info), tmp_path, in_place=True)
+    assert isinstance(master.path, Path) == (media_env == "local")
+    checks = 0
+
+    def check_cancel() -> None:
+        nonlocal checks
+        checks += 1
+        if checks > 3:
+            raise JobCancelled("the job was cancelled")
+
+    edits = parse_edit_list([*REPAIRS[:2], {"op": "cut", "start": 30, "end": 40}], seconds)
+    with pytest.raises(JobCancelled):
+        await asyncio.to_thread(
+            preview_edits,
+            master,
+            edits,
+            tmp_path / "preview",
+            mode=PREVIEW_CONTEXT,
+            on_progress=_ignore,
+            check_cancel=check_cancel,
+        )
+    assert checks == 4
