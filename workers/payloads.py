@@ -20,7 +20,7 @@ from common.audio.headroom import headroom_from_json
 from common.audio.loudness import loudness_from_json
 from common.audio.source import MediaWarning, SourceFile
 from common.audio.version import VersionFiles
-from common.edits import Edit, parse_edit_list
+from common.edits import REPAIR_OPS, Edit, parse_edit_list
 from common.errors import AppError, ConfigurationError, MediaError
 from common.ids import is_valid_id
 from common.jobs import AssetVersion, Job, get_job_store
@@ -77,11 +77,19 @@ async def find_version(asset_id: str, number: int) -> AssetVersion:
     raise AppError(f"asset {asset_id} has no version {number}", code="version_not_found")
 
 
-async def payload_master(job: Job, folder: Path, *, in_place: bool = False) -> tuple[AssetVersion, MasterAudio]:
+async def payload_master(
+    job: Job, folder: Path, *, in_place: bool = False, ranged: bool = False
+) -> tuple[AssetVersion, MasterAudio]:
     """The asset version the payload names (``assetId``, ``version``) and its master, fetched into ``folder`` (see
-    ``fetch_master`` for ``in_place``)."""
+    ``fetch_master`` for ``in_place`` and ``ranged``)."""
     version = await find_version(payload_id(job, "assetId"), payload_version(job))
-    return version, await fetch_master(version, folder, in_place=in_place)
+    return version, await fetch_master(version, folder, in_place=in_place, ranged=ranged)
+
+
+def payload_asks_for_repairs(job: Job) -> bool:
+    """Whether the payload's edit list names a repair, read before the list is checked against the master."""
+    edits = job.payload.get("edits")
+    return isinstance(edits, list) and any(isinstance(edit, dict) and edit.get("op") in REPAIR_OPS for edit in edits)
 
 
 def payload_edits(job: Job, master: MasterAudio) -> list[Edit]:
@@ -89,12 +97,14 @@ def payload_edits(job: Job, master: MasterAudio) -> list[Edit]:
     return parse_edit_list(job.payload.get("edits"), master.frames / master.sample_rate)
 
 
-async def fetch_master(version: AssetVersion, folder: Path, *, in_place: bool = False) -> MasterAudio:
+async def fetch_master(
+    version: AssetVersion, folder: Path, *, in_place: bool = False, ranged: bool = False
+) -> MasterAudio:
     """The master of ``version``, copied from the media store into ``folder``, with the format recorded when it
-    was made. With ``in_place``, the master is read where it lies instead: a context preview reads a few excerpts
-    of it, not worth a copy of the whole. A store that keeps its objects as files (local) gives its own file; any
-    other gives a ``RangedObject``, read in byte ranges through this event loop from the handler's threads.
-    Masters are never rewritten, and a deleted local one stays readable while open."""
+    was made. A context preview reads a few excerpts of it, not worth a copy of the whole, so it may read the
+    master where it lies: with ``in_place``, a store that keeps its objects as files (local) gives its own file;
+    with ``ranged``, any other store gives a ``RangedObject``, read in byte ranges through this event loop from the
+    handler's threads. Masters are never rewritten, and a deleted local one stays readable while open."""
     info = version.info
     url = info.get("audioUrl")
     key = key_of_media_url(url) if isinstance(url, str) else None
@@ -104,7 +114,7 @@ async def fetch_master(version: AssetVersion, folder: Path, *, in_place: bool = 
     path: SourceFile | None
     try:
         path = await store.local_path(key) if in_place else None
-        if path is None and in_place:
+        if path is None and ranged:
             path = await RangedObject.of(store, key)
         if path is None:
             path = folder / "master" / file_name(key)
