@@ -163,6 +163,7 @@ class ShortenPauses:
 # Repairs filter the recording as a whole, before the timeline edits (``common.audio.enhance``).
 Repair = Highpass | Dehum | Denoise | Deess | Level
 REPAIRS = (Highpass, Dehum, Denoise, Deess, Level)
+REPAIR_OPS = frozenset(repair.__dataclass_fields__["op"].default for repair in REPAIRS)
 Edit = (
     Trim
     | Cut

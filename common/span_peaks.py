@@ -2,9 +2,10 @@
 page is zoomed in past their resolution (down to one frame per pixel).
 
 This is the web's one read of audio, kept small enough to answer at once: the master is read through
-``RangeFile`` (a seekable file over ranged reads, so only the span's part of the object is fetched), the demuxer
-seeks to the FLAC frame holding the span's start, and decoding stops at its end. The span is at most
-``common.peaks.MAX_SPAN_S`` long, so one request decodes at most that much audio, whatever the recording's length.
+``common.media_store.range_file.RangeFile`` (a seekable file over ranged reads, so only the span's part of the
+object is fetched), the demuxer seeks to the FLAC frame holding the span's start, and decoding stops at its end. The
+span is at most ``common.peaks.MAX_SPAN_S`` long, so one request decodes at most that much audio, whatever the
+recording's length.
 A decode whose answer nobody waits for any more (the page scrolled on) is stopped through a ``threading.Event``
 checked before reading and between decoded frames, so it gives its thread back within a frame.
 It uses PyAV directly and loads no module of the audio engine (``common.audio``): a decoded FLAC frame needs no
@@ -15,8 +16,6 @@ from __future__ import annotations
 
 import io
 import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any
 
 import av
@@ -25,16 +24,9 @@ import numpy as np
 from common.errors import MediaError
 from common.peaks import SPAN_PEAKS_BITS, SPAN_START_KEY, PeakSpan, flat_data, peaks_header
 
-#: Bytes fetched per ranged read: a seek probes a few places in the file, then decoding reads forwards.
-BLOCK_BYTES = 256 * 1024
-#: Blocks kept, so the demuxer's probing back and forth does not fetch a block twice.
-KEPT_BLOCKS = 16
 #: How far before the span a seek may land and still be decoded forwards (FLAC frames are a fraction of a second).
 MAX_SEEK_SLACK_S = 10.0
 _FULL_SCALE = 1 << (SPAN_PEAKS_BITS - 1)
-
-#: Reads bytes ``start`` to ``end`` (exclusive) of the object.
-FetchRange = Callable[[int, int], bytes]
 
 
 class SpanAbandoned(Exception):
@@ -43,58 +35,6 @@ class SpanAbandoned(Exception):
     def __init__(self, decoded_frames: int) -> None:
         super().__init__(f"stopped after decoding {decoded_frames} frames of the span")
         self.decoded_frames = decoded_frames
-
-
-class RangeFile(io.RawIOBase):
-    """A read-only, seekable file of ``size_bytes`` bytes whose content comes from ``fetch`` in aligned blocks."""
-
-    def __init__(self, fetch: FetchRange, size_bytes: int) -> None:
-        super().__init__()
-        self._fetch = fetch
-        self._size = size_bytes
-        self._position = 0
-        self._blocks: OrderedDict[int, bytes] = OrderedDict()
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        self._position = max(0, base + offset)
-        return self._position
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        wanted = min(len(view), self._size - self._position)
-        done = 0
-        while done < wanted:
-            index, offset = divmod(self._position, BLOCK_BYTES)
-            block = self._block(index)
-            count = min(wanted - done, len(block) - offset)
-            if count <= 0:
-                break
-            view[done : done + count] = block[offset : offset + count]
-            done += count
-            self._position += count
-        return done
-
-    def _block(self, index: int) -> bytes:
-        block = self._blocks.get(index)
-        if block is not None:
-            self._blocks.move_to_end(index)
-            return block
-        start = index * BLOCK_BYTES
-        block = self._fetch(start, min(start + BLOCK_BYTES, self._size))
-        self._blocks[index] = block
-        if len(self._blocks) > KEPT_BLOCKS:
-            self._blocks.popitem(last=False)
-        return block
 
 
 def span_peaks(master: io.RawIOBase, span: PeakSpan, *, stop: threading.Event | None = None) -> dict[str, Any]:

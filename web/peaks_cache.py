@@ -25,8 +25,9 @@ import anyio.from_thread
 import orjson
 
 from common.media_store import MediaStore
+from common.media_store.range_file import RangeFile
 from common.peaks import PeakSpan, rescale_peaks
-from common.span_peaks import RangeFile, span_peaks
+from common.span_peaks import span_peaks
 from web.inputs import positive_int_setting
 
 DEFAULT_PEAKS_CACHE_BYTES = 64 * 1024 * 1024

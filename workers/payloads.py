@@ -3,7 +3,8 @@
 A version's ``info`` holds its public URLs (``audioUrl``, ``peaksUrl``); its objects are found again by mapping
 those URLs back to media keys (``common.media``), the one rule for both directions. ``frames`` keeps the exact
 length in samples. Handlers fetch their input from the media store into their scratch folder and store their
-output under their run's prefix; the audio engine only ever sees local files.
+output under their run's prefix. A context preview alone reads its master where it lies: the local store's own
+file, or the S3 object in byte ranges (``common.media_store.range_file``), since it reads a few excerpts only.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from typing import Any
 from common.audio.editing import MasterAudio
 from common.audio.headroom import headroom_from_json
 from common.audio.loudness import loudness_from_json
-from common.audio.source import MediaWarning
+from common.audio.source import MediaWarning, SourceFile
 from common.audio.version import VersionFiles
-from common.edits import Edit, parse_edit_list
+from common.edits import REPAIR_OPS, Edit, parse_edit_list
 from common.errors import AppError, ConfigurationError, MediaError
 from common.ids import is_valid_id
 from common.jobs import AssetVersion, Job, get_job_store
 from common.media import content_type, file_name, key_of_media_url, media_url
 from common.media_store import MediaNotFound, get_media_store
+from common.media_store.range_file import RangedObject
 
 DEFAULT_MAX_DURATION_S = 21600.0
 
@@ -75,11 +77,19 @@ async def find_version(asset_id: str, number: int) -> AssetVersion:
     raise AppError(f"asset {asset_id} has no version {number}", code="version_not_found")
 
 
-async def payload_master(job: Job, folder: Path, *, in_place: bool = False) -> tuple[AssetVersion, MasterAudio]:
+async def payload_master(
+    job: Job, folder: Path, *, in_place: bool = False, ranged: bool = False
+) -> tuple[AssetVersion, MasterAudio]:
     """The asset version the payload names (``assetId``, ``version``) and its master, fetched into ``folder`` (see
-    ``fetch_master`` for ``in_place``)."""
+    ``fetch_master`` for ``in_place`` and ``ranged``)."""
     version = await find_version(payload_id(job, "assetId"), payload_version(job))
-    return version, await fetch_master(version, folder, in_place=in_place)
+    return version, await fetch_master(version, folder, in_place=in_place, ranged=ranged)
+
+
+def payload_asks_for_repairs(job: Job) -> bool:
+    """Whether the payload's edit list names a repair, read before the list is checked against the master."""
+    edits = job.payload.get("edits")
+    return isinstance(edits, list) and any(isinstance(edit, dict) and edit.get("op") in REPAIR_OPS for edit in edits)
 
 
 def payload_edits(job: Job, master: MasterAudio) -> list[Edit]:
@@ -87,19 +97,25 @@ def payload_edits(job: Job, master: MasterAudio) -> list[Edit]:
     return parse_edit_list(job.payload.get("edits"), master.frames / master.sample_rate)
 
 
-async def fetch_master(version: AssetVersion, folder: Path, *, in_place: bool = False) -> MasterAudio:
+async def fetch_master(
+    version: AssetVersion, folder: Path, *, in_place: bool = False, ranged: bool = False
+) -> MasterAudio:
     """The master of ``version``, copied from the media store into ``folder``, with the format recorded when it
-    was made. With ``in_place``, a store that keeps its objects as files (local) gives its own file instead, read
-    where it lies: a context preview reads a few excerpts of it, not worth a copy of the whole. Masters are never
-    rewritten, and a deleted one stays readable while open."""
+    was made. A context preview reads a few excerpts of it, not worth a copy of the whole, so it may read the
+    master where it lies: with ``in_place``, a store that keeps its objects as files (local) gives its own file;
+    with ``ranged``, any other store gives a ``RangedObject``, read in byte ranges through this event loop from the
+    handler's threads. Masters are never rewritten, and a deleted local one stays readable while open."""
     info = version.info
     url = info.get("audioUrl")
     key = key_of_media_url(url) if isinstance(url, str) else None
     if key is None:
         raise AppError(f"version {version.version} of asset {version.asset_id} has no master", code="version_not_found")
     store = await get_media_store()
+    path: SourceFile | None
     try:
         path = await store.local_path(key) if in_place else None
+        if path is None and ranged:
+            path = await RangedObject.of(store, key)
         if path is None:
             path = folder / "master" / file_name(key)
             await store.get_file(key, path)

@@ -42,7 +42,7 @@ from common.audio.loudness import Loudness, LoudnessMeter
 from common.audio.program import Leveler, Program, Sink, apply_edits
 from common.audio.progress import PassProgress
 from common.audio.repair_notes import RepairNote, repair_notes
-from common.audio.source import CancelCheck, ProgressCallback
+from common.audio.source import CancelCheck, ProgressCallback, SourceFile
 from common.audio.version import VersionFiles, VersionWriter
 from common.edits import (
     PREVIEW_CONTEXT_S,
@@ -87,9 +87,11 @@ _PASSES_PER_EDIT = {Normalize: 2, TrimSilence: 1, ShortenPauses: 1}
 
 @dataclass(frozen=True, slots=True)
 class MasterAudio:
-    """A version's master file, its measured format and, when stored with the version, its loudness."""
+    """A version's master file, its measured format and, when stored with the version, its loudness. ``path`` is a
+    local file, or the media store's object read in byte ranges (a context preview on a store without local files).
+    """
 
-    path: Path
+    path: SourceFile
     sample_rate: int
     channels: int
     frames: int

@@ -27,7 +27,6 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 from typing import Protocol
 
 import av
@@ -35,7 +34,7 @@ import numpy as np
 
 from common.audio.background import BackgroundIterator
 from common.audio.running import running_mean
-from common.audio.source import CancelCheck, open_source
+from common.audio.source import CancelCheck, SourceFile, open_source
 from common.edits import DETECT_HUM, Deess, Dehum, Denoise, Edit, Highpass, Level, Repair
 
 # Dehum: each notch's quality factor (bandwidth = frequency / Q); narrow enough to leave a voice's harmonics.
@@ -561,7 +560,7 @@ class RepairChain:
 
 
 def learn_source(
-    chain: RepairChain, path: Path, *, check_cancel: CancelCheck, progress: Callable[[float], None], frames: int
+    chain: RepairChain, path: SourceFile, *, check_cancel: CancelCheck, progress: Callable[[float], None], frames: int
 ) -> None:
     """Run ``chain``'s learning pass over the master at ``path`` (the chain's rate and channels)."""
     done = 0
@@ -583,7 +582,7 @@ def learn_source(
 
 def learn_windows(
     chain: RepairChain,
-    path: Path,
+    path: SourceFile,
     windows: list[tuple[int, int]],
     *,
     frames: int,

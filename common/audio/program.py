@@ -12,7 +12,6 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -23,7 +22,7 @@ from common.audio.leveling import AnalysisResult, LevelTarget, plan_leveling
 from common.audio.loudness import LoudnessMeter
 from common.audio.progress import PassProgress
 from common.audio.reader import RangeReader
-from common.audio.source import CancelCheck
+from common.audio.source import CancelCheck, SourceFile
 from common.edits import Cut, FadeIn, FadeOut, Gain, Normalize, NumberedEdit, ShortenPauses, Trim, TrimSilence
 from common.errors import EditListError
 from common.stages import JobStage
@@ -89,7 +88,7 @@ class Program:
     """The playable result of an edit list. Build it with ``apply_edits`` (and ``level``); ``play`` streams it to
     a sink."""
 
-    master: Path
+    master: SourceFile
     rate: int
     channels: int
     source_frames: int

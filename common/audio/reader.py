@@ -21,13 +21,12 @@ asked for, by when they have settled (see ``common.audio.editing``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import numpy as np
 
 from common.audio.background import BackgroundIterator
 from common.audio.enhance import StreamFilter, aligned
-from common.audio.source import OpenedSource, open_source
+from common.audio.source import OpenedSource, SourceFile, open_source
 
 HISTORY_FRAMES = 1 << 16
 #: A forward jump longer than this seeks rather than decoding the span in between.
@@ -39,7 +38,7 @@ class RangeReader:
 
     def __init__(
         self,
-        path: Path,
+        path: SourceFile,
         *,
         rate: int,
         channels: int,

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import av
 import numpy as np
@@ -74,6 +74,23 @@ ProgressCallback = Callable[[float], None]
 CancelCheck = Callable[[], None]
 
 
+class OpenableFile(Protocol):
+    """A file read through ``open`` rather than from a path: a media store's object read in byte ranges
+    (``common.media_store.range_file.RangedObject``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def size_bytes(self) -> int: ...
+
+    def open(self) -> BinaryIO: ...
+
+
+#: What can be opened as a source: a local file, or an ``OpenableFile``.
+SourceFile = Path | OpenableFile
+
+
 @dataclass(frozen=True, slots=True)
 class SourceInfo:
     """What the probe found: the container and codec names and the audio stream's own format."""
@@ -110,7 +127,7 @@ class MediaWarning:
 class OpenedSource:
     """An open container with its audio stream, to be used as a context manager."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: SourceFile) -> None:
         self.path = path
         self._file: BinaryIO | None = None
         self._container: av.container.InputContainer | None = None
@@ -124,13 +141,13 @@ class OpenedSource:
 
     def __enter__(self) -> OpenedSource:
         try:
-            size = self.path.stat().st_size
+            size = self.path.stat().st_size if isinstance(self.path, Path) else self.path.size_bytes
         except FileNotFoundError as exc:
             raise MediaError("The file to read is missing.", code="media_missing") from exc
         if size == 0:
             raise MediaError("The file is empty.", code="empty_media")
         self._size = size
-        self._file = self.path.open("rb")
+        self._file = _open_binary(self.path)
         try:
             self._container = av.open(self._file, "r", buffer_size=IO_BUFFER_BYTES, options=_OPEN_OPTIONS)
         except av.FFmpegError as exc:
@@ -231,7 +248,7 @@ class OpenedSource:
         self.warnings = packets.warnings(produced / rate, self._declared_s)
 
 
-def open_source(path: Path) -> OpenedSource:
+def open_source(path: SourceFile) -> OpenedSource:
     """Open ``path`` for probing and decoding (use as ``with open_source(path) as source:``)."""
     return OpenedSource(path)
 
@@ -359,8 +376,12 @@ class _DecodeCount:
             raise MediaError("The audio is damaged and cannot be decoded.", code="corrupt_media")
 
 
-def _head(path: Path) -> bytes:
-    with path.open("rb") as file:
+def _open_binary(path: SourceFile) -> BinaryIO:
+    return path.open("rb") if isinstance(path, Path) else path.open()
+
+
+def _head(path: SourceFile) -> bytes:
+    with _open_binary(path) as file:
         return file.read(16)
 
 
@@ -402,7 +423,7 @@ def _falls_short(reached_s: float, declared_s: float) -> bool:
     return reached_s < declared_s - max(TRUNCATION_TOLERANCE_S, TRUNCATION_TOLERANCE_FRACTION * declared_s)
 
 
-def _declared_duration_s(path: Path, container: av.container.InputContainer) -> float | None:
+def _declared_duration_s(path: SourceFile, container: av.container.InputContainer) -> float | None:
     """The length the file's own header or index promises, or ``None`` when it promises none."""
     names = set(container.format.name.split(","))
     if "wav" in names:
@@ -418,9 +439,9 @@ def _declared_duration_s(path: Path, container: av.container.InputContainer) -> 
     return None
 
 
-def _wav_declared_s(path: Path) -> float | None:
+def _wav_declared_s(path: SourceFile) -> float | None:
     """The length a RIFF WAV's ``data`` chunk size promises at its ``fmt`` byte rate."""
-    with path.open("rb") as file:
+    with _open_binary(path) as file:
         head = file.read(_HEAD_BYTES)
     if not (head.startswith(b"RIFF") and head[8:12] == b"WAVE"):
         return None
@@ -439,10 +460,10 @@ def _wav_declared_s(path: Path) -> float | None:
     return None
 
 
-def _has_mp3_length_frame(path: Path) -> bool:
+def _has_mp3_length_frame(path: SourceFile) -> bool:
     """True when the first MPEG audio frame (after an ID3v2 tag) is a Xing, Info or VBRI frame, which counts the
     stream's frames; without one, FFmpeg's MP3 length is an estimate from the bit rate."""
-    with path.open("rb") as file:
+    with _open_binary(path) as file:
         head = file.read(10)
         skip = 0
         if head.startswith(b"ID3") and len(head) == 10:

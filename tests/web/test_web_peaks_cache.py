@@ -18,8 +18,9 @@ import web.peaks_cache
 from common import media
 from common.ids import new_id
 from common.media_store import MediaStore, get_media_store
+from common.media_store.range_file import RangeFile
 from common.peaks import PeakSpan
-from common.span_peaks import RangeFile, SpanAbandoned, span_peaks
+from common.span_peaks import SpanAbandoned, span_peaks
 from tests.support.audio_samples import write_audio
 from tests.support.media_files import asset_job_dir, media_url
 from tests.web.conftest import in_process_client
