@@ -65,7 +65,11 @@ async def test_the_strip_shows_loud_and_quiet_passages_and_the_presets_target(
     await page.fill("#selection-start", "20")
     await page.fill("#selection-end", "25")
     await page.press("#selection-end", "Enter")
+    wave = page.locator("#wave-canvas")
+    whole_view = await wave.get_attribute("data-view")
     await page.click("#zoom-selection")
-    view = await page.get_attribute("#wave-canvas", "data-view")
+    # The view changes on the next frame after the click: read it once it has.
+    await expect(wave).not_to_have_attribute("data-view", whole_view or "")
+    view = await wave.get_attribute("data-view")
     await expect(strip).to_have_attribute("data-view", view or "")
     assert await axe_violations(page) == []
