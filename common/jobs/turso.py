@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
@@ -39,6 +40,10 @@ _CONNECTION_CODES = frozenset({"HRANA_WEBSOCKET_ERROR", "CLIENT_CLOSED", "STREAM
 T = TypeVar("T")
 
 
+# An HTTP status of 401 or 403 in libsql-client's message, not those digits inside a longer number.
+_AUTH_STATUS = re.compile(r"(?<!\d)40[13](?!\d)")
+
+
 def redact_url(url: str) -> str:
     """``url`` without user info or query string (which may carry ``authToken``): safe to log."""
     parts = urllib.parse.urlsplit(url)
@@ -48,10 +53,13 @@ def redact_url(url: str) -> str:
 
 
 def _is_auth_error(exc: BaseException) -> bool:
-    text = str(exc).lower()
     if isinstance(exc, aiohttp.WSServerHandshakeError):
         return exc.status in (401, 403)
-    return "401" in text or "403" in text or "unauthorized" in text or "jwt" in text or "authenticat" in text
+    if isinstance(exc, aiohttp.ClientConnectionError | OSError | TimeoutError):
+        # Never an answer from the server; their text names the host and port, which may hold "401" or "403".
+        return False
+    text = str(exc).lower()
+    return bool(_AUTH_STATUS.search(text)) or "unauthorized" in text or "jwt" in text or "authenticat" in text
 
 
 def _is_connection_error(exc: BaseException) -> bool:

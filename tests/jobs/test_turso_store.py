@@ -89,15 +89,27 @@ async def test_recovers_after_the_server_restarts(tmp_path: Path, transport: str
         server.stop()
 
 
+def hold_unused_port(held: socket.socket) -> int:
+    """Bind ``held`` to a free loopback port whose number holds "403": the refusal's message names it, and an
+    HTTP status must not be read into it. Held bound but never listening, it refuses connections, and no server
+    started meanwhile can take it."""
+    for port in range(40300, 40400):
+        try:
+            held.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
+    raise AssertionError("no port from 40300 to 40399 is free")
+
+
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_unreachable_server_is_a_transient_error(transport: str) -> None:
-    # A port held bound but never listening refuses connections, and no server started meanwhile can take it.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
-        held.bind(("127.0.0.1", 0))
-        port = held.getsockname()[1]
+        port = hold_unused_port(held)
         with pytest.raises(StoreError, match="cannot reach the job store") as raised:
             await TursoJobStore.open(f"{transport}://127.0.0.1:{port}")
     assert raised.value.transient
+    assert raised.value.code == "store_unavailable"
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
