@@ -29,6 +29,18 @@ RATE = 44100
 REPAIRS = [{"op": "highpass"}, {"op": "dehum"}, {"op": "denoise"}, {"op": "deess"}, {"op": "level"}]
 
 
+def plain_edits(seconds: float) -> list[dict[str, object]]:
+    """Three cuts, a region gain, a fade-out and a normalize, spread over a recording of ``seconds``."""
+    return [
+        {"op": "cut", "start": seconds * 0.1, "end": seconds * 0.1 + 30},
+        {"op": "cut", "start": seconds * 0.5, "end": seconds * 0.5 + 2.5},
+        {"op": "cut", "start": seconds * 0.8, "end": seconds * 0.8 + 120},
+        {"op": "gain", "db": -6, "start": seconds * 0.3, "end": seconds * 0.3 + 20},
+        {"op": "fadeOut", "duration": 4},
+        {"op": "normalize", "targetLufs": -16},
+    ]
+
+
 def _ignore(*_: object) -> None:
     return None
 
@@ -46,14 +58,7 @@ def main() -> None:
         ).files
         source.unlink()
         master = MasterAudio(files.master_path, files.sample_rate, files.channels, files.frames, files.loudness)
-        plain = [
-            {"op": "cut", "start": seconds * 0.1, "end": seconds * 0.1 + 30},
-            {"op": "cut", "start": seconds * 0.5, "end": seconds * 0.5 + 2.5},
-            {"op": "cut", "start": seconds * 0.8, "end": seconds * 0.8 + 120},
-            {"op": "gain", "db": -6, "start": seconds * 0.3, "end": seconds * 0.3 + 20},
-            {"op": "fadeOut", "duration": 4},
-            {"op": "normalize", "targetLufs": -16},
-        ]
+        plain = plain_edits(seconds)
         print(f"{'edits':<8} {'preview':<10} {'wall s':>8} {'preview s':>10} {'excerpts':>9} {'max dB off':>11}")
         # The repairs' list leaves out the normalize, so its figure is the repairs' own approximation (a context
         # normalize is a constant gain from the stored loudness, without the whole preview's limiter: the plain

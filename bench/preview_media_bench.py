@@ -23,7 +23,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.preview_bench import REPAIRS
+from bench.preview_bench import REPAIRS, plain_edits
 from common.audio.editing import preview_edits
 from common.audio.ingest import ingest_file
 from common.edits import PREVIEW_CONTEXT, parse_edit_list
@@ -79,17 +79,11 @@ async def bench(work: Path, hours: float) -> None:
     size_bytes = (await store.put_file(key, files.master_path)).size_bytes
     info = {**files.to_info(), "audioUrl": media_url(key), "sizeBytes": size_bytes}
     version = AssetVersion(new_id(), 1, new_id(), datetime.now(UTC), info)
-    plain = [
-        {"op": "cut", "start": seconds * 0.1, "end": seconds * 0.1 + 30},
-        {"op": "cut", "start": seconds * 0.5, "end": seconds * 0.5 + 2.5},
-        {"op": "cut", "start": seconds * 0.8, "end": seconds * 0.8 + 120},
-        {"op": "gain", "db": -6, "start": seconds * 0.3, "end": seconds * 0.3 + 20},
-        {"op": "fadeOut", "duration": 4},
-        {"op": "normalize", "targetLufs": -16},
-    ]
+    plain = plain_edits(seconds)
     print(f"{hours:g} h master, {size_bytes / 1e6:.1f} MB, in a SeaweedFS bucket; context previews")
     print(f"{'edits':<8} {'master read':<12} {'wall s':>8} {'MB fetched':>11} {'reads':>6}")
-    for name, raw in (("plain", plain), ("repairs", [*REPAIRS, *plain[:-1]])):
+    edit_lists: dict[str, list[dict[str, object]]] = {"plain": plain, "repairs": [*REPAIRS, *plain[:-1]]}
+    for name, raw in edit_lists.items():
         figures: dict[str, tuple[float, int, int]] = {}
         for ranged in (True, False):
             label = "in ranges" if ranged else "downloaded"
